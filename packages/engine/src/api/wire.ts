@@ -1,0 +1,71 @@
+/**
+ * The JSON shapes of fleet's HTTP API v1 (fleet's schema/v1.json). Field names are fleet's, so existing
+ * clients keep working. Shared by the server (here) and the client (fleetctl).
+ */
+
+/** One unit-file option. */
+export interface WireUnitOption {
+  section: string;
+  name: string;
+  value: string;
+}
+
+/** `GET /fleet/v1/units[/<name>]`. */
+export interface WireUnit {
+  name: string;
+  options: WireUnitOption[];
+  /** `inactive` | `loaded` | `launched`. */
+  desiredState: string;
+  /** What the engine has achieved: `inactive` when not scheduled, else the scheduled target state. */
+  currentState: string;
+  /** Machine the unit is scheduled to; absent when not scheduled. */
+  machineID?: string;
+}
+
+/** `GET /fleet/v1/units` page. */
+export interface WireUnitPage {
+  units: WireUnit[];
+  nextPageToken?: string;
+}
+
+/** `PUT /fleet/v1/units/<name>` body: create (with options) or set the desired state. */
+export interface WireUnitPut {
+  name?: string;
+  desiredState: string;
+  options?: WireUnitOption[];
+}
+
+/** `GET /fleet/v1/state` entry: systemd's view of a unit on one machine. */
+export interface WireUnitState {
+  name: string;
+  hash: string;
+  machineID: string;
+  systemdLoadState: string;
+  systemdActiveState: string;
+  systemdSubState: string;
+}
+
+export interface WireUnitStatePage {
+  states: WireUnitState[];
+  nextPageToken?: string;
+}
+
+/** `GET /fleet/v1/machines` entry. */
+export interface WireMachine {
+  id: string;
+  primaryIP: string;
+  metadata: Record<string, string>;
+}
+
+export interface WireMachinePage {
+  machines: WireMachine[];
+  nextPageToken?: string;
+}
+
+/** Error body of every non-2xx answer. */
+export interface WireError {
+  error: { code: number; message: string };
+}
+
+/** Path prefixes the API is served under. */
+export const apiPrefixes = ['/fleet/v1', '/v1-alpha'] as const;

@@ -1,0 +1,4 @@
+export * from './unit-name.js';
+export * from './unit-file.js';
+export * from './unit.js';
+export * from './machine.js';

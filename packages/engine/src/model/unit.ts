@@ -1,0 +1,48 @@
+import { FleetError } from '../errors.js';
+import type { MachineId } from './machine.js';
+import type { UnitFile } from './unit-file.js';
+import type { UnitName } from './unit-name.js';
+
+/** fleet's desired (target) states, in order: known → assigned and loaded → started. */
+export const targetStates = ['inactive', 'loaded', 'launched'] as const;
+export type TargetState = (typeof targetStates)[number];
+
+export function isTargetState(value: unknown): value is TargetState {
+  return typeof value === 'string' && (targetStates as readonly string[]).includes(value);
+}
+
+/** Validates a desired state from untrusted input. */
+export function parseTargetState(value: unknown): TargetState {
+  if (isTargetState(value)) return value;
+  throw new FleetError('INVALID_TARGET_STATE', `invalid desired state ${JSON.stringify(value)}: must be one of ${targetStates.join(', ')}`);
+}
+
+/** A unit as submitted: its file and the state the user wants it in. */
+export interface Unit {
+  readonly name: UnitName;
+  readonly file: UnitFile;
+  /** SHA1 of the serialised file (see `hashUnitFile`). */
+  readonly hash: string;
+  readonly desiredState: TargetState;
+}
+
+/** What the engine decided for one unit on one machine: the per-machine schedule entry. */
+export interface ScheduledUnit {
+  readonly name: UnitName;
+  readonly machineId: MachineId;
+  /** `loaded` or `launched`; an `inactive` unit is not scheduled. */
+  readonly targetState: Exclude<TargetState, 'inactive'>;
+  /** The unit file's hash the agent must load. */
+  readonly hash: string;
+}
+
+/** systemd's view of a unit on one machine, as the agent reports it. Values are systemd's, verbatim. */
+export interface UnitState {
+  readonly name: UnitName;
+  readonly machineId: MachineId;
+  /** Hash of the unit file the agent loaded. */
+  readonly hash: string;
+  readonly loadState: string;
+  readonly activeState: string;
+  readonly subState: string;
+}

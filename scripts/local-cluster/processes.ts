@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+
+/** A process this project started, recorded so that exactly it (and nothing else) is stopped later. */
+export interface StartedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+}
+
+/** Starts `command` detached (own session), stdout+stderr to `logFile`. Returns once spawned. */
+export async function startDetached(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): Promise<StartedProcess> {
+  const fd = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: options.env ?? process.env,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new Error(`cannot start ${name} (${command}): ${err.message}`, { cause: err })));
+      child.once('spawn', () => resolve(child.pid ?? -1));
+    });
+    child.unref();
+    return { name, pid, logFile: options.logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True while a process with this PID exists (and is not a zombie we can see). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** Polls `check` every `intervalMs` until it returns a non-undefined value or `timeoutMs` passes. */
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs, intervalMs = 100 }: { timeoutMs: number; intervalMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Stops exactly this PID: SIGTERM, then SIGKILL if it is still alive after `graceMs`.
+ * Resolves once the process is gone. Never signals by name or pattern.
+ */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  try {
+    await pollUntil(`PID ${pid} to exit`, () => (isAlive(pid) ? undefined : true), { timeoutMs: graceMs, intervalMs: 50 });
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await pollUntil(`PID ${pid} to exit after SIGKILL`, () => (isAlive(pid) ? undefined : true), { timeoutMs: 5_000, intervalMs: 50 });
+  }
+}
