@@ -1,0 +1,62 @@
+import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
+import type { MachineId, UnitName } from '@fleet/engine/model';
+import type { ChangeFeed, MachineScheduleReader } from '@fleet/engine/registry';
+import { applyAgentTasks } from './apply.js';
+import { describeAgentTask, planAgentTasks, type DesiredUnit } from './plan.js';
+import type { UnitManager } from './unit-manager.js';
+
+export interface AgentOptions {
+  readonly machineId: MachineId;
+  readonly registry: MachineScheduleReader & ChangeFeed;
+  readonly units: UnitManager;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Safety-net interval of the reconcile loop (fleet: 5 s). */
+  readonly reconcileIntervalMs: number;
+}
+
+/**
+ * Makes the local systemd match this machine's schedule. Watches only `schedule/<this machine>/`,
+ * so other machines' changes never wake it. If etcd is unreachable the pass fails before doing
+ * anything: running units keep running.
+ */
+export class Agent {
+  private readonly started = new Set<UnitName>();
+  /** Woken after each pass that changed something, so the publisher reports promptly. */
+  readonly afterChange = new Wakeup();
+
+  constructor(private readonly options: AgentOptions) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { registry, machineId, clock, log } = this.options;
+    await runLoop(
+      { name: 'agent', intervalMs: this.options.reconcileIntervalMs, clock, log, signal, wake: registry.changes({ kind: 'machine-schedule', machine: machineId }, signal) },
+      () => this.pass(),
+    );
+  }
+
+  /** One reconcile pass: read the schedule, plan, apply. Exposed for tests. */
+  async pass(): Promise<void> {
+    const { registry, units, machineId, log } = this.options;
+    const schedule = await registry.machineSchedule(machineId);
+    const desired = new Map<UnitName, DesiredUnit>();
+    for (const entry of schedule) {
+      const file = await registry.getUnitFile(entry.hash);
+      if (file === undefined) {
+        log.warn('scheduled unit has no stored file; skipping it this pass', { unit: entry.name, hash: entry.hash });
+        continue;
+      }
+      desired.set(entry.name, { targetState: entry.targetState, hash: entry.hash, file });
+    }
+    const loaded = await units.loadedUnits();
+    const states = await units.unitStates([...loaded.keys()]);
+    const tasks = planAgentTasks(desired, { loaded, states, started: this.started });
+    if (tasks.length === 0) return;
+    const results = await applyAgentTasks(tasks, units, this.started);
+    for (const result of results) {
+      if (result.ok) log.info(describeAgentTask(result.task));
+      else log.error(`task failed: ${describeAgentTask(result.task)}`, { err: result.error });
+    }
+    this.afterChange.notify();
+  }
+}

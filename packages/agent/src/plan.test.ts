@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
+import { planAgentTasks, type CurrentUnits, type DesiredUnit } from './plan.js';
+import type { SystemdUnitState } from './unit-manager.js';
+
+const hello = parseUnitName('hello.service');
+const web = parseUnitName('web.service');
+const v1 = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
+const v2 = parseUnitFile('[Service]\nExecStart=/bin/sleep 2000\n');
+const running: SystemdUnitState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
+const dead: SystemdUnitState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
+
+function want(targetState: 'loaded' | 'launched', file = v1): DesiredUnit {
+  return { targetState, hash: hashUnitFile(file), file };
+}
+
+function have(units: Array<[UnitName, SystemdUnitState, typeof v1?]>, started: UnitName[] = []): CurrentUnits {
+  return {
+    loaded: new Map(units.map(([n, , f]) => [n, hashUnitFile(f ?? v1)])),
+    states: new Map(units.map(([n, s]) => [n, s])),
+    started: new Set(started),
+  };
+}
+
+describe('planAgentTasks', () => {
+  it.each([
+    {
+      name: 'loads, reloads and starts a newly scheduled launched unit',
+      desired: new Map([[hello, want('launched')]]),
+      current: have([]),
+      tasks: [
+        { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+        { kind: 'start-unit', unit: hello, reason: 'target-launched' },
+      ],
+    },
+    {
+      name: 'only loads a unit whose target is loaded',
+      desired: new Map([[hello, want('loaded')]]),
+      current: have([]),
+      tasks: [
+        { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+      ],
+    },
+    {
+      name: 'does nothing for a running launched unit',
+      desired: new Map([[hello, want('launched')]]),
+      current: have([[hello, running]], [hello]),
+      tasks: [],
+    },
+    {
+      name: 'does not restart a unit it started that has since exited (systemd owns restarts)',
+      desired: new Map([[hello, want('launched')]]),
+      current: have([[hello, dead]], [hello]),
+      tasks: [],
+    },
+    {
+      name: 'stops a running unit whose target became loaded, without a reload',
+      desired: new Map([[hello, want('loaded')]]),
+      current: have([[hello, running]], [hello]),
+      tasks: [{ kind: 'stop-unit', unit: hello, reason: 'target-loaded' }],
+    },
+    {
+      name: 'stops and unloads a unit no longer scheduled here',
+      desired: new Map(),
+      current: have([[hello, running]]),
+      tasks: [
+        { kind: 'stop-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'unload-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+      ],
+    },
+    {
+      name: 'replaces a unit whose file changed: stop, unload, load, reload, start',
+      desired: new Map([[hello, want('launched', v2)]]),
+      current: have([[hello, running, v1]], [hello]),
+      tasks: [
+        { kind: 'stop-unit', unit: hello, reason: 'hash-changed' },
+        { kind: 'unload-unit', unit: hello, reason: 'hash-changed' },
+        { kind: 'load-unit', unit: hello, file: v2, reason: 'hash-changed' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+        { kind: 'start-unit', unit: hello, reason: 'hash-changed' },
+      ],
+    },
+    {
+      name: 'orders tasks by kind across units',
+      desired: new Map([[web, want('launched')]]),
+      current: have([[hello, running]]),
+      tasks: [
+        { kind: 'stop-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'unload-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'load-unit', unit: web, file: v1, reason: 'scheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+        { kind: 'start-unit', unit: web, reason: 'target-launched' },
+      ],
+    },
+  ])('$name', ({ desired, current, tasks }) => {
+    expect(planAgentTasks(desired, current)).toEqual(tasks);
+  });
+});

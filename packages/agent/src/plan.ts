@@ -1,0 +1,72 @@
+import type { TargetState, UnitFile, UnitName } from '@fleet/engine/model';
+import type { SystemdUnitState } from './unit-manager.js';
+
+/** What this machine should have, per its schedule. */
+export interface DesiredUnit {
+  readonly targetState: Exclude<TargetState, 'inactive'>;
+  readonly hash: string;
+  readonly file: UnitFile;
+}
+
+/** What this machine has. */
+export interface CurrentUnits {
+  /** Units whose files are in the units directory, with their hashes. */
+  readonly loaded: ReadonlyMap<UnitName, string>;
+  readonly states: ReadonlyMap<UnitName, SystemdUnitState>;
+  /** Units this agent started and has not stopped since (so a unit that exits is not restarted by fleet). */
+  readonly started: ReadonlySet<UnitName>;
+}
+
+/** Why the agent does something. A closed list, logged with each task. */
+export type AgentReason = 'unscheduled' | 'hash-changed' | 'scheduled' | 'target-launched' | 'target-loaded' | 'files-changed';
+
+export type AgentTask =
+  | { readonly kind: 'stop-unit'; readonly unit: UnitName; readonly reason: AgentReason }
+  | { readonly kind: 'unload-unit'; readonly unit: UnitName; readonly reason: AgentReason }
+  | { readonly kind: 'load-unit'; readonly unit: UnitName; readonly file: UnitFile; readonly reason: AgentReason }
+  | { readonly kind: 'reload-unit-files'; readonly reason: AgentReason }
+  | { readonly kind: 'start-unit'; readonly unit: UnitName; readonly reason: AgentReason };
+
+const order: Record<AgentTask['kind'], number> = { 'stop-unit': 0, 'unload-unit': 1, 'load-unit': 2, 'reload-unit-files': 3, 'start-unit': 4 };
+
+/** systemd states in which a unit counts as running (or on its way). */
+export function isActive(state: SystemdUnitState | undefined): boolean {
+  return state !== undefined && ['active', 'activating', 'reloading'].includes(state.activeState);
+}
+
+/**
+ * The agent's pure planner. Order: stop, unload, load, reload, start; the reload only when a file
+ * was loaded or unloaded. A changed hash is stop (if running), unload, load, start (if launched).
+ */
+export function planAgentTasks(desired: ReadonlyMap<UnitName, DesiredUnit>, current: CurrentUnits): AgentTask[] {
+  const tasks: AgentTask[] = [];
+  const names = [...new Set([...desired.keys(), ...current.loaded.keys()])].sort();
+  for (const unit of names) {
+    const want = desired.get(unit);
+    const hash = current.loaded.get(unit);
+    const running = isActive(current.states.get(unit)) || current.started.has(unit);
+    if (want === undefined) {
+      if (running) tasks.push({ kind: 'stop-unit', unit, reason: 'unscheduled' });
+      tasks.push({ kind: 'unload-unit', unit, reason: 'unscheduled' });
+      continue;
+    }
+    if (hash !== undefined && hash !== want.hash) {
+      if (running) tasks.push({ kind: 'stop-unit', unit, reason: 'hash-changed' });
+      tasks.push({ kind: 'unload-unit', unit, reason: 'hash-changed' });
+      tasks.push({ kind: 'load-unit', unit, file: want.file, reason: 'hash-changed' });
+      if (want.targetState === 'launched') tasks.push({ kind: 'start-unit', unit, reason: 'hash-changed' });
+      continue;
+    }
+    if (hash === undefined) tasks.push({ kind: 'load-unit', unit, file: want.file, reason: 'scheduled' });
+    if (want.targetState === 'launched' && !running) tasks.push({ kind: 'start-unit', unit, reason: 'target-launched' });
+    if (want.targetState === 'loaded' && running) tasks.push({ kind: 'stop-unit', unit, reason: 'target-loaded' });
+  }
+  if (tasks.some((t) => t.kind === 'load-unit' || t.kind === 'unload-unit')) tasks.push({ kind: 'reload-unit-files', reason: 'files-changed' });
+  // Stable sort keeps unit order within each kind.
+  return tasks.sort((a, b) => order[a.kind] - order[b.kind]);
+}
+
+/** One log line's worth of text. */
+export function describeAgentTask(task: AgentTask): string {
+  return task.kind === 'reload-unit-files' ? `${task.kind}: ${task.reason}` : `${task.kind} ${task.unit}: ${task.reason}`;
+}

@@ -1,0 +1,3 @@
+export * from './wire.js';
+export * from './routes.js';
+export * from './server.js';

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has fleet defaults', () => {
+    const c = loadConfig({});
+    expect(c.etcdKeyPrefix).toBe('/_coreos.com/fleet/');
+    expect(c.agentTtlSeconds).toBe(30);
+    expect(c.engineReconcileIntervalMs).toBe(2000);
+    expect(c.unitsDirectory).toBe('/run/fleet/units/');
+    expect(c.disableEngine).toBe(false);
+  });
+
+  it('layers file < FLEET_* env < flags', () => {
+    const c = loadConfig({
+      fileText: 'metadata=rack=r1, disk=ssd\nagent_ttl=1m30s\npublic_ip=10.0.0.1\ndisable_engine=true\n',
+      env: { FLEET_PUBLIC_IP: '10.0.0.2', FLEET_UNRELATED: 'x', PATH: '/bin' },
+      flags: { 'public-ip': '10.0.0.3' },
+    });
+    expect(c.metadata).toEqual({ rack: 'r1', disk: 'ssd' });
+    expect(c.agentTtlSeconds).toBe(90);
+    expect(c.publicIp).toBe('10.0.0.3');
+    expect(c.disableEngine).toBe(true);
+  });
+
+  it.each([
+    [{ fileText: 'no_such_option=1' }, /no_such_option: unknown option/],
+    [{ fileText: 'agent_ttl=soon' }, /agent_ttl: "soon" is not a duration/],
+    [{ fileText: 'metadata=rack' }, /metadata: invalid metadata pair "rack"/],
+    [{ fileText: 'etcd_servers=127.0.0.1:2379' }, /etcd_servers: "127.0.0.1:2379" is not an http\(s\) URL/],
+    [{ fileText: 'units_directory=relative/dir' }, /units_directory: must be an absolute path/],
+    [{ fileText: 'disable_engine=maybe' }, /disable_engine: "maybe" is not a boolean/],
+    [{ flags: { engine_reconcile_interval: '0' } }, /engine_reconcile_interval: "0" is not a positive number/],
+    [{ fileText: '[section]\nx=1' }, /sections are not supported/],
+  ])('rejects bad values with the option name: %j', (sources, message) => {
+    expect(() => loadConfig(sources)).toThrow(message);
+  });
+});

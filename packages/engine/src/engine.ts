@@ -1,0 +1,86 @@
+import type { Clock } from './clock.js';
+import type { Leadership } from './leader/index.js';
+import type { Logger } from './log.js';
+import { runLoop } from './loop.js';
+import type { MachineId, UnitName } from './model/index.js';
+import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
+import type { ChangeFeed, ClusterReader, ScheduleWriter } from './registry/index.js';
+
+export interface EngineOptions {
+  readonly machineId: MachineId;
+  readonly registry: ClusterReader & ScheduleWriter & ChangeFeed;
+  readonly leadership: Leadership;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** fleet's `engine_reconcile_interval`, in ms. */
+  readonly reconcileIntervalMs: number;
+}
+
+/**
+ * The cluster's scheduler. Campaigns for leadership; while it leads, runs reconcile passes
+ * (snapshot → pure plan → fenced apply) on every unit/machine change and every interval.
+ */
+export class Engine {
+  private unplaceable: ReadonlyMap<UnitName, string> = new Map();
+  private leading = false;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  /** Whether this engine currently leads. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Why each unit that should run could not be placed, as of the last pass this engine led. */
+  get unplaceableUnits(): ReadonlyMap<UnitName, string> {
+    return this.unplaceable;
+  }
+
+  /** Runs until `signal` aborts; resigns leadership on the way out. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { leadership, machineId, log } = this.options;
+    while (!signal.aborted) {
+      let term;
+      try {
+        term = await leadership.campaign(machineId, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      log.info('became engine leader', { fence: term.fence.key });
+      this.leading = true;
+      const termSignal = AbortSignal.any([signal, term.signal]);
+      try {
+        await runLoop(
+          {
+            name: 'engine',
+            intervalMs: this.options.reconcileIntervalMs,
+            clock: this.options.clock,
+            log,
+            signal: termSignal,
+            wake: this.options.registry.changes({ kind: 'cluster' }, termSignal),
+          },
+          () => this.pass(term.fence),
+        );
+      } finally {
+        this.leading = false;
+        if (signal.aborted) await term.resign();
+        else log.warn('lost engine leadership', { reason: String(term.signal.reason) });
+      }
+    }
+  }
+
+  private async pass(fence: Parameters<ScheduleWriter['applyScheduleChanges']>[1]): Promise<void> {
+    const { registry, log } = this.options;
+    const snapshot = await registry.snapshot();
+    const plan = planEngineTasks(snapshot);
+    this.unplaceable = new Map(plan.unplaceable.map((u) => [u.unit, u.reason]));
+    if (plan.tasks.length === 0) return;
+    const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
+    if (!outcome.ok) {
+      log.warn('schedule write rejected: no longer the leader', { tasks: plan.tasks.length });
+      return;
+    }
+    for (const task of plan.tasks) log.info(describeEngineTask(task), { revision: snapshot.revision });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './leadership.js';
+export * from './etcd-leadership.js';

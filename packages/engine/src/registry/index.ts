@@ -1,0 +1,5 @@
+export * from './keys.js';
+export * from './codec.js';
+export * from './registry.js';
+export * from './etcd-registry.js';
+export * from './presence.js';

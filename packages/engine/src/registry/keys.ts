@@ -1,0 +1,85 @@
+import type { MachineId, UnitName } from '../model/index.js';
+
+/**
+ * The whole etcd key schema, in one place. Every key lives under the configured prefix
+ * (fleet's `etcd_key_prefix`, default `/_coreos.com/fleet/`).
+ *
+ * | key                                  | value                          | lifetime                  |
+ * |--------------------------------------|--------------------------------|---------------------------|
+ * | `units/<unit>`                       | {@link StoredUnit} JSON        | until destroyed           |
+ * | `unit-files/<sha1>`                  | unit options JSON              | immutable; GC'd by engine |
+ * | `schedule/<machine>/<unit>`          | {@link StoredScheduleEntry}    | leader writes, fenced     |
+ * | `machines/<machine>`                 | machine presence JSON          | bound to the agent lease  |
+ * | `states/<machine>/<unit>`            | unit state JSON                | bound to the agent lease  |
+ * | `engine/leader/<lease id>`           | candidate machine ID           | bound to the leader lease |
+ *
+ * The schedule is keyed by machine first so an agent watches only `schedule/<its id>/`: a change to one
+ * machine's work wakes one agent, not the cluster (fleet's worst scaling flaw). The schedule entry
+ * carries the target state and the file hash, so the agent needs nothing else to act.
+ */
+export class KeySchema {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  get units(): string { return `${this.prefix}units/`; }
+  unit(name: UnitName): string { return `${this.units}${name}`; }
+
+  get unitFiles(): string { return `${this.prefix}unit-files/`; }
+  unitFile(hash: string): string { return `${this.unitFiles}${hash}`; }
+
+  get schedules(): string { return `${this.prefix}schedule/`; }
+  machineSchedule(machine: MachineId): string { return `${this.schedules}${machine}/`; }
+  schedule(machine: MachineId, name: UnitName): string { return `${this.machineSchedule(machine)}${name}`; }
+
+  get machines(): string { return `${this.prefix}machines/`; }
+  machine(id: MachineId): string { return `${this.machines}${id}`; }
+
+  get states(): string { return `${this.prefix}states/`; }
+  machineStates(machine: MachineId): string { return `${this.states}${machine}/`; }
+  state(machine: MachineId, name: UnitName): string { return `${this.machineStates(machine)}${name}`; }
+
+  get leaderCandidates(): string { return `${this.prefix}engine/leader/`; }
+  leaderCandidate(leaseId: string): string { return `${this.leaderCandidates}${leaseId}`; }
+
+  /** Classifies a full key into its record kind and the segments after the kind's prefix. */
+  classify(key: string): ClassifiedKey | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    const rest = key.slice(this.prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash === -1) return undefined;
+    const kind = rest.slice(0, slash);
+    const parts = rest.slice(slash + 1).split('/');
+    switch (kind) {
+      case 'units':
+      case 'unit-files':
+      case 'machines':
+        return parts.length === 1 ? { kind, parts } : undefined;
+      case 'schedule':
+      case 'states':
+        return parts.length === 2 ? { kind, parts } : undefined;
+      default:
+        return undefined;
+    }
+  }
+}
+
+export interface ClassifiedKey {
+  readonly kind: 'units' | 'unit-files' | 'machines' | 'schedule' | 'states';
+  readonly parts: readonly string[];
+}
+
+/** Stored under `units/<unit>`. */
+export interface StoredUnit {
+  readonly name: string;
+  readonly hash: string;
+  readonly desiredState: string;
+}
+
+/** Stored under `schedule/<machine>/<unit>`. */
+export interface StoredScheduleEntry {
+  readonly targetState: string;
+  readonly hash: string;
+}

@@ -1,0 +1,76 @@
+import type { MachineId, MachineState, ScheduledUnit, TargetState, Unit, UnitFile, UnitName, UnitState } from '../model/index.js';
+import type { UnitRecord } from './codec.js';
+
+/** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */
+export interface ClusterSnapshot {
+  readonly revision: string;
+  readonly units: ReadonlyMap<UnitName, UnitRecord>;
+  readonly schedule: readonly ScheduledUnit[];
+  readonly machines: ReadonlyMap<MachineId, MachineState>;
+  readonly states: readonly UnitState[];
+  /** Hashes of every stored unit file (keys only; for garbage collection). */
+  readonly unitFileHashes: readonly string[];
+  /** Keys whose values did not decode; skipped, reported so they can be logged. */
+  readonly corrupt: readonly string[];
+}
+
+/** Result of {@link UnitStore.createUnit}. */
+export type CreateUnitOutcome =
+  | { readonly kind: 'created' }
+  | { readonly kind: 'exists'; readonly existing: UnitRecord };
+
+/** Writes made on behalf of users (the API). Never fenced: they express intent, not decisions. */
+export interface UnitStore {
+  /** Stores the file (by hash) and the unit atomically. Does not overwrite an existing unit. */
+  createUnit(unit: Unit): Promise<CreateUnitOutcome>;
+  /** `false` when there is no such unit. */
+  setDesiredState(name: UnitName, state: TargetState): Promise<boolean>;
+  /** `false` when there is no such unit. */
+  destroyUnit(name: UnitName): Promise<boolean>;
+  /** The unit with its file, or `undefined`. */
+  getUnit(name: UnitName): Promise<Unit | undefined>;
+  /** The file with this hash, or `undefined` (e.g. garbage-collected). */
+  getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/** Reads for the engine and the API. */
+export interface ClusterReader {
+  snapshot(): Promise<ClusterSnapshot>;
+}
+
+/** The fence a leader's write carries: the write happens only if this key still has this create revision. */
+export interface LeaderFence {
+  readonly key: string;
+  readonly createRevision: string;
+}
+
+/** One change to the schedule. */
+export type ScheduleChange =
+  | { readonly kind: 'schedule'; readonly entry: ScheduledUnit }
+  | { readonly kind: 'unschedule'; readonly machineId: MachineId; readonly name: UnitName }
+  /** Deleted only if the file was not written again after `unchangedSince` (a new unit may reuse it). */
+  | { readonly kind: 'delete-unit-file'; readonly hash: string; readonly unchangedSince: string };
+
+/** Outcome of a fenced write: losing the fence is an expected outcome, not an error. */
+export type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'not-leader' };
+
+/** The leader's writes. Each batch is one etcd transaction guarded by the fence. */
+export interface ScheduleWriter {
+  applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome>;
+}
+
+/** What one agent reads: its own schedule only. */
+export interface MachineScheduleReader {
+  machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]>;
+  getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/** Level-triggered wake-ups: each yield means "something under these keys changed; re-read". */
+export interface ChangeFeed {
+  /** Wake-ups for changes under the given kinds of keys, until `signal` aborts. */
+  changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void>;
+}
+
+export type ChangeScope =
+  | { readonly kind: 'cluster' }
+  | { readonly kind: 'machine-schedule'; readonly machine: MachineId };
