@@ -175,9 +175,9 @@ function paginate<T>(items: readonly T[], query: URLSearchParams, limit: number)
   const token = query.get('nextPageToken');
   let offset = 0;
   if (token !== null && token !== '') {
-    const decoded = Number(Buffer.from(token, 'base64url').toString('utf8'));
-    if (!Number.isInteger(decoded) || decoded < 0) return undefined;
-    offset = decoded;
+    const decoded = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+    if (!/^\d+$/.test(decoded)) return undefined;
+    offset = Number(decoded);
   }
   const end = offset + limit;
   return { items: items.slice(offset, end), next: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined };

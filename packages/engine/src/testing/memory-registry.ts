@@ -1,0 +1,92 @@
+import { RegistryUnavailableError } from '../errors.js';
+import { hashUnitFile, type MachineId, type MachineState, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '../model/index.js';
+import type { UnitRecord } from '../registry/codec.js';
+import type { ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '../registry/registry.js';
+
+/**
+ * The registry roles over plain maps, for fast tests of the API, the engine and fleetctl.
+ * `unavailable = true` makes every call fail as during an etcd outage.
+ */
+export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWriter {
+  readonly units = new Map<UnitName, UnitRecord>();
+  readonly files = new Map<string, UnitFile>();
+  readonly schedule = new Map<string, ScheduledUnit>();
+  readonly machines = new Map<MachineId, MachineState>();
+  readonly states = new Map<string, UnitState>();
+  /** The fence key that is currently valid; writes with any other fence lose. */
+  leaderFence: LeaderFence | undefined;
+  unavailable = false;
+  private revision = 1;
+
+  async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
+    this.check('create unit');
+    const existing = this.units.get(unit.name);
+    if (existing !== undefined) return { kind: 'exists', existing };
+    const hash = hashUnitFile(unit.file);
+    this.files.set(hash, unit.file);
+    this.units.set(unit.name, { name: unit.name, hash, desiredState: unit.desiredState });
+    this.revision++;
+    return { kind: 'created' };
+  }
+
+  async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
+    this.check('set desired state');
+    const unit = this.units.get(name);
+    if (unit === undefined) return false;
+    this.units.set(name, { ...unit, desiredState: state });
+    this.revision++;
+    return true;
+  }
+
+  async destroyUnit(name: UnitName): Promise<boolean> {
+    this.check('destroy unit');
+    this.revision++;
+    return this.units.delete(name);
+  }
+
+  async getUnit(name: UnitName): Promise<Unit | undefined> {
+    this.check('read unit');
+    const record = this.units.get(name);
+    const file = record === undefined ? undefined : this.files.get(record.hash);
+    return record === undefined || file === undefined ? undefined : { ...record, file };
+  }
+
+  async getUnitFile(hash: string): Promise<UnitFile | undefined> {
+    this.check('read unit file');
+    return this.files.get(hash);
+  }
+
+  async snapshot(): Promise<ClusterSnapshot> {
+    this.check('snapshot');
+    return {
+      revision: String(this.revision),
+      units: new Map(this.units),
+      schedule: [...this.schedule.values()],
+      machines: new Map(this.machines),
+      states: [...this.states.values()],
+      unitFileHashes: [...this.files.keys()],
+      corrupt: [],
+    };
+  }
+
+  async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
+    this.check('schedule');
+    if (this.leaderFence?.key !== fence.key || this.leaderFence.createRevision !== fence.createRevision) return { ok: false, reason: 'not-leader' };
+    for (const c of changes) {
+      if (c.kind === 'schedule') this.schedule.set(`${c.entry.machineId}/${c.entry.name}`, c.entry);
+      else if (c.kind === 'unschedule') this.schedule.delete(`${c.machineId}/${c.name}`);
+      else this.files.delete(c.hash);
+    }
+    this.revision++;
+    return { ok: true };
+  }
+
+  /** Test helper: records a unit state as an agent would. */
+  putState(state: UnitState): void {
+    this.states.set(`${state.machineId}/${state.name}`, state);
+  }
+
+  private check(operation: string): void {
+    if (this.unavailable) throw new RegistryUnavailableError(operation, { cause: new Error('etcd is down (simulated)') });
+  }
+}
