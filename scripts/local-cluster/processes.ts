@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 
 /** A process this project started, recorded so that exactly it (and nothing else) is stopped later. */
 export interface StartedProcess {
@@ -41,7 +41,13 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  return true;
+  // A zombie has exited and only waits for its parent to collect it; signal 0 still succeeds on it.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
 /** Polls `check` every `intervalMs` until it returns a non-undefined value or `timeoutMs` passes. */

@@ -11,6 +11,7 @@ export type FleetErrorCode =
   | 'REGISTRY_UNAVAILABLE'
   | 'CORRUPT_RECORD'
   | 'SYSTEMD_FAILED'
+  | 'TIMEOUT'
   | 'API_ERROR';
 
 /** Base class of every error this project throws on purpose. Expected outcomes are values, not errors. */

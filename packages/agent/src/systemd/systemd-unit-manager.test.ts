@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SystemdError } from '@fleet/engine';
+import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
+import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../../../scripts/local-cluster/systemd-user.js';
+import { SystemdUnitManager } from './systemd-unit-manager.js';
+import { unitManagerContract } from './unit-manager-contract.js';
+
+// A real `systemd --user` in its own cgroup. If it cannot start, every test fails with the reason
+// (kept from beforeAll and rethrown per test, so none is reported as merely skipped).
+let root: string;
+let instance: SystemdUserInstance | undefined;
+let startError: unknown;
+
+function startInstance(label: string): Promise<SystemdUserInstance> {
+  return startSystemdUser({
+    runtimeDir: join(root, `${label}-runtime`),
+    cgroup: `fleet-test-${process.pid}-${randomBytes(4).toString('hex')}`,
+    logFile: join(root, `${label}-systemd.log`),
+  });
+}
+
+function running(): SystemdUserInstance {
+  if (instance === undefined) throw new Error(`systemd --user did not start: ${String(startError)}`, { cause: startError });
+  return instance;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fleet-systemd-test-'));
+  try {
+    instance = await startInstance('main');
+  } catch (err) {
+    startError = err;
+  }
+}, 30_000);
+
+afterAll(async () => {
+  if (instance !== undefined) await stopSystemdUser(instance);
+  await rm(root, { recursive: true, force: true });
+}, 60_000);
+
+unitManagerContract('SystemdUnitManager on systemd --user', async () => {
+  const unitsDirectory = join(root, 'units');
+  return { manager: await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory }), unitsDirectory };
+});
+
+describe('SystemdUnitManager', () => {
+  it('links the unit file into the runtime unit directory of the instance', async () => {
+    const unitsDirectory = join(root, 'units');
+    const manager = await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory });
+    const unit = parseUnitName(`link-${process.pid}.service`);
+    try {
+      await manager.load(unit, parseUnitFile('[Service]\nExecStart=/bin/true\n'));
+      const link = join(running().runtimeDir, 'systemd', 'user', unit);
+      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      expect(await readlink(link)).toBe(join(unitsDirectory, unit));
+      await manager.unload(unit);
+      await expect(lstat(link)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('removes the file again when systemd refuses the link, so the next pass retries the load', async () => {
+    const unitsDirectory = join(root, 'units');
+    const manager = await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory });
+    try {
+      const notAUnit = 'no-unit-suffix' as UnitName; // a plain file name, but not a unit name systemd accepts
+      const error = await manager.load(notAUnit, parseUnitFile('[Service]\nExecStart=/bin/true\n')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(SystemdError);
+      expect((error as SystemdError).transient).toBe(false);
+      await expect(lstat(join(unitsDirectory, notAUnit))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('fails to connect to a bus that does not exist with a transient SystemdError', async () => {
+    running(); // meaningless without systemd on this machine
+    const error = await SystemdUnitManager.connect({ busAddress: `unix:path=${join(root, 'no-such-bus')}`, unitsDirectory: join(root, 'units') }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(SystemdError);
+    expect((error as SystemdError).transient).toBe(true);
+  });
+
+  // dbus-next alone would leave this call pending forever once the socket has ended.
+  it('fails fast with a transient SystemdError once systemd is gone', async () => {
+    running();
+    const doomed = await startInstance('doomed');
+    const manager = await SystemdUnitManager.connect({ busAddress: doomed.busAddress, unitsDirectory: join(root, 'doomed-units') });
+    try {
+      manager.subscribe(() => undefined);
+      await manager.unitStates([parseUnitName('x.service')]); // connected and subscribed
+      await stopSystemdUser(doomed);
+      const error = await manager.unitStates([parseUnitName('x.service')]).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(SystemdError);
+      expect((error as SystemdError).transient).toBe(true);
+    } finally {
+      await manager.close();
+      await stopSystemdUser(doomed);
+    }
+  }, 20_000);
+});

@@ -1,0 +1,229 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/engine';
+import { serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
+import { isNoSuchUnitError, Systemd1 } from './systemd1.js';
+
+export interface SystemdUnitManagerOptions {
+  /** D-Bus address of the bus systemd listens on (a user instance's `unix:path=…/bus`); `undefined` = the system bus. */
+  readonly busAddress?: string | undefined;
+  /** Where unit files are written; systemd sees them through runtime links. Must not be a systemd unit directory. */
+  readonly unitsDirectory: string;
+  readonly logger?: Logger | undefined;
+  /** Deadline of one D-Bus call (default 25 s). */
+  readonly callTimeoutMs?: number | undefined;
+}
+
+const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inactive', subState: 'dead' };
+
+/**
+ * The {@link UnitManager} for a real systemd, as fleet does it: unit files live in our own directory
+ * and are linked into systemd's runtime unit directory (`/run/systemd/system`, or
+ * `$XDG_RUNTIME_DIR/systemd/user` for a user instance), so they vanish at reboot.
+ *
+ * When the bus connection breaks, the call in flight fails with a transient `SystemdError`,
+ * subscribers get a wake-up, and the next call opens a new connection (re-subscribing signals).
+ */
+export class SystemdUnitManager implements UnitManager {
+  readonly #options: SystemdUnitManagerOptions;
+  readonly #dir: string;
+  readonly #log: Logger;
+  readonly #listeners = new Set<() => void>();
+  #bus: Systemd1;
+  #reconnecting: Promise<Systemd1> | undefined;
+  /** Signal setup (match rule + Subscribe) of the current connection; resolves false if it failed. */
+  #signals: { readonly bus: Systemd1; readonly ready: Promise<boolean> } | undefined;
+  #closed = false;
+
+  private constructor(options: SystemdUnitManagerOptions, bus: Systemd1) {
+    this.#options = options;
+    this.#dir = resolve(options.unitsDirectory);
+    this.#log = options.logger ?? silentLogger;
+    this.#bus = this.#adopt(bus);
+  }
+
+  /** Connects to systemd. Throws a transient `SystemdError` when the bus cannot be reached. */
+  static async connect(options: SystemdUnitManagerOptions): Promise<SystemdUnitManager> {
+    return new SystemdUnitManager(options, await Systemd1.connect(options));
+  }
+
+  /** Throws `InvalidUnitNameError` for a name that would not resolve to a file directly in the units directory. */
+  async load(name: UnitName, file: UnitFile): Promise<void> {
+    const path = this.#pathOf(name);
+    // Write-then-rename so systemd never links or reads a half-written file. The temp name has no
+    // unit suffix, so loadedUnits() never mistakes it for a unit.
+    const temp = join(this.#dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await mkdir(this.#dir, { recursive: true });
+      await writeFile(temp, serializeUnitFile(file), { mode: 0o644 });
+      await rename(temp, path);
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new SystemdError(`write unit file ${path}`, false, { cause: err });
+    }
+    try {
+      await (await this.#ready()).linkUnitFiles([path], true, true);
+    } catch (err) {
+      // loadedUnits() reads the directory: a file left behind unlinked would look loaded and the
+      // agent would never retry the link. A dangling link from a link that did land is harmless.
+      await rm(path, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async unload(name: UnitName): Promise<void> {
+    const path = this.#pathOf(name);
+    const bus = await this.#ready();
+    try {
+      await bus.disableUnitFiles([name], true);
+    } catch (err) {
+      if (!isNoSuchUnitError(err)) throw err; // not linked: nothing to undo
+    }
+    try {
+      await rm(path, { force: true });
+    } catch (err) {
+      throw new SystemdError(`remove unit file ${path}`, false, { cause: err });
+    }
+  }
+
+  async reloadUnitFiles(): Promise<void> {
+    await (await this.#ready()).reload();
+  }
+
+  async start(name: UnitName): Promise<void> {
+    await (await this.#ready()).startUnit(name, 'replace');
+  }
+
+  /** Stopping a unit systemd does not know (not loaded and inactive) succeeds: it is already stopped. */
+  async stop(name: UnitName): Promise<void> {
+    try {
+      await (await this.#ready()).stopUnit(name, 'replace');
+    } catch (err) {
+      if (!isNoSuchUnitError(err)) throw err;
+    }
+  }
+
+  /** Files named like units in the units directory, with the SHA1 of their bytes (= `hashUnitFile`, as load writes the serialised form). */
+  async loadedUnits(): Promise<ReadonlyMap<UnitName, string>> {
+    let entries;
+    try {
+      entries = await readdir(this.#dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw new SystemdError(`read units directory ${this.#dir}`, false, { cause: err });
+    }
+    const units = new Map<UnitName, string>();
+    for (const entry of entries) {
+      if (!entry.isFile() || unitNameProblem(entry.name) !== undefined) continue;
+      try {
+        const bytes = await readFile(join(this.#dir, entry.name));
+        units.set(entry.name as UnitName, createHash('sha1').update(bytes).digest('hex'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // unloaded meanwhile
+        throw new SystemdError(`read unit file ${entry.name}`, false, { cause: err });
+      }
+    }
+    return units;
+  }
+
+  async unitStates(names: readonly UnitName[]): Promise<ReadonlyMap<UnitName, SystemdUnitState>> {
+    const states = new Map<UnitName, SystemdUnitState>();
+    if (names.length === 0) return states;
+    const rows = await (await this.#ready()).listUnitsByNames([...new Set(names)]);
+    const byName = new Map(rows.map((row) => [row.name, row]));
+    for (const name of names) {
+      const row = byName.get(name);
+      states.set(name, row === undefined ? notFound : { loadState: row.loadState, activeState: row.activeState, subState: row.subState });
+    }
+    return states;
+  }
+
+  subscribe(onChange: () => void): () => void {
+    this.#listeners.add(onChange);
+    // Calls made after this wait for the setup (see #ready), so no signal of theirs is missed.
+    if (this.#bus.isOpen) void this.#enableSignals(this.#bus);
+    return () => {
+      this.#listeners.delete(onChange);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#bus.close();
+    (await this.#reconnecting?.catch(() => undefined))?.close();
+  }
+
+  /** The open connection, reconnecting if the last one broke; signals set up when someone listens. */
+  async #ready(): Promise<Systemd1> {
+    if (this.#closed) throw new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
+    let bus = this.#bus;
+    if (!bus.isOpen) {
+      this.#reconnecting ??= Systemd1.connect(this.#options).finally(() => {
+        this.#reconnecting = undefined;
+      });
+      bus = await this.#reconnecting;
+      if (this.#closed) {
+        bus.close();
+        throw new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
+      }
+      if (this.#bus !== bus) {
+        this.#bus = this.#adopt(bus);
+        this.#log.info('reconnected to systemd');
+      }
+    }
+    if (this.#listeners.size > 0) await this.#enableSignals(bus);
+    return bus;
+  }
+
+  #adopt(bus: Systemd1): Systemd1 {
+    bus.onClose((cause) => {
+      this.#log.warn('lost the D-Bus connection to systemd', { err: cause });
+      this.#wake(); // let the loop re-read now; its next call reconnects
+    });
+    return bus;
+  }
+
+  /** Match rule first, then Subscribe, so no signal emitted after Subscribe is lost. Never rejects. */
+  #enableSignals(bus: Systemd1): Promise<boolean> {
+    if (this.#signals?.bus !== bus) {
+      const ready = (async () => {
+        const unwatch = await bus.watchSignals(() => this.#wake());
+        try {
+          await bus.subscribe();
+        } catch (err) {
+          unwatch(); // the retry registers again
+          throw err;
+        }
+        return true;
+      })().catch((err: unknown) => {
+        this.#log.warn('cannot subscribe to systemd signals; relying on the poll interval', { err });
+        if (this.#signals?.bus === bus) this.#signals = undefined; // retried by the next call
+        return false;
+      });
+      this.#signals = { bus, ready };
+    }
+    return this.#signals.ready;
+  }
+
+  #wake(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.#log.error('unit change listener threw', { err });
+      }
+    }
+  }
+
+  /** Defence in depth: names are validated upstream, but a path must never leave the units directory. */
+  #pathOf(name: UnitName): string {
+    const path = resolve(this.#dir, name);
+    if (name.includes('\0') || dirname(path) !== this.#dir || basename(path) !== name) {
+      throw new InvalidUnitNameError(name, `resolves outside the units directory ${this.#dir}`);
+    }
+    return path;
+  }
+}

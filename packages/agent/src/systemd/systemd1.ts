@@ -1,0 +1,322 @@
+import { EventEmitter } from 'node:events';
+import { DBusError, Message, MessageType, sessionBus, systemBus, type MessageBus } from '@jellybrick/dbus-next';
+import { SystemdError } from '@fleet/engine';
+
+// Every D-Bus name the project uses lives in this file.
+const systemdService = 'org.freedesktop.systemd1';
+const managerPath = '/org/freedesktop/systemd1';
+const managerInterface = 'org.freedesktop.systemd1.Manager';
+const unitPathPrefix = '/org/freedesktop/systemd1/unit/';
+const propertiesInterface = 'org.freedesktop.DBus.Properties';
+const noSuchUnit = 'org.freedesktop.systemd1.NoSuchUnit';
+const alreadySubscribed = 'org.freedesktop.systemd1.AlreadySubscribed';
+
+/** D-Bus errors that say "the bus or systemd is not answering now", not "your request is wrong". */
+const transientErrorNames = new Set([
+  'org.freedesktop.DBus.Error.NoReply',
+  'org.freedesktop.DBus.Error.Timeout',
+  'org.freedesktop.DBus.Error.TimedOut',
+  'org.freedesktop.DBus.Error.Disconnected',
+  'org.freedesktop.DBus.Error.ServiceUnknown',
+  'org.freedesktop.DBus.Error.NameHasNoOwner',
+  'org.freedesktop.DBus.Error.LimitsExceeded',
+  'org.freedesktop.DBus.Error.NoMemory',
+]);
+
+/** How systemd queues a job; fleet always uses `replace`. */
+export type JobMode = 'replace' | 'fail' | 'isolate' | 'ignore-dependencies' | 'ignore-requirements';
+
+/** One row of `ListUnitsByNames`: systemd's three state columns, verbatim. */
+export interface UnitRow {
+  readonly name: string;
+  readonly loadState: string;
+  readonly activeState: string;
+  readonly subState: string;
+}
+
+/** One change reported by `LinkUnitFiles`/`DisableUnitFiles` (`symlink`/`unlink`, path, link target). */
+export interface UnitFileChange {
+  readonly type: string;
+  readonly path: string;
+  readonly source: string;
+}
+
+/** A systemd signal, reduced to what a wake-up needs. Never carries state to act on: re-read it. */
+export type Systemd1Signal =
+  | { readonly kind: 'job-removed'; readonly unit: string; readonly result: string }
+  | { readonly kind: 'properties-changed'; readonly path: string };
+
+export interface Systemd1Options {
+  /** A D-Bus address such as `unix:path=/run/user/1000/bus`; `undefined` means the system bus. */
+  readonly busAddress?: string | undefined;
+  /** Deadline of one method call. dbus-next has none of its own; 25 s is the D-Bus default. */
+  readonly callTimeoutMs?: number | undefined;
+  /** Deadline for the socket, authentication and `Hello`. */
+  readonly connectTimeoutMs?: number | undefined;
+}
+
+/**
+ * A typed facade over `org.freedesktop.systemd1.Manager` on one D-Bus connection: the only code that
+ * knows dbus-next. Values are plain (no Variants, no proxies); every failure is a `SystemdError`
+ * whose `transient` is true for a lost connection, a timeout or a bus that does not answer.
+ *
+ * A connection that breaks stays broken: {@link isOpen} turns false, pending and later calls fail
+ * with a transient error, and the owner opens a new one. (dbus-next itself would leave calls
+ * pending forever after the socket ends.)
+ */
+export class Systemd1 {
+  readonly #bus: MessageBus;
+  readonly #callTimeoutMs: number;
+  readonly #signalListeners = new Set<(signal: Systemd1Signal) => void>();
+  readonly #closeListeners = new Set<(cause: Error) => void>();
+  /** Rejects once, when the connection ends; raced against every call. */
+  readonly #closed: Promise<never>;
+  #markClosed: (cause: Error) => void = () => undefined;
+  #open = true;
+  #matchRule: Promise<void> | undefined;
+
+  private constructor(bus: MessageBus, callTimeoutMs: number) {
+    this.#bus = bus;
+    this.#callTimeoutMs = callTimeoutMs;
+    this.#closed = new Promise<never>((_, reject) => {
+      this.#markClosed = (cause) => {
+        if (!this.#open) return;
+        this.#open = false;
+        reject(cause);
+        for (const listener of this.#closeListeners) listener(cause);
+        this.#closeListeners.clear();
+      };
+    });
+    this.#closed.catch(() => undefined); // observed by the calls that race it, if any
+    // Any bus error after connect (socket reset, garbage on the wire) ends this connection: a fresh
+    // one is cheap and leaves no doubt about which replies and signals were lost.
+    errorsOf(bus).on('error', (err: unknown) => {
+      this.#markClosed(new DBusDisconnectedError('the D-Bus connection failed', { cause: err }));
+      bus.disconnect();
+    });
+    // dbus-next does not forward the socket's end to the MessageBus; its internal connection emits it.
+    const connection = (bus as unknown as { _connection?: unknown })._connection;
+    if (connection instanceof EventEmitter) {
+      connection.on('end', () => this.#markClosed(new DBusDisconnectedError('the D-Bus connection was closed by the peer')));
+    }
+    bus.on('message', (message: Message) => this.#dispatchSignal(message));
+  }
+
+  /** Connects and authenticates. Throws a transient `SystemdError` when the bus cannot be reached. */
+  static async connect(options: Systemd1Options = {}): Promise<Systemd1> {
+    const bus = options.busAddress === undefined ? systemBus() : sessionBus({ busAddress: options.busAddress });
+    const where = options.busAddress ?? 'the system bus';
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    let onError: ((err: unknown) => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        // Without an 'error' listener a failed connect would crash the process (EventEmitter rule).
+        onError = (err) => reject(err);
+        errorsOf(bus).once('error', onError);
+        bus.once('connect', () => resolve());
+        timer = setTimeout(() => reject(new DBusTimeoutError(`no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
+      });
+    } catch (err) {
+      // The socket may still report an error after we gave up; keep it from crashing the process.
+      errorsOf(bus).on('error', () => undefined);
+      bus.disconnect();
+      throw toSystemdError(`connect to ${where}`, err);
+    } finally {
+      clearTimeout(timer);
+      if (onError !== undefined) errorsOf(bus).off('error', onError);
+    }
+    return new Systemd1(bus, options.callTimeoutMs ?? 25_000);
+  }
+
+  /** False once the connection has ended; every call then fails with a transient `SystemdError`. */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  /** Runs `listener` once when the connection ends (not after {@link close}). */
+  onClose(listener: (cause: Error) => void): void {
+    if (this.#open) this.#closeListeners.add(listener);
+  }
+
+  /** `Manager.Subscribe`: asks systemd to emit its signals (JobRemoved needs it). Idempotent. */
+  async subscribe(): Promise<void> {
+    try {
+      await this.#call('Subscribe', '', []);
+    } catch (err) {
+      if (dbusErrorName(err) !== alreadySubscribed) throw err;
+    }
+  }
+
+  /** `Manager.Reload` (daemon-reload); resolves when systemd has re-read its unit files. */
+  async reload(): Promise<void> {
+    await this.#call('Reload', '', []);
+  }
+
+  /** `Manager.LinkUnitFiles`: symlinks unit files (absolute paths) into the (runtime) unit directory. */
+  async linkUnitFiles(paths: readonly string[], runtime: boolean, force: boolean): Promise<UnitFileChange[]> {
+    const body = await this.#call('LinkUnitFiles', 'asbb', [[...paths], runtime, force]);
+    return parseChanges('LinkUnitFiles', body[0]);
+  }
+
+  /** `Manager.DisableUnitFiles`. Throws a `NoSuchUnit` error (see {@link isNoSuchUnitError}) when a name is not linked. */
+  async disableUnitFiles(names: readonly string[], runtime: boolean): Promise<UnitFileChange[]> {
+    const body = await this.#call('DisableUnitFiles', 'asb', [[...names], runtime]);
+    return parseChanges('DisableUnitFiles', body[0]);
+  }
+
+  /** `Manager.StartUnit`; resolves with the job's object path once the job is queued. */
+  async startUnit(name: string, mode: JobMode): Promise<string> {
+    return String((await this.#call('StartUnit', 'ss', [name, mode]))[0]);
+  }
+
+  /** `Manager.StopUnit`. Throws `NoSuchUnit` for a unit that is neither loaded nor active. */
+  async stopUnit(name: string, mode: JobMode): Promise<string> {
+    return String((await this.#call('StopUnit', 'ss', [name, mode]))[0]);
+  }
+
+  /**
+   * `Manager.ListUnitsByNames`: one row per name systemd accepts; unknown units come back as
+   * `not-found`, names systemd considers invalid are left out.
+   */
+  async listUnitsByNames(names: readonly string[]): Promise<UnitRow[]> {
+    const body = await this.#call('ListUnitsByNames', 'as', [[...names]]);
+    const rows = body[0];
+    if (!Array.isArray(rows)) throw malformed('ListUnitsByNames', rows);
+    return rows.map((row: unknown) => {
+      if (!Array.isArray(row) || row.length < 5 || !row.slice(0, 5).every((v) => typeof v === 'string')) {
+        throw malformed('ListUnitsByNames', row);
+      }
+      const [name, , loadState, activeState, subState] = row as string[];
+      return { name: name ?? '', loadState: loadState ?? '', activeState: activeState ?? '', subState: subState ?? '' };
+    });
+  }
+
+  /**
+   * Delivers systemd's `JobRemoved` and units' `PropertiesChanged` signals to `listener`. The first
+   * call installs the connection's single match rule (every signal systemd sends); later calls share
+   * it. Signals flow only after {@link subscribe}. Returns a function that removes the listener.
+   */
+  async watchSignals(listener: (signal: Systemd1Signal) => void): Promise<() => void> {
+    this.#matchRule ??= this.#addMatchRule().catch((err: unknown) => {
+      this.#matchRule = undefined;
+      throw err;
+    });
+    await this.#matchRule;
+    this.#signalListeners.add(listener);
+    return () => this.#signalListeners.delete(listener);
+  }
+
+  /** Disconnects. Pending calls fail with a transient error. Idempotent. */
+  close(): void {
+    this.#closeListeners.clear();
+    this.#markClosed(new DBusDisconnectedError('the D-Bus connection was closed'));
+    this.#signalListeners.clear();
+    this.#bus.disconnect();
+  }
+
+  async #addMatchRule(): Promise<void> {
+    const rule = `type='signal',sender='${systemdService}',path_namespace='${managerPath}'`;
+    const message = new Message({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [rule],
+    });
+    await this.#send('AddMatch', message);
+  }
+
+  #dispatchSignal(message: Message): void {
+    if (message.type !== MessageType.SIGNAL || this.#signalListeners.size === 0) return;
+    let signal: Systemd1Signal;
+    if (message.interface === managerInterface && message.member === 'JobRemoved') {
+      // JobRemoved(u id, o job, s unit, s result)
+      signal = { kind: 'job-removed', unit: String(message.body[2]), result: String(message.body[3]) };
+    } else if (message.interface === propertiesInterface && message.member === 'PropertiesChanged' && message.path.startsWith(unitPathPrefix)) {
+      signal = { kind: 'properties-changed', path: message.path };
+    } else {
+      return;
+    }
+    for (const listener of this.#signalListeners) listener(signal);
+  }
+
+  #call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+    const message = new Message({ destination: systemdService, path: managerPath, interface: managerInterface, member, signature, body });
+    return this.#send(member, message);
+  }
+
+  async #send(operation: string, message: Message): Promise<unknown[]> {
+    if (!this.#open) throw new SystemdError(operation, true, { cause: new DBusDisconnectedError('the D-Bus connection is closed') });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DBusTimeoutError(`no reply within ${this.#callTimeoutMs} ms`)), this.#callTimeoutMs);
+    });
+    try {
+      const reply = await Promise.race([this.#bus.call(message), this.#closed, timeout]);
+      return reply?.body ?? [];
+    } catch (err) {
+      throw toSystemdError(operation, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The D-Bus error name behind a `SystemdError` (e.g. `org.freedesktop.systemd1.NoSuchUnit`), if any. */
+export function dbusErrorName(err: unknown): string | undefined {
+  if (!(err instanceof SystemdError) || !(err.cause instanceof DBusRemoteError)) return undefined;
+  return err.cause.dbusName;
+}
+
+/** True when systemd answered `NoSuchUnit` (unit not loaded, or unit file not linked). */
+export function isNoSuchUnitError(err: unknown): boolean {
+  return dbusErrorName(err) === noSuchUnit;
+}
+
+/** systemd's or the bus's error reply, detached from dbus-next's `DBusError` (which holds the raw reply). */
+class DBusRemoteError extends Error {
+  override readonly name = 'DBusRemoteError';
+  constructor(readonly dbusName: string, text: string) {
+    super(`${dbusName}: ${text}`);
+  }
+}
+
+class DBusDisconnectedError extends Error {
+  override readonly name = 'DBusDisconnectedError';
+}
+
+class DBusTimeoutError extends Error {
+  override readonly name = 'DBusTimeoutError';
+}
+
+/** dbus-next emits 'error' on the bus but leaves it out of its typed event map. */
+function errorsOf(bus: MessageBus): EventEmitter {
+  return bus as unknown as EventEmitter;
+}
+
+function toSystemdError(operation: string, err: unknown): SystemdError {
+  if (err instanceof SystemdError) return err;
+  if (err instanceof DBusError) {
+    return new SystemdError(operation, transientErrorNames.has(err.type), { cause: new DBusRemoteError(err.type, err.text || err.message) });
+  }
+  // Socket errors (ENOENT, ECONNREFUSED, EPIPE, ...), a lost connection and our deadlines can pass
+  // with time; anything else (a marshalling error) is a bug and retrying will not help.
+  const transient =
+    err instanceof DBusDisconnectedError || err instanceof DBusTimeoutError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string');
+  return new SystemdError(operation, transient, { cause: err });
+}
+
+function parseChanges(operation: string, value: unknown): UnitFileChange[] {
+  if (!Array.isArray(value)) throw malformed(operation, value);
+  return value.map((change: unknown) => {
+    if (!Array.isArray(change) || change.length !== 3 || !change.every((v) => typeof v === 'string')) throw malformed(operation, change);
+    const [type, path, source] = change as [string, string, string];
+    return { type, path, source };
+  });
+}
+
+function malformed(operation: string, value: unknown): SystemdError {
+  return new SystemdError(operation, false, { cause: new Error(`unexpected reply ${JSON.stringify(value)}`) });
+}

@@ -1,0 +1,1 @@
+export { InMemoryUnitManager, type UnitManagerMethod } from './memory-unit-manager.js';

@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness } from '../testing/harness.js';
+import type { Harness } from '../testing/harness.js';
+
+// The compiled bin (`npx tsc -b`, which npm test's bootstrap runs). A missing build fails the test.
+const bin = fileURLToPath(new URL('../../dist/bin/fleetctl.js', import.meta.url));
+
+function spawnFleetctl(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
+describe('the fleetctl bin', () => {
+  it('is built', () => {
+    expect(existsSync(bin), `${bin} is missing: run npx tsc -b`).toBe(true);
+  });
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('lists machines from FLEETCTL_ENDPOINT and exits 0', async () => {
+    const r = await spawnFleetctl(['list-machines', '--no-legend'], { FLEETCTL_ENDPOINT: h.api.endpoint });
+    expect(r).toEqual({ code: 0, stdout: '595989bb...\t10.10.1.2\t-\nc31e44e1...\t10.10.1.1\tregion=us-west\n', stderr: '' });
+  });
+
+  it('exits 1 with one error line for an unknown command', async () => {
+    expect(await spawnFleetctl(['bogus'])).toEqual({ code: 1, stdout: '', stderr: 'Error: Unknown argument: bogus\n' });
+  });
+});

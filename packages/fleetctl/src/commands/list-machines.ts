@@ -1,0 +1,35 @@
+import type { WireMachine } from '@fleet/engine/api';
+import type { CommandModule } from 'yargs';
+import { machineIdLegend, metadataLegend, orDash, parseFields, renderListing } from '../output.js';
+import type { FieldTable } from '../output.js';
+import { listingOptions, withListingFlags } from './context.js';
+import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
+
+/** `list-machines` fields (fleet's listMachinesFields). */
+export const listMachinesFields: FieldTable<WireMachine> = {
+  machine: { text: (m, full) => machineIdLegend(m.id, full) },
+  ip: { text: (m) => orDash(m.primaryIP) },
+  metadata: { text: (m) => metadataLegend(m.metadata ?? {}), json: (m) => ({ ...(m.metadata ?? {}) }) },
+};
+
+export const defaultListMachinesFields = 'machine,ip,metadata';
+
+/** Machines sorted by ID. */
+export function machineRows(machines: readonly WireMachine[]): WireMachine[] {
+  return [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** `fleetctl list-machines`: the machines of the cluster. */
+export function listMachinesCommand(deps: CommandDeps): CommandModule<GlobalArgs, GlobalArgs & ListingArgs> {
+  return {
+    command: 'list-machines',
+    describe: 'Enumerate the current hosts in the cluster',
+    builder: (y) => withListingFlags(y, defaultListMachinesFields, Object.keys(listMachinesFields)),
+    handler: async (args) => {
+      const options = listingOptions(args);
+      parseFields(options.fields, listMachinesFields);
+      const machines = await deps.client(args).listMachines();
+      deps.output.out(renderListing(machineRows(machines), listMachinesFields, options));
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { WireUnit } from '@fleet/engine/api';
+import type { CommandModule } from 'yargs';
+import { hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import type { FieldTable } from '../output.js';
+import { isGlobalUnit, unitDescription, unitHash } from '../unit-info.js';
+import { listingOptions, withListingFlags } from './context.js';
+import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
+
+/** One line of `list-unit-files`: a unit in the registry. */
+export interface UnitFileRow {
+  readonly unit: WireUnit;
+  readonly global: boolean;
+  readonly hash: string;
+  /** IP of the machine the unit is scheduled to, when known. */
+  readonly ip: string | undefined;
+}
+
+const target = (r: UnitFileRow, full: boolean): string => {
+  if (r.global) return 'global';
+  return r.unit.machineID === undefined || r.unit.machineID === '' ? '-' : machineLegend(r.unit.machineID, r.ip, full);
+};
+
+/** `list-unit-files` fields (fleet's listUnitFilesFields); `tmachine` is fleet's deprecated `target`. */
+export const listUnitFilesFields: FieldTable<UnitFileRow> = {
+  unit: { text: (r) => r.unit.name },
+  global: { text: (r) => String(r.global), json: (r) => r.global },
+  dstate: { text: (r) => orDash(r.unit.desiredState) },
+  target: { text: target },
+  tmachine: { text: target },
+  state: { text: (r) => (r.global ? '-' : orDash(r.unit.currentState)) },
+  hash: { text: (r, full) => hashLegend(r.hash, full) },
+  desc: { text: (r) => orDash(unitDescription(r.unit.options)) },
+};
+
+export const defaultListUnitFilesFields = 'unit,hash,dstate,state,target';
+
+/** Rows sorted by unit name. */
+export function unitFileRows(units: readonly WireUnit[], ips: ReadonlyMap<string, string>): UnitFileRow[] {
+  return [...units]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((unit) => ({
+      unit,
+      global: isGlobalUnit(unit.options),
+      hash: unitHash(unit.options),
+      ip: unit.machineID === undefined ? undefined : ips.get(unit.machineID),
+    }));
+}
+
+/** `fleetctl list-unit-files`: every unit in the registry, scheduled or not. */
+export function listUnitFilesCommand(deps: CommandDeps): CommandModule<GlobalArgs, GlobalArgs & ListingArgs> {
+  return {
+    command: 'list-unit-files',
+    describe: 'List the units that exist in the cluster (whether or not they are loaded onto a machine)',
+    builder: (y) => withListingFlags(y, defaultListUnitFilesFields, Object.keys(listUnitFilesFields)),
+    handler: async (args) => {
+      const options = listingOptions(args);
+      const fields = parseFields(options.fields, listUnitFilesFields);
+      if (fields.includes('tmachine')) deps.output.err('WARNING: The "tmachine" field is deprecated. Use "target" instead\n');
+      const client = deps.client(args);
+      const units = await client.listUnits();
+      const ips = new Map<string, string>();
+      if (fields.includes('target') || fields.includes('tmachine')) {
+        for (const m of await client.listMachines()) ips.set(m.id, m.primaryIP);
+      }
+      deps.output.out(renderListing(unitFileRows(units, ips), listUnitFilesFields, options));
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type { WireUnitState } from '@fleet/engine/api';
+import type { CommandModule } from 'yargs';
+import { hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import type { FieldTable } from '../output.js';
+import { listingOptions, withListingFlags } from './context.js';
+import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
+
+/** One line of `list-units`: systemd's state of a unit on one machine. */
+export interface UnitStateRow {
+  readonly state: WireUnitState;
+  /** The machine's IP, when known. */
+  readonly ip: string | undefined;
+}
+
+/** `list-units` fields (fleet's listUnitsFields). */
+export const listUnitsFields: FieldTable<UnitStateRow> = {
+  unit: { text: (r) => r.state.name },
+  load: { text: (r) => orDash(r.state.systemdLoadState) },
+  active: { text: (r) => orDash(r.state.systemdActiveState) },
+  sub: { text: (r) => orDash(r.state.systemdSubState) },
+  machine: { text: (r, full) => (r.state.machineID === '' ? '-' : machineLegend(r.state.machineID, r.ip, full)) },
+  hash: { text: (r, full) => hashLegend(r.state.hash, full) },
+};
+
+export const defaultListUnitsFields = 'unit,machine,active,sub';
+
+/** Rows sorted by unit name, then machine ID. */
+export function unitStateRows(states: readonly WireUnitState[], ips: ReadonlyMap<string, string>): UnitStateRow[] {
+  return [...states]
+    .sort((a, b) => compare(a.name, b.name) || compare(a.machineID, b.machineID))
+    .map((state) => ({ state, ip: ips.get(state.machineID) }));
+}
+
+/** `fleetctl list-units`: the systemd state of every unit on every machine. */
+export function listUnitsCommand(deps: CommandDeps): CommandModule<GlobalArgs, GlobalArgs & ListingArgs> {
+  return {
+    command: 'list-units',
+    describe: "List the current state of units in the cluster (systemd's LOAD, ACTIVE and SUB per machine)",
+    builder: (y) => withListingFlags(y, defaultListUnitsFields, Object.keys(listUnitsFields)),
+    handler: async (args) => {
+      const options = listingOptions(args);
+      const fields = parseFields(options.fields, listUnitsFields);
+      const client = deps.client(args);
+      const states = await client.listUnitStates();
+      const ips = new Map<string, string>();
+      if (fields.includes('machine')) for (const m of await client.listMachines()) ips.set(m.id, m.primaryIP);
+      deps.output.out(renderListing(unitStateRows(states, ips), listUnitsFields, options));
+    },
+  };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,28 @@
+import type { CommandModule } from 'yargs';
+import { ensureUnits, refuseTemplates } from '../ensure-units.js';
+import { blockAttempts, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag } from './context.js';
+import type { BlockArgs, CommandDeps, GlobalArgs, ReplaceArgs } from './context.js';
+import { driveUnits } from './drive.js';
+
+type StartArgs = GlobalArgs & BlockArgs & ReplaceArgs & { units: string[] };
+
+/**
+ * `fleetctl start UNIT...`: submit and load if needed, set the desired state `launched`, then wait
+ * until fleet reports `launched` and systemd reports the unit `active` on its machine.
+ */
+export function startCommand(deps: CommandDeps): CommandModule<GlobalArgs, StartArgs> {
+  return {
+    command: 'start <units..>',
+    describe: 'Start one or more units in the cluster, first submitting and loading them if necessary',
+    builder: (y) =>
+      withReplaceFlag(withBlockFlags(y.positional('units', unitsPositional), deps.env, 'launched')),
+    handler: async (args) => {
+      const names = unitArgs(args);
+      const attempts = blockAttempts(args);
+      refuseTemplates(names, 'start');
+      const client = deps.client(args);
+      const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace });
+      await driveUnits(deps, client, units.map((u) => u.unit), 'launched', 'start', attempts);
+    },
+  };
+}

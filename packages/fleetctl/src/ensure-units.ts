@@ -1,0 +1,82 @@
+import { FleetError } from '@fleet/engine';
+import type { WireUnit } from '@fleet/engine/api';
+import { isTemplate } from '@fleet/engine/model';
+import type { UnitName } from '@fleet/engine/model';
+import type { FleetApiClient } from './api-client.js';
+import type { Output } from './output.js';
+import { unitHash } from './unit-info.js';
+import { describeOrigin, findUnitSource, resolveUnitSource, unitNameFromArg } from './unit-source.js';
+import type { ReadTextFile } from './unit-source.js';
+
+/** A unit that exists in the registry after {@link ensureUnits}. */
+export interface EnsuredUnit {
+  readonly name: UnitName;
+  /** The unit as the registry now holds it (options updated after a replace). */
+  readonly unit: WireUnit;
+  readonly outcome: 'created' | 'replaced' | 'unchanged';
+}
+
+/** How {@link ensureUnits} behaves. */
+export interface EnsureOptions {
+  readonly client: FleetApiClient;
+  readonly readFile: ReadTextFile;
+  readonly output: Output;
+  /** `--replace`: update registered units whose local source differs. */
+  readonly replace: boolean;
+}
+
+/**
+ * Makes sure a unit exists in the registry for every argument (fleet's `lazyCreateUnits`), in order,
+ * stopping at the first error. A missing unit is created from its local file or template with the
+ * desired state `inactive` (printing `Unit <name> inactive`). A registered unit whose local source
+ * has another hash is an error suggesting `--replace`; with `--replace` its options are replaced
+ * and its desired state kept. All names are validated before anything is written.
+ */
+export async function ensureUnits(args: readonly string[], options: EnsureOptions): Promise<EnsuredUnit[]> {
+  const { client, readFile, output } = options;
+  const names = args.map((arg) => unitNameFromArg(arg));
+  const done: EnsuredUnit[] = [];
+  for (const [i, arg] of args.entries()) {
+    const name = names[i] as UnitName;
+    const existing = await client.getUnit(name);
+    if (existing === undefined) {
+      const source = await resolveUnitSource(arg, { client, readFile });
+      await client.createUnit(name, source.file, 'inactive');
+      output.out(`Unit ${name} inactive\n`);
+      done.push({
+        name,
+        unit: { name, options: [...source.file], desiredState: 'inactive', currentState: 'inactive' },
+        outcome: 'created',
+      });
+      continue;
+    }
+    const source = await findUnitSource(arg, { client, readFile });
+    if (source === undefined || unitHash(source.file) === unitHash(existing.options)) {
+      done.push({ name, unit: existing, outcome: 'unchanged' });
+      continue;
+    }
+    if (!options.replace) {
+      throw new FleetError(
+        'UNIT_EXISTS',
+        `unit ${name} in the registry differs from ${describeOrigin(source.origin)}; add --replace to update it`,
+      );
+    }
+    await client.createUnit(name, source.file, existing.desiredState);
+    output.out(`Unit ${name} replaced\n`);
+    done.push({ name, unit: { ...existing, options: [...source.file] }, outcome: 'replaced' });
+  }
+  return done;
+}
+
+/** Refuses to load or start templates (`foo@.service`): only their instances can run. */
+export function refuseTemplates(args: readonly string[], verb: string): void {
+  for (const arg of args) {
+    const name = unitNameFromArg(arg);
+    if (isTemplate(name)) {
+      throw new FleetError(
+        'INVALID_REQUEST',
+        `cannot ${verb} template unit ${name}: ${verb} an instance of it instead (such as ${name.replace('@.', '@1.')})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export { buildCli, run, defaultEndpoint } from './cli.js';
+export type { CliDeps } from './cli.js';
+export { ApiError, ApiUnreachableError, HttpFleetApiClient, makeHttpClient } from './api-client.js';
+export type { FleetApiClient, HttpClientOptions, UnitStateFilter } from './api-client.js';
+export { parseEndpoint } from './http-transport.js';
+export type { Endpoint } from './http-transport.js';
+export type { Output, OutputFormat } from './output.js';
+export { UnitsNotReadyError, waitForUnits } from './wait.js';
+export type { WaitFailure, WaitGoal, WaitOptions } from './wait.js';
+export { fleetctlVersion } from './commands/version.js';

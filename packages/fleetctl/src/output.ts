@@ -1,0 +1,110 @@
+import { FleetError } from '@fleet/engine';
+import { isMachineId, shortMachineId } from '@fleet/engine/model';
+import { formatTabbed } from './tabwriter.js';
+
+/** Where fleetctl writes. Text is written verbatim: callers end lines with `\n`. */
+export interface Output {
+  /** Results (tables, unit files, "Unit ... launched" lines). */
+  out(text: string): void;
+  /** Progress, warnings and errors. */
+  err(text: string): void;
+}
+
+/** One column of a listing, computed from a row of type `R`. */
+export interface FieldSpec<R> {
+  /** The cell text; `full` asks for untruncated machine IDs and hashes. `-` stands for "none". */
+  text(row: R, full: boolean): string;
+  /** The value in `--output json`; by default the full text, with `-` as `null`. */
+  json?(row: R): unknown;
+}
+
+/** The fields a listing offers, by name (fleet's `--fields` names). */
+export type FieldTable<R> = Readonly<Record<string, FieldSpec<R>>>;
+
+/** `table` is fleet's tab-aligned text; `json` is an array of objects keyed by field name. */
+export type OutputFormat = 'table' | 'json';
+export const outputFormats: readonly OutputFormat[] = ['table', 'json'];
+
+/** How to print a listing (the `--fields`, `--full`, `--no-legend` and `--output` flags). */
+export interface ListingOptions {
+  readonly fields: string;
+  readonly full: boolean;
+  readonly noLegend: boolean;
+  readonly format: OutputFormat;
+}
+
+/**
+ * Splits a `--fields` value and checks each name against `table`. Throws a {@link FleetError}
+ * with fleet's wording when the list is empty or names an unknown field.
+ */
+export function parseFields<R>(spec: string, table: FieldTable<R>): string[] {
+  if (spec.trim() === '') throw new FleetError('INVALID_REQUEST', 'Must define output format');
+  const names = spec.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!Object.hasOwn(table, name)) {
+      const valid = Object.keys(table).sort().join(',');
+      throw new FleetError('INVALID_REQUEST', `Invalid key in output format: ${JSON.stringify(name)} (valid fields are ${valid})`);
+    }
+  }
+  return names;
+}
+
+/** Renders `rows` as fleet does (upper-case legend, TAB-aligned columns) or as a JSON array. */
+export function renderListing<R>(rows: readonly R[], table: FieldTable<R>, options: ListingOptions): string {
+  const names = parseFields(options.fields, table);
+  const specs = names.map((name) => table[name] as FieldSpec<R>);
+  if (options.format === 'json') {
+    const objects = rows.map((row) => {
+      const obj: Record<string, unknown> = {};
+      names.forEach((name, i) => {
+        const spec = specs[i] as FieldSpec<R>;
+        obj[name] = spec.json !== undefined ? spec.json(row) : dashToNull(spec.text(row, true));
+      });
+      return obj;
+    });
+    return `${JSON.stringify(objects, null, 2)}\n`;
+  }
+  const lines: string[][] = [];
+  if (!options.noLegend) lines.push(names.map((n) => n.toUpperCase()));
+  for (const row of rows) lines.push(specs.map((spec) => cleanCell(spec.text(row, options.full))));
+  return formatTabbed(lines);
+}
+
+/** fleet's machine ID legend: the full ID, or the 8-character short ID followed by `...`. */
+export function machineIdLegend(id: string, full: boolean): string {
+  if (full) return id;
+  return `${isMachineId(id) ? shortMachineId(id) : id.slice(0, 8)}...`;
+}
+
+/** fleet's machine legend: the ID legend, then `/<ip>` when the IP is known (`c31e44e1.../10.10.1.1`). */
+export function machineLegend(id: string, ip: string | undefined, full: boolean): string {
+  const legend = machineIdLegend(id, full);
+  return ip !== undefined && ip !== '' ? `${legend}/${ip}` : legend;
+}
+
+/** A unit hash as listed: 7 hex digits unless `full`. */
+export function hashLegend(hash: string, full: boolean): string {
+  if (hash === '') return '-';
+  return full ? hash : hash.slice(0, 7);
+}
+
+/** Metadata as fleet prints it: `k=v` pairs sorted by key, comma-separated; `-` when empty. */
+export function metadataLegend(metadata: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(metadata).sort();
+  if (keys.length === 0) return '-';
+  return keys.map((k) => `${k}=${metadata[k] ?? ''}`).join(',');
+}
+
+/** `-` for an empty value, as fleet prints it. */
+export function orDash(value: string | undefined): string {
+  return value === undefined || value === '' ? '-' : value;
+}
+
+function dashToNull(text: string): string | null {
+  return text === '-' ? null : text;
+}
+
+// A TAB or line break inside a cell would break the table (Go's tabwriter breaks too).
+function cleanCell(text: string): string {
+  return text.replace(/[\t\r\n]+/g, ' ');
+}

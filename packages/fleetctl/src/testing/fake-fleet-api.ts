@@ -1,0 +1,213 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Clock } from '@fleet/engine';
+import type { WireMachine, WireUnit, WireUnitOption, WireUnitState } from '@fleet/engine/api';
+import { hashUnitFile } from '@fleet/engine/model';
+
+/** A request the fake API received. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query, e.g. `/fleet/v1/units?nextPageToken=2`. */
+  readonly url: string;
+  readonly body: unknown;
+}
+
+/** A unit as the fake stores it: the wire unit plus the optional `reason` the real API may add. */
+export type FakeUnit = WireUnit & { reason?: string };
+
+/** A canned error answer. */
+export interface CannedError {
+  readonly status: number;
+  readonly message: string;
+}
+
+/**
+ * An in-process fleet API v1 on a unix socket, for fleetctl's tests: serves units, states and
+ * machines from plain fields, pages lists by `pageSize`, and records every request.
+ * With `autoConverge` (the default), every read first moves each unit to its desired state on the
+ * first machine (systemd `active/running` when launched, `failed/failed` for units in `failing`).
+ */
+export class FakeFleetApi {
+  readonly units = new Map<string, FakeUnit>();
+  machines: WireMachine[] = [];
+  states: WireUnitState[] = [];
+  readonly requests: RecordedRequest[] = [];
+  autoConverge = true;
+  readonly failing = new Set<string>();
+  pageSize = 2;
+  /** Answer the next request with this error instead. */
+  failNext: CannedError | undefined;
+  /** Called before each request is answered; tests advance the world here. */
+  onRequest: ((req: RecordedRequest) => void) | undefined;
+
+  private constructor(private readonly server: Server, readonly socketPath: string) {}
+
+  /** Starts listening on `<dir>/fleet.sock`. */
+  static async start(dir: string): Promise<FakeFleetApi> {
+    const socketPath = join(dir, 'fleet.sock');
+    let api: FakeFleetApi | undefined;
+    const server = createServer((req, res) => void api?.handle(req, res));
+    api = new FakeFleetApi(server, socketPath);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, resolve);
+    });
+    return api;
+  }
+
+  /** The `--endpoint` value for this server. */
+  get endpoint(): string {
+    return `unix://${this.socketPath}`;
+  }
+
+  /** Adds a unit (desired and current state `inactive` unless given). */
+  addUnit(name: string, options: WireUnitOption[], fields: Partial<FakeUnit> = {}): FakeUnit {
+    const unit: FakeUnit = { name, options, desiredState: 'inactive', currentState: 'inactive', ...fields };
+    this.units.set(name, unit);
+    return unit;
+  }
+
+  /** Requests other than reads, as `METHOD path` lines with the PUT body's desired state. */
+  writes(): string[] {
+    return this.requests
+      .filter((r) => r.method !== 'GET')
+      .map((r) => {
+        const body = r.body as { desiredState?: string; options?: unknown[] } | undefined;
+        const extra = body === undefined ? '' : ` ${body.desiredState ?? ''}${body.options === undefined ? '' : ' +options'}`;
+        return `${r.method} ${r.url}${extra}`;
+      });
+  }
+
+  /** Moves every unit to its desired state, as a healthy cluster would. */
+  converge(): void {
+    const machine = this.machines[0];
+    for (const unit of this.units.values()) {
+      this.states = this.states.filter((s) => s.name !== unit.name);
+      if (unit.desiredState === 'inactive' || machine === undefined) {
+        unit.currentState = 'inactive';
+        delete unit.machineID;
+        continue;
+      }
+      unit.currentState = unit.desiredState;
+      unit.machineID = machine.id;
+      const [active, sub] = unit.desiredState !== 'launched' ? ['inactive', 'dead'] : this.failing.has(unit.name) ? ['failed', 'failed'] : ['active', 'running'];
+      this.states.push({
+        name: unit.name,
+        hash: hashUnitFile(unit.options),
+        machineID: machine.id,
+        systemdLoadState: 'loaded',
+        systemdActiveState: active as string,
+        systemdSubState: sub as string,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    const record: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', body: text === '' ? undefined : JSON.parse(text) };
+    this.requests.push(record);
+    this.onRequest?.(record);
+    if (this.failNext !== undefined) {
+      const { status, message } = this.failNext;
+      this.failNext = undefined;
+      return send(res, status, { error: { code: status, message } });
+    }
+    if (record.method === 'GET' && this.autoConverge) this.converge();
+    const url = new URL(record.url, 'http://fake');
+    const unitMatch = /^\/fleet\/v1\/units\/([^/]+)$/.exec(url.pathname);
+    if (record.method === 'GET' && url.pathname === '/fleet/v1/units') return this.page(res, url, 'units', [...this.units.values()]);
+    if (record.method === 'GET' && url.pathname === '/fleet/v1/machines') return this.page(res, url, 'machines', this.machines);
+    if (record.method === 'GET' && url.pathname === '/fleet/v1/state') {
+      const unitName = url.searchParams.get('unitName');
+      const machineID = url.searchParams.get('machineID');
+      const states = this.states.filter((s) => (unitName === null || s.name === unitName) && (machineID === null || s.machineID === machineID));
+      return this.page(res, url, 'states', states);
+    }
+    if (unitMatch === null) return send(res, 404, { error: { code: 404, message: 'not found' } });
+    const name = decodeURIComponent(unitMatch[1] ?? '');
+    const unit = this.units.get(name);
+    if (record.method === 'GET') {
+      return unit === undefined ? send(res, 404, { error: { code: 404, message: 'unit does not exist' } }) : send(res, 200, unit);
+    }
+    if (record.method === 'DELETE') {
+      if (unit === undefined) return send(res, 404, { error: { code: 404, message: 'unit does not exist' } });
+      this.units.delete(name);
+      return send(res, 204);
+    }
+    if (record.method === 'PUT') return this.put(res, name, unit, record.body as { desiredState?: string; options?: WireUnitOption[] });
+    return send(res, 405, { error: { code: 405, message: 'method not allowed' } });
+  }
+
+  private put(res: ServerResponse, name: string, unit: FakeUnit | undefined, body: { desiredState?: string; options?: WireUnitOption[] }): void {
+    const desired = body.desiredState ?? '';
+    if (!['inactive', 'loaded', 'launched'].includes(desired)) {
+      return send(res, 400, { error: { code: 400, message: `invalid desiredState: ${desired}` } });
+    }
+    if (unit === undefined) {
+      if (body.options === undefined || body.options.length === 0) {
+        return send(res, 409, { error: { code: 409, message: 'unit does not exist and options field empty' } });
+      }
+      this.addUnit(name, body.options, { desiredState: desired });
+      return send(res, 201);
+    }
+    if (body.options !== undefined && body.options.length > 0) unit.options = body.options;
+    unit.desiredState = desired;
+    send(res, 204);
+  }
+
+  private page(res: ServerResponse, url: URL, key: string, items: readonly unknown[]): void {
+    const start = Number(url.searchParams.get('nextPageToken') ?? '0');
+    const end = start + this.pageSize;
+    const body: Record<string, unknown> = { [key]: items.slice(start, end) };
+    if (end < items.length) body['nextPageToken'] = String(end);
+    send(res, 200, body);
+  }
+}
+
+/** A clock for tests: `sleep` resolves at once and moves `now` forward. */
+export class SteppingClock implements Clock {
+  private t = 0;
+  readonly sleeps: number[] = [];
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.t += ms;
+  }
+}
+
+/** A captured `Output`. */
+export class CapturedOutput {
+  stdout = '';
+  stderr = '';
+  readonly out = (text: string): void => {
+    this.stdout += text;
+  };
+  readonly err = (text: string): void => {
+    this.stderr += text;
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}

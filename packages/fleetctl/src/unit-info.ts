@@ -1,0 +1,22 @@
+import { hashUnitFile, optionValues } from '@fleet/engine/model';
+import type { UnitFile } from '@fleet/engine/model';
+
+const truthy = new Set(['true', 'yes', '1', 'on', 't']);
+
+/** `[X-Fleet] Global=` is truthy (last value wins, case-insensitive), as in fleet's `job.IsGlobal`. */
+export function isGlobalUnit(file: UnitFile): boolean {
+  const values = optionValues(file, 'X-Fleet', 'Global');
+  const last = values[values.length - 1];
+  return last !== undefined && truthy.has(last.trim().toLowerCase());
+}
+
+/** `[Unit] Description=` (the last one), or `''`. */
+export function unitDescription(file: UnitFile): string {
+  const values = optionValues(file, 'Unit', 'Description');
+  return values[values.length - 1] ?? '';
+}
+
+/** The unit hash fleet shows (SHA1 of the serialised file). */
+export function unitHash(file: UnitFile): string {
+  return hashUnitFile(file);
+}

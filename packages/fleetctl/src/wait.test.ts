@@ -1,0 +1,111 @@
+import type { WireUnit, WireUnitState } from '@fleet/engine/api';
+import { describe, expect, it } from 'vitest';
+import type { FleetApiClient } from './api-client.js';
+import { MachineDirectory } from './machine-directory.js';
+import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
+import { waitForUnits } from './wait.js';
+import type { WaitGoal } from './wait.js';
+
+const m1 = 'c31e44e1f25c4b2c8e5a6e8b3f1a2b3c';
+
+/** One poll's view of the world: `script[n]` is what the n-th poll (0-based) of a unit sees. */
+type Frame = { unit?: Partial<WireUnit> | 'error'; state?: Partial<WireUnitState> };
+
+function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
+  const polls = new Map<string, number>();
+  const frame = (name: string): Frame => {
+    const list = scripts[name] ?? [];
+    return list[Math.min(polls.get(name) ?? 0, list.length - 1)] ?? {};
+  };
+  const unsupported = async (): Promise<never> => {
+    throw new Error('not used');
+  };
+  return {
+    getUnit: async (name) => {
+      const f = frame(name);
+      polls.set(name, (polls.get(name) ?? 0) + 1);
+      if (f.unit === 'error') throw new Error('cannot reach fleet API at unix:///x: connect ECONNREFUSED');
+      return f.unit === undefined ? undefined : { name, options: [], desiredState: 'launched', currentState: 'inactive', ...f.unit };
+    },
+    listUnitStates: async ({ unitName = '' } = {}) => {
+      const list = scripts[unitName] ?? [];
+      const f = list[Math.min((polls.get(unitName) ?? 1) - 1, list.length - 1)];
+      if (f?.state === undefined) return [];
+      return [{ name: unitName, hash: 'h', machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...f.state }];
+    },
+    listMachines: async () => [{ id: m1, primaryIP: '10.10.1.1', metadata: {} }],
+    listUnits: unsupported,
+    createUnit: unsupported,
+    setDesiredState: unsupported,
+    destroyUnit: unsupported,
+  };
+}
+
+async function wait(scripts: Record<string, Frame[]>, goal: WaitGoal, attempts = 0) {
+  const client = scriptedClient(scripts);
+  const output = new CapturedOutput();
+  const clock = new SteppingClock();
+  const failures = await waitForUnits(client, new MachineDirectory(client), Object.keys(scripts), goal, output, { attempts, clock });
+  return { failures, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps.length };
+}
+
+const launched: Frame = { unit: { currentState: 'launched', machineID: m1 }, state: {} };
+const pending: Frame = { unit: {} };
+
+describe('waitForUnits', () => {
+  it('reports each unit as it arrives, polling every 250 ms', async () => {
+    const r = await wait({ 'slow.service': [pending, pending, pending, launched], 'fast.service': [launched] }, 'start');
+    expect(r.stdout).toBe('Unit fast.service launched on c31e44e1.../10.10.1.1\nUnit slow.service launched on c31e44e1.../10.10.1.1\n');
+    expect(r.failures).toEqual([]);
+    expect(r.sleeps).toBe(3);
+  });
+
+  it('waits for systemd to report active, not just for the fleet state', async () => {
+    const activating: Frame = { unit: { currentState: 'launched', machineID: m1 }, state: { systemdActiveState: 'activating', systemdSubState: 'start' } };
+    const r = await wait({ 'hello.service': [activating, activating, launched] }, 'start');
+    expect(r.sleeps).toBe(2);
+    expect(r.stdout).toBe('Unit hello.service launched on c31e44e1.../10.10.1.1\n');
+  });
+
+  it('prints a progress line per pending unit every 2 s', async () => {
+    const r = await wait({ 'hello.service': [...Array<Frame>(17).fill(pending), launched] }, 'start');
+    expect(r.stderr).toBe('Waiting for hello.service: not scheduled (state inactive)\n'.repeat(2));
+  });
+
+  it('keeps polling through API errors and names the last one on timeout', async () => {
+    const r = await wait({ 'hello.service': [{ unit: 'error' }] }, 'load', 2);
+    expect(r.failures).toEqual([
+      {
+        name: 'hello.service',
+        kind: 'timed-out',
+        message: 'timed out waiting for unit hello.service to report state loaded after 2 attempts (cannot reach fleet API at unix:///x: connect ECONNREFUSED)',
+      },
+    ]);
+  });
+
+  it('stop waits until systemd no longer runs the unit', async () => {
+    const stopping: Frame = { unit: { currentState: 'loaded', machineID: m1 }, state: { systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' } };
+    const stopped: Frame = { unit: { currentState: 'loaded', machineID: m1 }, state: { systemdActiveState: 'inactive', systemdSubState: 'dead' } };
+    const r = await wait({ 'hello.service': [stopping, stopped] }, 'stop');
+    expect(r.stdout).toBe('Unit hello.service loaded on c31e44e1.../10.10.1.1\n');
+    expect(r.sleeps).toBe(1);
+  });
+
+  it('fails a unit that is destroyed while waiting', async () => {
+    const r = await wait({ 'hello.service': [pending, {}] }, 'start');
+    expect(r.failures).toEqual([{ name: 'hello.service', kind: 'failed', message: 'unit hello.service was destroyed while waiting for it to report state launched' }]);
+  });
+
+  it.each<[WaitGoal, Frame, string]>([
+    ['unload', { unit: { currentState: 'inactive' } }, 'Unit hello.service inactive\n'],
+    ['load', { unit: { currentState: 'loaded', machineID: m1 } }, 'Unit hello.service loaded on c31e44e1.../10.10.1.1\n'],
+    ['destroy', {}, 'Destroyed hello.service\n'],
+  ])('%s prints fleet\'s line', async (goal, frame, line) => {
+    expect((await wait({ 'hello.service': [frame] }, goal)).stdout).toBe(line);
+  });
+
+  it('destroy times out while the unit is still registered', async () => {
+    const r = await wait({ 'hello.service': [pending] }, 'destroy', 1);
+    expect(r.failures[0]?.message).toBe('timed out waiting for unit hello.service to report state destroyed after 1 attempt (still registered)');
+  });
+});

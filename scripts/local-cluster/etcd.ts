@@ -1,0 +1,121 @@
+import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { isAlive, pollUntil, startDetached, stopProcess, type StartedProcess } from './processes.js';
+import { tail } from './systemd-user.js';
+
+/** A one-member etcd started by {@link startEtcd}. */
+export interface RunningEtcd {
+  readonly process: StartedProcess;
+  /** `http://127.0.0.1:PORT`, the only client URL the member listens on. */
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  /** Stops exactly this member's PID (SIGTERM, then SIGKILL after 10 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const etcdBinary = 'etcd';
+const readyTimeoutMs = 20_000;
+// Ports come from the OS (listen on 0, then close), so another process may grab one before etcd
+// binds it. A few fresh attempts make that race harmless.
+const portAttempts = 3;
+
+/**
+ * Starts a one-member etcd on free loopback ports with its data under `<dir>/data` (kept if it
+ * exists; callers that want a fresh store remove it first). Resolves once `GET <clientUrl>/health`
+ * reports healthy. Throws, with the tail of `logFile`, if etcd exits or is not healthy within 20 s;
+ * nothing is left running then.
+ */
+export async function startEtcd(options: { dir: string; logFile: string; name?: string }): Promise<RunningEtcd> {
+  const name = options.name ?? 'local';
+  const dataDir = join(options.dir, 'data');
+  mkdirSync(options.dir, { recursive: true });
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= portAttempts; attempt++) {
+    const [clientPort, peerPort] = await freeLoopbackPorts(2);
+    if (clientPort === undefined || peerPort === undefined) throw new Error('the OS gave fewer free ports than asked for');
+    const clientUrl = `http://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const started = await startDetached(
+      `etcd:${name}`,
+      etcdBinary,
+      [
+        '--name', name,
+        '--data-dir', dataDir,
+        '--listen-client-urls', clientUrl,
+        '--advertise-client-urls', clientUrl,
+        '--listen-peer-urls', peerUrl,
+        '--initial-advertise-peer-urls', peerUrl,
+        '--initial-cluster', `${name}=${peerUrl}`,
+        '--logger', 'zap',
+        '--log-outputs', 'stderr',
+      ],
+      // A developer's ETCD_* variables would override these flags (etcd reads both and refuses conflicts).
+      { logFile: options.logFile, env: withoutEtcdVariables(process.env) },
+    );
+    const outcome = await pollUntil(
+      `etcd health at ${clientUrl}/health`,
+      async () => (!isAlive(started.pid) ? 'exited' : (await isEtcdHealthy(clientUrl)) ? 'healthy' : undefined),
+      { timeoutMs: readyTimeoutMs, intervalMs: 100 },
+    ).catch(async (err: unknown) => {
+      await stopProcess(started.pid, 2_000);
+      throw new Error(`etcd did not become healthy: ${(err as Error).message}\n--- ${options.logFile} ---\n${tail(options.logFile)}`, { cause: err });
+    });
+    if (outcome === 'healthy') {
+      return { process: started, clientUrl, peerUrl, dataDir, stop: () => stopProcess(started.pid, 10_000) };
+    }
+    const log = tail(options.logFile);
+    lastError = new Error(`etcd exited during startup (attempt ${attempt}, ports ${clientPort}/${peerPort})\n--- ${options.logFile} ---\n${log}`);
+    if (!/address already in use/.test(log)) break;
+  }
+  throw lastError ?? new Error('etcd did not start');
+}
+
+/** True when `GET <clientUrl>/health` answers `{"health":"true"}` within a second. */
+export function isEtcdHealthy(clientUrl: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`${clientUrl}/health`, { timeout: 1_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: unknown }).health === 'true');
+        } catch {
+          resolve(false);
+        }
+      });
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * Asks the OS for `count` distinct free TCP ports on 127.0.0.1 (listen on port 0, read the port,
+ * close). All listeners stay open until every port is known, so the ports are distinct.
+ */
+export async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    if (address === null || typeof address === 'string') throw new Error('cannot read the port of a loopback listener');
+    return address.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+function withoutEtcdVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('ETCD')));
+}

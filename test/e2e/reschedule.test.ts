@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fleetctl, machinesRunning, pollUntil, startTestCluster } from './support.js';
+
+let cluster: Awaited<ReturnType<typeof startTestCluster>>;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ machines: 3, agentTtl: '3s' });
+});
+
+afterAll(async () => {
+  await cluster?.cleanup();
+});
+
+it('reschedules the units of a SIGKILLed fleetd on the other machines after the TTL', async () => {
+  const units = ['sleeper1.service', 'sleeper2.service', 'sleeper3.service'];
+  for (const unit of units) writeFileSync(join(cluster.dir, unit), `[Unit]\nDescription=${unit}\n\n[Service]\nExecStart=/bin/sleep 100000\n`);
+  const m1 = cluster.machines[0]!;
+  const started = await fleetctl(m1, 'start', ...units.map((u) => join(cluster.dir, u)));
+  expect(started.code).toBe(0);
+  // Least-loaded placement: one unit per machine.
+  const hosts = await Promise.all(units.map(async (u) => (await machinesRunning(cluster, u))[0]?.name));
+  expect(new Set(hosts).size, `hosts: ${JSON.stringify(hosts)}; fleetctl said: ${started.stdout}`).toBe(3);
+
+  const victim = cluster.machines[2]!;
+  const victimUnit = units[hosts.indexOf(victim.name)]!;
+  await cluster.killFleetd(victim.index, 'SIGKILL');
+  const survivors = cluster.machines.filter((m) => m.name !== victim.name);
+  const newHost = await pollUntil(`${victimUnit} to run on a surviving machine`, async () => (await machinesRunning(cluster, victimUnit, survivors))[0], { timeoutMs: 60_000, intervalMs: 250 });
+  expect(survivors.map((m) => m.name)).toContain(newHost.name);
+  const machines = await fleetctl(m1, 'list-machines', '--no-legend', '--full');
+  expect(machines.stdout).not.toContain(victim.machineId);
+  // The units that were not on the dead machine did not move (no churn).
+  for (const [i, unit] of units.entries()) {
+    if (unit === victimUnit) continue;
+    expect((await machinesRunning(cluster, unit, survivors)).map((m) => m.name)).toEqual([hosts[i]]);
+  }
+});

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot, startLocalCluster, type LocalCluster, type LocalClusterOptions, type LocalMachine } from '../../scripts/local-cluster/cluster.js';
+import { pollUntil } from '../../scripts/local-cluster/processes.js';
+
+export { pollUntil };
+const exec = promisify(execFile);
+
+/** A real local cluster in a fresh short temp dir (unix socket paths are limited to ~100 bytes). */
+export async function startTestCluster(opts: Partial<LocalClusterOptions> = {}): Promise<LocalCluster & { cleanup(): Promise<void> }> {
+  const dir = mkdtempSync('/tmp/fl-');
+  const cluster = await startLocalCluster({ agentTtl: '5s', engineReconcileInterval: 1, name: 'test', ...opts, dir });
+  return Object.assign(cluster, {
+    cleanup: async () => {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real fleetctl binary against `machine`'s API socket. */
+export async function fleetctl(machine: LocalMachine, ...args: string[]): Promise<CommandResult> {
+  const bin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, '--endpoint', `unix://${machine.apiSocket}`, ...args], { cwd: repoRoot, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** One HTTP request to a machine's API socket. */
+export function api(machine: LocalMachine, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: machine.apiSocket, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** systemd's own view of a unit on one machine, read with `systemctl --user` on that machine's bus. */
+export async function systemdState(machine: LocalMachine, unit: string): Promise<{ load: string; active: string; sub: string }> {
+  const { stdout } = await exec('systemctl', ['--user', 'show', '-p', 'LoadState,ActiveState,SubState', unit], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: machine.busAddress, XDG_RUNTIME_DIR: machine.runtimeDir },
+  });
+  const props = Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+  return { load: props['LoadState'] ?? '', active: props['ActiveState'] ?? '', sub: props['SubState'] ?? '' };
+}
+
+/** Machines on which systemd runs `unit` (`active running`). */
+export async function machinesRunning(cluster: LocalCluster, unit: string, among = cluster.machines): Promise<LocalMachine[]> {
+  const states = await Promise.all(among.map(async (m) => ({ m, s: await systemdState(m, unit) })));
+  return states.filter(({ s }) => s.active === 'active' && s.sub === 'running').map(({ m }) => m);
+}
+
+/** Names of running Docker containers. */
+export async function runningContainers(): Promise<string[]> {
+  const { stdout } = await exec('docker', ['ps', '--format', '{{.Names}}']);
+  return stdout.split('\n').filter((l) => l !== '');
+}
+
+/** Fails with the fleetd logs of the cluster appended, so a red e2e run says what the daemons saw. */
+export function clusterLogs(cluster: LocalCluster): string {
+  return cluster.machines.map((m) => `--- ${m.name} fleetd log: ${m.fleetdLog}`).join('\n');
+}
+
+export const examplesDir = join(repoRoot, 'examples');
