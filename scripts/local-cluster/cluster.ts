@@ -1,42 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { clusterLiveness, readClusterState, toLocalMachine, writeState, type ClusterState, type LocalMachine, type MachineRecord } from './cluster-state.js';
 import { ensureBusyboxImage, ensureDocker, stopDockerd } from './docker.js';
 import { freeLoopbackPorts, startEtcd } from './etcd.js';
-import { isAlive, pollUntil, startDetached, stopProcess } from './processes.js';
-import { removeCgroup, startSystemdUser, tail } from './systemd-user.js';
+import { fleetdConfig, machineIdFor, startFleetd } from './fleetd-process.js';
+import { repoRoot, seconds } from './paths.js';
+import { isAlive, isRecordedAlive, pollUntil, recordProcess, stopProcess, type RecordedProcess } from './processes.js';
+import { removeCgroup, startSystemdUser } from './systemd-user.js';
 
-/** One simulated machine: a real `systemd --user` in its own cgroup plus one `fleetd`. */
-export interface LocalMachine {
-  /** 1-based. */
-  readonly index: number;
-  /** `m1`, `m2`, ...; also the machine's folder under the cluster dir. */
-  readonly name: string;
-  /** 32 lowercase hex digits, kept in `<dir>/<name>/machine-id` so a re-run keeps it. */
-  readonly machineId: string;
-  /** `127.0.1.<index>`: loopback, so it is reachable but never leaves the host. */
-  readonly publicIp: string;
-  /** fleet's `metadata=` value, e.g. `rack=r1` (may be empty). */
-  readonly metadata: string;
-  readonly unitsDirectory: string;
-  /** `unix:path=<runtimeDir>/bus`, the bus of this machine's systemd. */
-  readonly busAddress: string;
-  readonly runtimeDir: string;
-  /** Cgroup name (both hierarchies), unique per cluster: `fleet-<clusterId>-<name>`. */
-  readonly cgroup: string;
-  /** fleetd's API on a unix socket; fleetctl's `--endpoint unix://<apiSocket>`. */
-  readonly apiSocket: string;
-  /** fleetd's API on loopback TCP, `http://127.0.0.1:PORT`. */
-  readonly apiUrl: string;
-  readonly configFile: string;
-  readonly systemdPid: number;
-  /** Undefined while fleetd is not running (killed by {@link LocalCluster.killFleetd}, or not started). */
-  readonly fleetdPid: number | undefined;
-  readonly systemdLog: string;
-  readonly fleetdLog: string;
-}
+export { clusterLiveness, readClusterState, toLocalMachine } from './cluster-state.js';
+export type { ClusterState, LocalMachine, MachineRecord } from './cluster-state.js';
+export { repoRoot } from './paths.js';
+export type { RecordedProcess } from './processes.js';
+
 
 /** A running local cluster; every process it started is recorded in `<dir>/state.json`. */
 export interface LocalCluster {
@@ -78,40 +55,9 @@ export interface LocalClusterOptions {
   log?: (line: string) => void;
 }
 
-/** A process recorded with its start time, so a PID reused by an unrelated process is never signalled. */
-export interface RecordedProcess {
-  readonly pid: number;
-  /** Field 22 of /proc/PID/stat (clock ticks after boot); null where /proc is unreadable. */
-  readonly startTime: string | null;
-}
-
-/** A machine as state.json records it: {@link LocalMachine} with its processes' identities. */
-export interface MachineRecord extends Omit<LocalMachine, 'systemdPid' | 'fleetdPid'> {
-  systemd: RecordedProcess;
-  fleetd: RecordedProcess | null;
-}
-
-/** The content of `<dir>/state.json`. */
-export interface ClusterState {
-  readonly version: 1;
-  readonly name: string;
-  readonly clusterId: string;
-  readonly dir: string;
-  readonly createdAt: string;
-  readonly options: { agentTtl: string; engineReconcileInterval: number; withFleetd: boolean; fleetdBin: string };
-  etcd: { clientUrl: string; logFile: string; process: RecordedProcess } | null;
-  /** null when no dockerd was started by this cluster. */
-  dockerd: RecordedProcess | null;
-  machines: MachineRecord[];
-}
-
 const defaultMetadata = ['rack=r1', 'rack=r1', 'rack=r2'];
-const fleetdReadyTimeoutMs = 30_000;
 // Unix socket paths are limited to 108 bytes; systemd's and fleetd's sockets live in the cluster dir.
 const maxSocketPath = 100;
-
-/** Absolute path of the repository (the folder with `package.json` and `packages/`). */
-export const repoRoot: string = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * Starts a local cluster in `opts.dir`: etcd (fresh data), the Docker engine (reused if one runs)
@@ -185,41 +131,6 @@ export async function stopLocalCluster(dir: string): Promise<string[]> {
   return stopClusterState(state);
 }
 
-/** Reads `<dir>/state.json`; undefined when there is none. Throws if it exists but is unreadable. */
-export function readClusterState(dir: string): ClusterState | undefined {
-  const file = join(dir, 'state.json');
-  if (!existsSync(file)) return undefined;
-  let state: ClusterState;
-  try {
-    state = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
-  } catch (err) {
-    throw new Error(`${file} is unreadable (${(err as Error).message}): check that none of the PIDs it names still run, then remove it`, { cause: err });
-  }
-  if (state.version !== 1) throw new Error(`${file}: unknown state version ${String(state.version)}`);
-  return state;
-}
-
-/** Every recorded process of a cluster and whether it (the same process, not a reused PID) still runs. */
-export function clusterLiveness(state: ClusterState): { what: string; pid: number; alive: boolean }[] {
-  const out: { what: string; pid: number; alive: boolean }[] = [];
-  const add = (what: string, p: RecordedProcess | null): void => {
-    if (p !== null) out.push({ what, pid: p.pid, alive: isRecordedAlive(p) });
-  };
-  add('etcd', state.etcd?.process ?? null);
-  add('dockerd', state.dockerd);
-  for (const m of state.machines) {
-    add(`${m.name} systemd`, m.systemd);
-    add(`${m.name} fleetd`, m.fleetd);
-  }
-  return out;
-}
-
-/** The public view of a recorded machine. */
-export function toLocalMachine(record: MachineRecord): LocalMachine {
-  const { systemd, fleetd, ...rest } = record;
-  return { ...rest, systemdPid: systemd.pid, fleetdPid: fleetd?.pid };
-}
-
 async function startSharedParts(state: ClusterState, log: (line: string) => void): Promise<void> {
   const etcdDir = join(state.dir, 'etcd');
   // A fresh store each time: a cluster that is started again begins empty, like `up` promises.
@@ -229,7 +140,7 @@ async function startSharedParts(state: ClusterState, log: (line: string) => void
     (async () => {
       const daemon = await ensureDocker({ dir: state.dir, logFile: join(state.dir, 'dockerd.log') });
       if (daemon.startedPid !== undefined) {
-        state.dockerd = record(daemon.startedPid);
+        state.dockerd = recordProcess(daemon.startedPid);
         writeState(state);
       }
       log(daemon.startedPid === undefined ? 'docker: reusing the running engine' : `docker: started dockerd PID ${daemon.startedPid} in ${seconds(t0)}`);
@@ -239,7 +150,7 @@ async function startSharedParts(state: ClusterState, log: (line: string) => void
     })(),
     (async () => {
       const started = await startEtcd({ dir: etcdDir, logFile: join(etcdDir, 'etcd.log'), name: state.name });
-      state.etcd = { clientUrl: started.clientUrl, logFile: started.process.logFile, process: record(started.process.pid) };
+      state.etcd = { clientUrl: started.clientUrl, logFile: started.process.logFile, process: recordProcess(started.process.pid) };
       writeState(state);
       log(`etcd: ${started.clientUrl} (PID ${started.process.pid}) ready in ${seconds(t0)}`);
     })(),
@@ -284,7 +195,7 @@ async function startMachine(state: ClusterState, index: number, metadata: string
     configFile: join(machineDir, 'fleetd.conf'),
     systemdLog: systemd.process.logFile,
     fleetdLog: join(machineDir, 'fleetd.log'),
-    systemd: record(systemd.process.pid),
+    systemd: recordProcess(systemd.process.pid),
     fleetd: null,
   };
   state.machines.push(machine);
@@ -293,75 +204,6 @@ async function startMachine(state: ClusterState, index: number, metadata: string
   writeFileSync(machine.configFile, fleetdConfig(state, machine));
   if (state.options.withFleetd) await startFleetd(state, machine, log);
   return machine;
-}
-
-/** fleet's option names plus ours (see packages/agent's fleetd): one `key=value` per line. */
-function fleetdConfig(state: ClusterState, m: MachineRecord): string {
-  if (state.etcd === null) throw new Error('etcd must run before fleetd is configured');
-  const lines = [
-    `etcd_servers=${state.etcd.clientUrl}`,
-    'etcd_key_prefix=/_coreos.com/fleet/',
-    ...(m.metadata === '' ? [] : [`metadata=${m.metadata}`]),
-    `public_ip=${m.publicIp}`,
-    `agent_ttl=${state.options.agentTtl}`,
-    `engine_reconcile_interval=${state.options.engineReconcileInterval}`,
-    `units_directory=${m.unitsDirectory}`,
-    `systemd_bus_address=${m.busAddress}`,
-    `machine_id=${m.machineId}`,
-    `api_socket=${m.apiSocket}`,
-    `api_listen=${new URL(m.apiUrl).host}`,
-    'verbosity=0',
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-async function startFleetd(state: ClusterState, m: MachineRecord, log: (line: string) => void): Promise<void> {
-  rmSync(m.apiSocket, { force: true });
-  const t0 = Date.now();
-  const started = await startDetached(`fleetd:${m.name}`, process.execPath, [state.options.fleetdBin, '--config', m.configFile], {
-    logFile: m.fleetdLog,
-    cwd: repoRoot,
-    // fleetd lets FLEET_<OPTION> variables override its config file; the file must be the whole truth.
-    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('FLEET_'))),
-  });
-  m.fleetd = record(started.pid);
-  writeState(state);
-  const outcome = await pollUntil(
-    `fleetd of ${m.name} to list machine ${m.machineId} at ${m.apiSocket}`,
-    async () => (!isAlive(started.pid) ? 'exited' : (await listsMachine(m.apiSocket, m.machineId)) ? 'ready' : undefined),
-    { timeoutMs: fleetdReadyTimeoutMs, intervalMs: 100 },
-  ).catch((err: unknown) => {
-    throw new Error(`fleetd of ${m.name} did not become ready: ${(err as Error).message}\n--- ${m.fleetdLog} ---\n${tail(m.fleetdLog)}`, { cause: err });
-  });
-  if (outcome === 'exited') {
-    m.fleetd = null;
-    writeState(state);
-    throw new Error(`fleetd of ${m.name} exited during startup\n--- ${m.fleetdLog} ---\n${tail(m.fleetdLog)}`);
-  }
-  log(`${m.name}: fleetd PID ${started.pid} (machine ${m.machineId}, ${m.metadata || 'no metadata'}) ready in ${seconds(t0)}`);
-}
-
-/** True when fleetd's `GET /fleet/v1/machines` on `socketPath` lists `machineId`. */
-function listsMachine(socketPath: string, machineId: string): Promise<boolean> {
-  return new Promise((resolveCheck) => {
-    const req = request({ socketPath, path: '/fleet/v1/machines', timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        try {
-          const parsed = JSON.parse(body) as { machines?: { id?: unknown }[] };
-          resolveCheck(res.statusCode === 200 && (parsed.machines ?? []).some((mm) => mm.id === machineId));
-        } catch {
-          resolveCheck(false);
-        }
-      });
-      res.on('error', () => resolveCheck(false));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolveCheck(false));
-    req.end();
-  });
 }
 
 function clusterHandle(state: ClusterState, log: (line: string) => void): LocalCluster {
@@ -442,56 +284,4 @@ async function stopClusterState(state: ClusterState): Promise<string[]> {
   if (left.length === 0 && errors.length === 0) rmSync(join(state.dir, 'state.json'), { force: true });
   if (errors.length > 0) throw errors[0];
   return done;
-}
-
-function record(pid: number): RecordedProcess {
-  return { pid, startTime: processStartTime(pid) };
-}
-
-function isRecordedAlive(p: RecordedProcess): boolean {
-  if (!isAlive(p.pid)) return false;
-  const now = processStartTime(p.pid);
-  return p.startTime === null || now === null || now === p.startTime;
-}
-
-/** Field 22 (starttime) of /proc/PID/stat; the command name (field 2) may contain spaces, so split after its `)`. */
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Reads `<machineDir>/machine-id`, creating it (32 random lowercase hex digits) the first time. */
-function machineIdFor(machineDir: string): string {
-  const file = join(machineDir, 'machine-id');
-  if (existsSync(file)) {
-    const id = readFileSync(file, 'utf8').trim();
-    if (/^[0-9a-f]{32}$/.test(id)) return id;
-  }
-  const id = randomBytes(16).toString('hex');
-  writeFileSync(file, `${id}\n`);
-  return id;
-}
-
-/** Writes state.json atomically (write then rename), so a reader never sees half a file. */
-function writeState(state: ClusterState): void {
-  const file = join(state.dir, 'state.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, file);
-}
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'packages'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the repository root above ${from}`);
-  }
-}
-
-function seconds(since: number): string {
-  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }

@@ -95,3 +95,33 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
     await pollUntil(`PID ${pid} to exit after SIGKILL`, () => (isAlive(pid) ? undefined : true), { timeoutMs: 5_000, intervalMs: 50 });
   }
 }
+
+/** A process recorded with its start time, so a PID reused by an unrelated process is never signalled. */
+export interface RecordedProcess {
+  readonly pid: number;
+  /** Field 22 of /proc/PID/stat (clock ticks after boot); null where /proc is unreadable. */
+  readonly startTime: string | null;
+}
+
+/** Records the running process `pid` with its current start time. */
+export function recordProcess(pid: number): RecordedProcess {
+  return { pid, startTime: processStartTime(pid) };
+}
+
+/** True while the recorded process itself (not an unrelated process that reused its PID) runs. */
+export function isRecordedAlive(p: RecordedProcess): boolean {
+  if (!isAlive(p.pid)) return false;
+  const now = processStartTime(p.pid);
+  return p.startTime === null || now === null || now === p.startTime;
+}
+
+/** Field 22 (starttime) of /proc/PID/stat; the command name (field 2) may contain spaces, so split after its `)`. */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -68,6 +68,19 @@ describe('a unit through its whole life on 3 real machines', () => {
   });
 });
 
+describe('a unit that fails', () => {
+  it('start stops waiting and says the unit failed, with a non-zero exit', async () => {
+    const file = join(cluster.dir, 'broken-exec.service');
+    writeFileSync(file, '[Service]\nExecStart=/bin/sh -c "echo about to fail; exit 3"\n');
+    const result = await fleetctl(m1, 'start', '--block-attempts', '120', file);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^Error: .*broken-exec\.service.*failed/m);
+    const states = (await api(m1, 'GET', '/fleet/v1/state?unitName=broken-exec.service')).body as { states: { systemdActiveState: string }[] };
+    expect(states.states.map((s) => s.systemdActiveState)).toEqual(['failed']);
+    expect((await fleetctl(m1, 'destroy', 'broken-exec.service')).code).toBe(0);
+  });
+});
+
 describe('bad input through the real API', () => {
   it.each([
     ['../', '/fleet/v1/units/..%2F..%2Fetc%2Fcron.d%2Fevil.service'],

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,3 +82,18 @@ export function clusterLogs(cluster: LocalCluster): string {
 }
 
 export const examplesDir = join(repoRoot, 'examples');
+
+/** systemd's MainPID of a unit on one machine (0 when not running). */
+export async function mainPid(machine: LocalMachine, unit: string): Promise<number> {
+  const { stdout } = await exec('systemctl', ['--user', 'show', '-p', 'MainPID', '--value', unit], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: machine.busAddress, XDG_RUNTIME_DIR: machine.runtimeDir },
+  });
+  return Number(stdout.trim());
+}
+
+/** Writes a unit running `/bin/sleep` into `dir` and returns its path. */
+export function sleeperUnit(dir: string, name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `[Unit]\nDescription=${name}\n\n[Service]\nExecStart=/bin/sleep 100000\n`);
+  return path;
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { writeState, type ClusterState, type MachineRecord } from './cluster-state.js';
+import { repoRoot, seconds } from './paths.js';
+import { isAlive, pollUntil, recordProcess, startDetached } from './processes.js';
+import { tail } from './systemd-user.js';
+
+const fleetdReadyTimeoutMs = 30_000;
+
+/** fleet's option names plus ours (see packages/agent's fleetd): one `key=value` per line. */
+export function fleetdConfig(state: ClusterState, m: MachineRecord): string {
+  if (state.etcd === null) throw new Error('etcd must run before fleetd is configured');
+  const lines = [
+    `etcd_servers=${state.etcd.clientUrl}`,
+    'etcd_key_prefix=/_coreos.com/fleet/',
+    ...(m.metadata === '' ? [] : [`metadata=${m.metadata}`]),
+    `public_ip=${m.publicIp}`,
+    `agent_ttl=${state.options.agentTtl}`,
+    `engine_reconcile_interval=${state.options.engineReconcileInterval}`,
+    `units_directory=${m.unitsDirectory}`,
+    `systemd_bus_address=${m.busAddress}`,
+    `machine_id=${m.machineId}`,
+    `api_socket=${m.apiSocket}`,
+    `api_listen=${new URL(m.apiUrl).host}`,
+    'verbosity=0',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Starts machine `m`'s fleetd (detached, with `m.configFile` and no `FLEET_*` variables), records it
+ * in `m.fleetd` and state.json, and resolves once it lists its own machine. Throws, with the log
+ * tail, if it exits during startup or is not ready within 30 s.
+ */
+export async function startFleetd(state: ClusterState, m: MachineRecord, log: (line: string) => void): Promise<void> {
+  rmSync(m.apiSocket, { force: true });
+  const t0 = Date.now();
+  const started = await startDetached(`fleetd:${m.name}`, process.execPath, [state.options.fleetdBin, '--config', m.configFile], {
+    logFile: m.fleetdLog,
+    cwd: repoRoot,
+    // fleetd lets FLEET_<OPTION> variables override its config file; the file must be the whole truth.
+    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('FLEET_'))),
+  });
+  m.fleetd = recordProcess(started.pid);
+  writeState(state);
+  const outcome = await pollUntil(
+    `fleetd of ${m.name} to list machine ${m.machineId} at ${m.apiSocket}`,
+    async () => (!isAlive(started.pid) ? 'exited' : (await listsMachine(m.apiSocket, m.machineId)) ? 'ready' : undefined),
+    { timeoutMs: fleetdReadyTimeoutMs, intervalMs: 100 },
+  ).catch((err: unknown) => {
+    throw new Error(`fleetd of ${m.name} did not become ready: ${(err as Error).message}\n--- ${m.fleetdLog} ---\n${tail(m.fleetdLog)}`, { cause: err });
+  });
+  if (outcome === 'exited') {
+    m.fleetd = null;
+    writeState(state);
+    throw new Error(`fleetd of ${m.name} exited during startup\n--- ${m.fleetdLog} ---\n${tail(m.fleetdLog)}`);
+  }
+  log(`${m.name}: fleetd PID ${started.pid} (machine ${m.machineId}, ${m.metadata || 'no metadata'}) ready in ${seconds(t0)}`);
+}
+
+/** True when fleetd's `GET /fleet/v1/machines` on `socketPath` lists `machineId`. */
+function listsMachine(socketPath: string, machineId: string): Promise<boolean> {
+  return new Promise((resolveCheck) => {
+    const req = request({ socketPath, path: '/fleet/v1/machines', timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          const parsed = JSON.parse(body) as { machines?: { id?: unknown }[] };
+          resolveCheck(res.statusCode === 200 && (parsed.machines ?? []).some((mm) => mm.id === machineId));
+        } catch {
+          resolveCheck(false);
+        }
+      });
+      res.on('error', () => resolveCheck(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolveCheck(false));
+    req.end();
+  });
+}
+
+/** Reads `<machineDir>/machine-id`, creating it (32 random lowercase hex digits) the first time. */
+export function machineIdFor(machineDir: string): string {
+  const file = join(machineDir, 'machine-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(id)) return id;
+  }
+  const id = randomBytes(16).toString('hex');
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
