@@ -97,3 +97,24 @@ export function sleeperUnit(dir: string, name: string): string {
   writeFileSync(path, `[Unit]\nDescription=${name}\n\n[Service]\nExecStart=/bin/sleep 100000\n`);
   return path;
 }
+
+/** Writes a `/bin/sleep` unit with the given `[X-Fleet]` lines into `dir`; returns its path. */
+export function fleetUnit(dir: string, name: string, xfleet: readonly string[] = []): string {
+  const path = join(dir, name);
+  const section = xfleet.length === 0 ? '' : `\n[X-Fleet]\n${xfleet.join('\n')}\n`;
+  writeFileSync(path, `[Unit]\nDescription=${name}\n\n[Service]\nExecStart=/bin/sleep 100000\n${section}`);
+  return path;
+}
+
+/** Where each named unit runs (machine name), read from the machines' own systemd. */
+export async function hostsOf(cluster: LocalCluster, units: readonly string[], among = cluster.machines): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const unit of units) out.set(unit, (await machinesRunning(cluster, unit, among)).map((m) => m.name));
+  return out;
+}
+
+/** The API's `reason` for a unit (why it is not placed), or undefined. */
+export async function reasonOf(machine: LocalMachine, unit: string): Promise<string | undefined> {
+  const body = (await api(machine, 'GET', `/fleet/v1/units/${unit}`)).body as { reason?: string };
+  return body.reason;
+}

@@ -4,6 +4,7 @@ import type { Logger } from './log.js';
 import { runLoop } from './loop.js';
 import type { MachineId, UnitName } from './model/index.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
+import { RequirementsCache } from './reconciler/requirements-cache.js';
 import type { ChangeFeed, ClusterReader, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
@@ -23,8 +24,11 @@ export interface EngineOptions {
 export class Engine {
   private unplaceable: ReadonlyMap<UnitName, string> = new Map();
   private leading = false;
+  private readonly requirements: RequirementsCache;
 
-  constructor(private readonly options: EngineOptions) {}
+  constructor(private readonly options: EngineOptions) {
+    this.requirements = new RequirementsCache(options.registry);
+  }
 
   /** Whether this engine currently leads. */
   get isLeader(): boolean {
@@ -73,7 +77,9 @@ export class Engine {
   private async pass(fence: Parameters<ScheduleWriter['applyScheduleChanges']>[1]): Promise<void> {
     const { registry, log } = this.options;
     const snapshot = await registry.snapshot();
-    const plan = planEngineTasks(snapshot);
+    const { requirements, unreadable } = await this.requirements.forSnapshot(snapshot);
+    if (unreadable.size > 0) log.warn('unit files unreadable; leaving those units as they are', { units: [...unreadable] });
+    const plan = planEngineTasks(snapshot, requirements, unreadable);
     this.unplaceable = new Map(plan.unplaceable.map((u) => [u.unit, u.reason]));
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);

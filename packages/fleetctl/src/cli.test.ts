@@ -21,6 +21,9 @@ describe('command line', () => {
     [['cat', 'a', 'b'], 'Error: Unknown argument: b\n'],
     [['start', '--block-attempts', '-1', 'x'], 'Error: --block-attempts must be a whole number >= 0, got -1\n'],
     [['list-units', '--request-timeout', '0'], 'Error: --request-timeout must be a number of seconds > 0, got 0\n'],
+    [['status', 'nope'], 'Error: unit nope.service does not exist\n'],
+    [['status'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
+    [['status', '-o', 'yaml', 'x'], 'Error: Invalid values: Argument: output, Given: "yaml", Choices: "text", "json"\n'],
   ])('fleetctl %j fails with one line on stderr', async (args, stderr) => {
     const r = await h.fleetctl(args);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr });

@@ -12,6 +12,7 @@ import { listUnitFilesCommand } from './commands/list-unit-files.js';
 import { listUnitsCommand } from './commands/list-units.js';
 import { loadCommand } from './commands/load.js';
 import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
 import { stopCommand } from './commands/stop.js';
 import { submitCommand } from './commands/submit.js';
 import { unloadCommand } from './commands/unload.js';
@@ -94,6 +95,7 @@ export function buildCli(deps: CliDeps): Argv<GlobalArgs> {
     .command(unloadCommand(commandDeps))
     .command(destroyCommand(commandDeps))
     .command(catCommand(commandDeps))
+    .command(statusCommand(commandDeps))
     .command(listUnitsCommand(commandDeps))
     .command(listUnitFilesCommand(commandDeps))
     .command(listMachinesCommand(commandDeps))

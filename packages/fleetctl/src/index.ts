@@ -8,3 +8,7 @@ export type { Output, OutputFormat } from './output.js';
 export { UnitsNotReadyError, waitForUnits } from './wait.js';
 export type { WaitFailure, WaitGoal, WaitOptions } from './wait.js';
 export { fleetctlVersion } from './commands/version.js';
+export { collectUnitStatus } from './unit-status.js';
+export type { UnitMachineState, UnitStatus } from './unit-status.js';
+export { formatStatusBlock, formatStatusText, statusJson } from './status-format.js';
+export type { MachineLegend, StatusJson } from './status-format.js';

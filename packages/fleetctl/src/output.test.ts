@@ -112,6 +112,22 @@ describe('list-unit-files output', () => {
     );
   });
 
+  it('prints the reason field, "-" (null in JSON) when the API gives none', () => {
+    const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
+    const withReason = unitFileRows(units.map((u) => (u.name === 'pending.service' ? { ...u, reason } : u)), ips);
+    expect(renderListing(withReason, listUnitFilesFields, table('unit,dstate,state,reason'))).toBe(
+      'UNIT\t\tDSTATE\t\tSTATE\t\tREASON\n' +
+        'global.service\tlaunched\t-\t\t-\n' +
+        'hello.service\tlaunched\tlaunched\t-\n' +
+        `pending.service\tloaded\t\tinactive\t${reason}\n`,
+    );
+    expect(JSON.parse(renderListing(withReason, listUnitFilesFields, table('unit,reason', { format: 'json' })))).toEqual([
+      { unit: 'global.service', reason: null },
+      { unit: 'hello.service', reason: null },
+      { unit: 'pending.service', reason },
+    ]);
+  });
+
   it('prints JSON with booleans for global and null for "none"', () => {
     expect(JSON.parse(renderListing(rows, listUnitFilesFields, table('unit,global,target,state', { format: 'json' })))).toEqual([
       { unit: 'global.service', global: true, target: 'global', state: null },

@@ -1,4 +1,5 @@
 import { hashUnitFile, optionValues } from '@fleet/engine/model';
+import type { WireUnit } from '@fleet/engine/api';
 import type { UnitFile } from '@fleet/engine/model';
 
 const truthy = new Set(['true', 'yes', '1', 'on', 't']);
@@ -19,4 +20,14 @@ export function unitDescription(file: UnitFile): string {
 /** The unit hash fleet shows (SHA1 of the serialised file). */
 export function unitHash(file: UnitFile): string {
   return hashUnitFile(file);
+}
+
+/**
+ * The API's optional explanation of why the engine cannot place a unit (ours, absent in fleet),
+ * e.g. `3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*`; `undefined` when
+ * the API gives none (or an empty or non-string value).
+ */
+export function unitReason(unit: WireUnit): string | undefined {
+  const reason: unknown = unit.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : undefined;
 }

@@ -72,6 +72,24 @@ describe('waitForUnits', () => {
     expect(r.stderr).toBe('Waiting for hello.service: not scheduled (state inactive)\n'.repeat(2));
   });
 
+  it('shows the reason the API gives in the progress line and at the end of the timeout message', async () => {
+    const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
+    const r = await wait({ 'hello.service': [{ unit: { reason } }] }, 'start', 10);
+    expect(r.stderr).toBe(`Waiting for hello.service: not scheduled: ${reason}\n`);
+    expect(r.failures.map((f) => f.message)).toEqual([
+      `timed out waiting for unit hello.service to report state launched after 10 attempts (not scheduled): ${reason}`,
+    ]);
+  });
+
+  it('keeps the reason of a scheduled unit last', async () => {
+    const frame: Frame = { unit: { currentState: 'loaded', machineID: m1, reason: 'replaced by db.service' }, state: { systemdActiveState: 'inactive', systemdSubState: 'dead' } };
+    const r = await wait({ 'hello.service': [frame] }, 'start', 1);
+    expect(r.failures[0]?.message).toBe(
+      'timed out waiting for unit hello.service to report state launched after 1 attempt ' +
+        '(scheduled on c31e44e1.../10.10.1.1, inactive/dead): replaced by db.service',
+    );
+  });
+
   it('keeps polling through API errors and names the last one on timeout', async () => {
     const r = await wait({ 'hello.service': [{ unit: 'error' }] }, 'load', 2);
     expect(r.failures).toEqual([

@@ -4,6 +4,7 @@ import type { WireUnit, WireUnitState } from '@fleet/engine/api';
 import type { FleetApiClient } from './api-client.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
+import { unitReason } from './unit-info.js';
 
 /** What a command waits for after changing desired states. */
 export type WaitGoal = 'start' | 'load' | 'stop' | 'unload' | 'destroy';
@@ -67,8 +68,11 @@ const runningStates = new Set(['active', 'activating', 'deactivating', 'reloadin
 /**
  * Polls the API until every unit reaches `goal`, printing fleet's success line for each to stdout
  * (`Unit hello.service launched on c31e44e1.../10.10.1.1`, `Destroyed hello.service`...) and, every
- * few seconds, a `Waiting for ...` line per unit still pending to stderr (with the API's `reason`
- * when the unit is not scheduled). One attempt is one poll of the pending units.
+ * few seconds, a `Waiting for ...` line per unit still pending to stderr. When the API gives a
+ * `reason` (why the engine cannot place the unit), the progress line and the timeout message end
+ * with it: `Waiting for hello.service: not scheduled: <reason>`, `timed out waiting for unit
+ * hello.service to report state launched after 3 attempts (not scheduled): <reason>`. One attempt
+ * is one poll of the pending units.
  *
  * `start` waits for the fleet state `launched` and systemd's ActiveState `active` on the unit's
  * machine, and gives up on a unit as soon as systemd reports it `failed`. `stop` waits for `loaded`
@@ -88,7 +92,7 @@ export async function waitForUnits(
   const progressMs = options.progressIntervalMs ?? defaultProgressIntervalMs;
   const pending = [...new Set(names)];
   const failures: WaitFailure[] = [];
-  const lastStatus = new Map<string, string>();
+  const lastStatus = new Map<string, Status>();
   let lastProgress = clock.now();
   for (let attempt = 1; pending.length > 0; attempt++) {
     const seen = await Promise.all(pending.map((name) => observe(client, name, goal)));
@@ -111,13 +115,13 @@ export async function waitForUnits(
         failures.push({
           name,
           kind: 'timed-out',
-          message: `timed out waiting for unit ${name} to report state ${goalState[goal]} after ${tries} (${lastStatus.get(name) ?? 'no answer'})`,
+          message: timeoutMessage(name, goal, tries, lastStatus.get(name)),
         });
       }
       break;
     }
     if (clock.now() - lastProgress >= progressMs) {
-      for (const name of pending) output.err(`Waiting for ${name}: ${lastStatus.get(name) ?? 'no answer yet'}\n`);
+      for (const name of pending) output.err(`Waiting for ${name}: ${progressText(lastStatus.get(name))}\n`);
       lastProgress = clock.now();
     }
     await clock.sleep(pollMs, options.signal);
@@ -174,23 +178,36 @@ async function failureMessage(name: string, goal: WaitGoal, obs: Observation, ma
   return `unit ${name} failed to start${where}${sub}`;
 }
 
+/** Where a pending unit stands, and the API's reason why it is not placed (when it gives one). */
+interface Status {
+  readonly where: string;
+  readonly reason?: string;
+}
+
+function progressText(status: Status | undefined): string {
+  if (status === undefined) return 'no answer yet';
+  return status.reason === undefined ? status.where : `${status.where}: ${status.reason}`;
+}
+
+// The reason comes last, so that the message ends with it.
+function timeoutMessage(name: string, goal: WaitGoal, tries: string, status: Status | undefined): string {
+  const head = `timed out waiting for unit ${name} to report state ${goalState[goal]} after ${tries}`;
+  if (status === undefined) return `${head} (no answer)`;
+  return status.reason === undefined ? `${head} (${status.where})` : `${head} (${status.where}): ${status.reason}`;
+}
+
 /** The status shown in progress lines and timeout messages. */
-async function describe(goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
-  if (obs.error !== undefined) return obs.error;
+async function describe(goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<Status> {
+  if (obs.error !== undefined) return { where: obs.error };
   const { unit, state } = obs;
-  if (unit === undefined) return 'not found';
-  if (goal === 'destroy') return 'still registered';
+  if (unit === undefined) return { where: 'not found' };
+  if (goal === 'destroy') return { where: 'still registered' };
   const reason = unitReason(unit);
   if (unit.machineID === undefined) {
-    return reason === undefined ? `not scheduled (state ${unit.currentState})` : `not scheduled: ${reason}`;
+    return reason === undefined ? { where: `not scheduled (state ${unit.currentState})` } : { where: 'not scheduled', reason };
   }
   const legend = await machines.legend(unit.machineID);
   const systemd = state === undefined ? `state ${unit.currentState}` : `${state.systemdActiveState}/${state.systemdSubState}`;
-  return `scheduled on ${legend}, ${systemd}${reason === undefined ? '' : ` (${reason})`}`;
-}
-
-/** The API's optional explanation of why a unit is not (yet) where it should be. */
-export function unitReason(unit: WireUnit): string | undefined {
-  const reason = (unit as WireUnit & { reason?: unknown }).reason;
-  return typeof reason === 'string' && reason !== '' ? reason : undefined;
+  const where = `scheduled on ${legend}, ${systemd}`;
+  return reason === undefined ? { where } : { where, reason };
 }

@@ -1,8 +1,9 @@
 import { FleetError, RegistryUnavailableError } from '../errors.js';
 import {
   hashUnitFile, isTargetState, isTemplate, parseUnitName, targetStates, unitFileProblem,
-  type UnitFile, type UnitName,
+  type Requirements, type UnitFile, type UnitName,
 } from '../model/index.js';
+import { parseRequirements, replacesCycleProblems, requirementsProblems } from '../model/requirements.js';
 import type { ClusterReader, ClusterSnapshot, UnitStore } from '../registry/index.js';
 import type { WireMachine, WireUnit, WireUnitState } from './wire.js';
 
@@ -103,6 +104,10 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   const problem = unitFileProblem(options);
   if (problem !== undefined) return apiError(400, `invalid unit options: ${problem}`);
   const file = options as UnitFile;
+  const problems = requirementsProblems(name, file);
+  if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
+  const cycle = await replacesCycle(deps, name, file);
+  if (cycle !== undefined) return apiError(400, `invalid [X-Fleet] section of ${name}: ${cycle}`);
   const hash = hashUnitFile(file);
   const outcome = await deps.units.createUnit({ name, file, hash, desiredState });
   if (outcome.kind === 'created') return { status: 201 };
@@ -111,6 +116,19 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   }
   await deps.units.setDesiredState(name, desiredState);
   return { status: 204 };
+}
+
+/** A Replaces= cycle the new unit would close with the stored units, as a message. */
+async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Promise<string | undefined> {
+  const snapshot = await deps.cluster.snapshot();
+  const files = await deps.cluster.unitFiles([...snapshot.units.values()].map((u) => u.hash));
+  const all = new Map<UnitName, Requirements>();
+  for (const unit of snapshot.units.values()) {
+    const f = files.get(unit.hash);
+    if (f !== undefined && unit.name !== name) all.set(unit.name, parseRequirements(unit.name, f));
+  }
+  all.set(name, parseRequirements(name, file));
+  return replacesCycleProblems(all).get(name);
 }
 
 async function listUnits(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -159,14 +177,18 @@ async function listMachines(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse
 }
 
 function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, snapshot: ClusterSnapshot): WireUnit {
-  const entry = snapshot.schedule.find((s) => s.name === name);
+  const entries = snapshot.schedule.filter((s) => s.name === name);
+  const entry = entries[0];
   const unit: WireUnit = {
     name,
     options: file.map(({ section, name: n, value }) => ({ section, name: n, value })),
     desiredState,
     currentState: entry?.targetState ?? 'inactive',
   };
-  if (entry !== undefined) unit.machineID = entry.machineId;
+  // A global unit runs on many machines: like fleet, it names none.
+  if (entry !== undefined && !parseRequirements(name, file).global) unit.machineID = entry.machineId;
+  const reason = snapshot.reasons.get(name);
+  if (reason !== undefined) unit.reason = reason;
   return unit;
 }
 

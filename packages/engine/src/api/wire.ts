@@ -18,8 +18,13 @@ export interface WireUnit {
   desiredState: string;
   /** What the engine has achieved: `inactive` when not scheduled, else the scheduled target state. */
   currentState: string;
-  /** Machine the unit is scheduled to; absent when not scheduled. */
+  /** Machine the unit is scheduled to; absent when not scheduled (and for global units). */
   machineID?: string;
+  /**
+   * Ours (absent in fleet): why the engine cannot place the unit, with machine counts per rule,
+   * e.g. `3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*`.
+   */
+  reason?: string;
 }
 
 /** `GET /fleet/v1/units` page. */

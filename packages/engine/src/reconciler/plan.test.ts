@@ -1,71 +1,296 @@
 import { describe, expect, it } from 'vitest';
-import { aMachine, aSnapshot, aUnit, scheduled } from '../testing/index.js';
-import { planEngineTasks } from './plan.js';
+import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
+import type { UnitRecord } from '../registry/index.js';
+import { aMachine, aRequirements, aSnapshot, aUnit, scheduled } from '../testing/index.js';
+import { planEngineTasks, type EnginePlan } from './plan.js';
 
-const a = aMachine('a');
-const b = aMachine('b');
-const c = aMachine('c');
+const a = aMachine('a', { rack: 'r1' });
+const b = aMachine('b', { rack: 'r1' });
+const c = aMachine('c', { rack: 'r2' });
 
-describe('planEngineTasks', () => {
-  it('places a unit on the least-loaded machine, ties to the lowest ID', () => {
-    const busy = aUnit('busy.service');
-    const hello = aUnit('hello.service');
-    const plan = planEngineTasks(aSnapshot({ units: [busy, hello], machines: [b, a, c], schedule: [scheduled(busy, a)] }));
-    expect(plan.tasks).toEqual([
-      { change: { kind: 'schedule', entry: scheduled(hello, b) }, reason: { code: 'placed' } },
+/** A compact view of a plan: where each unit is (newly) scheduled, what is unscheduled, and why. */
+function summary(plan: EnginePlan) {
+  const out: string[] = [];
+  for (const t of plan.tasks) {
+    const ch = t.change;
+    if (ch.kind === 'schedule') out.push(`+${ch.entry.name}@${label(ch.entry.machineId)} ${t.reason.code}`);
+    else if (ch.kind === 'unschedule') out.push(`-${ch.name}@${label(ch.machineId)} ${t.reason.code}${t.reason.code === 'rule-broken' ? ` ${t.reason.rule}` : ''}`);
+    else if (ch.kind === 'set-reason') out.push(`?${ch.name} ${ch.reason}`);
+    else if (ch.kind === 'clear-reason') out.push(`!${ch.name}`);
+  }
+  return out;
+}
+
+function label(id: MachineId): string {
+  return [a, b, c, d].find((m) => m.id === id)?.metadata['name'] ?? id;
+}
+const d = aMachine('d', { rack: 'r3' });
+for (const [m, n] of [[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd']] as const) (m.metadata as Record<string, string>)['name'] = n;
+
+interface Case {
+  name: string;
+  units: Array<[UnitRecord, Requirements?]>;
+  machines?: MachineState[];
+  schedule?: Array<[UnitRecord, MachineState]>;
+  reasons?: Array<[UnitRecord, string]>;
+  expected: string[];
+}
+
+function plan(k: Omit<Case, 'name' | 'expected'>): EnginePlan {
+  const requirements = new Map<UnitName, Requirements>(k.units.map(([u, r]) => [u.name, r ?? aRequirements()]));
+  return planEngineTasks(
+    aSnapshot({
+      units: k.units.map(([u]) => u),
+      machines: k.machines ?? [a, b, c],
+      schedule: (k.schedule ?? []).map(([u, m]) => scheduled(u, m)),
+      reasons: new Map((k.reasons ?? []).map(([u, r]) => [u.name, r])),
+    }),
+    requirements,
+  );
+}
+
+const u = (n: string, content = n) => aUnit(n, 'launched', `ExecStart=/bin/${content}`);
+const db = u('db.service');
+const web = u('web.service');
+const web1 = u('web@1.service', 'web');
+const web2 = u('web@2.service', 'web');
+const web3 = u('web@3.service', 'web');
+const ping = u('ping.service');
+const pong = u('pong.service');
+
+describe('planEngineTasks: placement rules', () => {
+  it.each<Case>([
+    {
+      name: 'least-loaded, ties to the lowest machine ID',
+      units: [[db], [web]],
+      schedule: [[db, a]],
+      expected: ['+web.service@b placed'],
+    },
+    {
+      name: 'MachineID pins a unit to a machine (full ID)',
+      units: [[db, aRequirements({ machineId: c.id })]],
+      expected: ['+db.service@c placed'],
+    },
+    {
+      name: 'MachineID accepts an unambiguous short ID',
+      units: [[db, aRequirements({ machineId: c.id.slice(0, 8) })]],
+      expected: ['+db.service@c placed'],
+    },
+    {
+      name: 'MachineID of an unknown machine is explained',
+      units: [[db, aRequirements({ machineId: 'feedfeed' })]],
+      expected: ['?db.service 3 machines: 3 rejected by MachineID=feedfeed'],
+    },
+    {
+      name: 'MachineMetadata: OR within a key',
+      units: [[db, aRequirements({ metadata: { rack: ['r2', 'r9'] } })]],
+      expected: ['+db.service@c placed'],
+    },
+    {
+      name: 'MachineMetadata: AND across keys, explained',
+      units: [[db, aRequirements({ metadata: { rack: ['r2'], disk: ['ssd'] } })]],
+      expected: ['?db.service 3 machines: 2 rejected by MachineMetadata rack=r2, 1 by MachineMetadata disk=ssd'],
+    },
+    {
+      name: 'MachineOf co-locates a follower with its target',
+      units: [[ping, aRequirements({ machineId: c.id })], [pong, aRequirements({ machineOf: [ping.name] })]],
+      expected: ['+ping.service@c placed', '+pong.service@c placed'],
+    },
+    {
+      name: 'MachineOf a unit that is not scheduled makes the follower unplaceable, with that reason',
+      units: [[pong, aRequirements({ machineOf: [ping.name] })]],
+      expected: ['?pong.service 3 machines: 3 rejected by MachineOf=ping.service (not scheduled)'],
+    },
+    {
+      name: 'Conflicts keeps a unit off machines running a matching unit',
+      units: [[db], [web, aRequirements({ conflicts: ['db*'] })]],
+      schedule: [[db, a]],
+      expected: ['+web.service@b placed'],
+    },
+    {
+      name: "Conflicts is symmetric: an existing unit's Conflicts blocks a newcomer",
+      units: [[db, aRequirements({ conflicts: ['web*'] })], [web, aRequirements({ machineId: a.id })]],
+      schedule: [[db, a]],
+      expected: ['?web.service 3 machines: 2 rejected by MachineID=' + a.id + ', 1 by Conflicts=web* of db.service'],
+    },
+    {
+      name: 'five mutually conflicting units on three machines: three run, two wait with a reason',
+      units: ['x1', 'x2', 'x3', 'x4', 'x5'].map((n) => [u(`${n}.service`, 'x'), aRequirements({ conflicts: ['x*'] })] as [UnitRecord, Requirements]),
+      expected: [
+        '+x1.service@a placed',
+        '+x2.service@b placed',
+        '+x3.service@c placed',
+        '?x4.service 3 machines: 3 rejected by Conflicts=x*',
+        '?x5.service 3 machines: 3 rejected by Conflicts=x*',
+      ],
+    },
+    {
+      name: 'a one-way conflict: only the newcomer declares it, the existing unit still blocks',
+      units: [[db], [u('db2.service'), aRequirements({ conflicts: ['db.service'] })]],
+      schedule: [[db, a]],
+      expected: ['+db2.service@b placed'],
+    },
+    {
+      name: 'Global runs on every machine matching its metadata',
+      units: [[db, aRequirements({ global: true, metadata: { rack: ['r1'] } })]],
+      expected: ['+db.service@a global', '+db.service@b global'],
+    },
+    {
+      name: 'Global skips machines where it conflicts',
+      units: [[web], [db, aRequirements({ global: true, conflicts: ['web*'] })]],
+      schedule: [[web, b]],
+      expected: ['+db.service@a global', '+db.service@c global'],
+    },
+    {
+      name: 'Replaces displaces the replaced unit to another machine',
+      units: [[db], [web, aRequirements({ replaces: ['db*'], metadata: { rack: ['r2'] } })]],
+      schedule: [[db, c]],
+      expected: ['-db.service@c replaced-by', '+db.service@a placed', '+web.service@c placed'],
+    },
+    {
+      name: 'ConflictsScope=rack keeps a backup out of the primary\'s rack',
+      units: [[db], [u('db-backup.service'), aRequirements({ conflicts: ['db.service'], conflictsScope: 'rack' })]],
+      schedule: [[db, a]],
+      expected: ['+db-backup.service@c placed'],
+    },
+    {
+      name: 'ConflictsScope is symmetric: the primary avoids the backup\'s rack',
+      units: [[u('db-backup.service'), aRequirements({ conflicts: ['db.service'], conflictsScope: 'rack' })], [db]],
+      schedule: [[u('db-backup.service'), c]],
+      expected: ['+db.service@a placed'],
+    },
+    {
+      name: 'SpreadBy=rack puts template instances in different racks first',
+      units: [[web1, aRequirements({ spreadBy: 'rack' })], [web2, aRequirements({ spreadBy: 'rack' })], [web3, aRequirements({ spreadBy: 'rack' })]],
+      expected: ['+web@1.service@a placed', '+web@2.service@c placed', '+web@3.service@b placed'],
+    },
+  ])('$name', ({ expected, ...k }) => {
+    expect(summary(plan(k))).toEqual(expected);
+  });
+});
+
+describe('planEngineTasks: rules that interact', () => {
+  it.each<Case>([
+    {
+      name: 'MachineOf + MachineMetadata: the follower still has to match its own metadata',
+      units: [[ping, aRequirements({ machineId: c.id })], [pong, aRequirements({ machineOf: [ping.name], metadata: { rack: ['r1'] } })]],
+      expected: [
+        '+ping.service@c placed',
+        '?pong.service 3 machines: 2 rejected by MachineOf=ping.service, 1 by MachineMetadata rack=r1',
+      ],
+    },
+    {
+      name: 'MachineOf + Conflicts: a follower whose target sits next to a conflict cannot follow',
+      units: [[db], [ping, aRequirements({ machineId: a.id })], [pong, aRequirements({ machineOf: [ping.name], conflicts: ['db*'] })]],
+      schedule: [[db, a], [ping, a]],
+      expected: ['?pong.service 3 machines: 2 rejected by MachineOf=ping.service, 1 by Conflicts=db*'],
+    },
+    {
+      name: 'MachineMetadata + Conflicts: the only matching machine is taken',
+      units: [[db, aRequirements({ machineId: c.id })], [web, aRequirements({ metadata: { rack: ['r2'] }, conflicts: ['db*'] })]],
+      schedule: [[db, c]],
+      expected: ['?web.service 3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=db*'],
+    },
+    {
+      name: 'Replaces + MachineOf: the displaced unit takes its followers along',
+      units: [[db], [u('db-sidecar.service'), aRequirements({ machineOf: [db.name] })], [web, aRequirements({ replaces: ['db.service'], metadata: { rack: ['r2'] } })]],
+      schedule: [[db, c], [u('db-sidecar.service'), c]],
+      expected: [
+        '-db-sidecar.service@c follows',
+        '-db.service@c replaced-by',
+        '+db-sidecar.service@a placed',
+        '+db.service@a placed',
+        '+web.service@c placed',
+      ],
+    },
+    {
+      name: 'SpreadBy + Conflicts: spreading never overrides a hard rule',
+      units: [[db, aRequirements({ machineId: c.id })], [web1, aRequirements({ spreadBy: 'rack', conflicts: ['db*'] })], [web2, aRequirements({ spreadBy: 'rack', conflicts: ['db*'] })]],
+      schedule: [[db, c]],
+      expected: ['+web@1.service@a placed', '+web@2.service@b placed'],
+    },
+  ])('$name', ({ expected, ...k }) => {
+    expect(summary(plan(k))).toEqual(expected);
+  });
+});
+
+describe('planEngineTasks: rescheduling', () => {
+  it('does nothing when every placement still holds (no churn)', () => {
+    expect(summary(plan({ units: [[db], [web, aRequirements({ conflicts: ['db*'] })]], schedule: [[db, a], [web, c]] }))).toEqual([]);
+  });
+
+  it('moves a unit whose machine left, and keeps the others where they are', () => {
+    expect(summary(plan({ units: [[db], [web]], machines: [b, c], schedule: [[db, a], [web, c]] }))).toEqual([
+      '-db.service@a machine-gone',
+      '+db.service@b placed',
     ]);
   });
 
-  it('spreads new units one per machine', () => {
-    const units = ['u1', 'u2', 'u3'].map((n) => aUnit(`${n}.service`));
-    const plan = planEngineTasks(aSnapshot({ units, machines: [a, b, c] }));
-    expect(plan.tasks.map((t) => t.change.kind === 'schedule' && t.change.entry.machineId)).toEqual([a.id, b.id, c.id]);
+  it('moves followers together with their target when its machine dies', () => {
+    expect(summary(plan({
+      units: [[ping], [pong, aRequirements({ machineOf: [ping.name] })]],
+      machines: [b, c],
+      schedule: [[ping, a], [pong, a]],
+    }))).toEqual(['-ping.service@a machine-gone', '-pong.service@a machine-gone', '+ping.service@b placed', '+pong.service@b placed']);
   });
 
-  it('does nothing when everything is in place (no churn)', () => {
-    const hello = aUnit('hello.service');
-    expect(planEngineTasks(aSnapshot({ units: [hello], machines: [a, b], schedule: [scheduled(hello, b)] })).tasks).toEqual([]);
-  });
-
-  it('unschedules from a machine that is gone and reschedules elsewhere', () => {
-    const hello = aUnit('hello.service');
-    const plan = planEngineTasks(aSnapshot({ units: [hello], machines: [b], schedule: [scheduled(hello, a)] }));
-    expect(plan.tasks).toEqual([
-      { change: { kind: 'unschedule', machineId: a.id, name: hello.name }, reason: { code: 'machine-gone' } },
-      { change: { kind: 'schedule', entry: scheduled(hello, b) }, reason: { code: 'placed' } },
+  it('moves a unit whose machine no longer matches its metadata', () => {
+    const relabelled = { ...c, metadata: { rack: 'r9', name: 'c' } };
+    expect(summary(plan({ units: [[db, aRequirements({ metadata: { rack: ['r2', 'r9'] } })], [web, aRequirements({ metadata: { rack: ['r1'] } })]], machines: [a, b, relabelled], schedule: [[db, c], [web, c]] }))).toEqual([
+      '-web.service@c rule-broken MachineMetadata rack=r1',
+      '+web.service@a placed',
     ]);
   });
 
-  it('unschedules destroyed and inactive units and collects their files', () => {
+  it('evicts the later of two units that now conflict on one machine, keeping the first', () => {
+    expect(summary(plan({ units: [[db], [web, aRequirements({ conflicts: ['db*'] })]], schedule: [[db, a], [web, a]] }))).toEqual([
+      '-web.service@a rule-broken Conflicts=db*',
+      '+web.service@b placed',
+    ]);
+  });
+
+  it('keeps the primary and its backup in different racks after the primary\'s machine dies', () => {
+    const backup = u('db-backup.service');
+    expect(summary(plan({
+      units: [[db], [backup, aRequirements({ conflicts: ['db.service'], conflictsScope: 'rack' })]],
+      machines: [b, c, d],
+      schedule: [[db, a], [backup, c]],
+    }))).toEqual(['-db.service@a machine-gone', '+db.service@b placed']);
+  });
+
+  it('clears the reason of a unit once it can be placed, and sets it when it cannot', () => {
+    const pinned = aRequirements({ machineId: c.id });
+    expect(summary(plan({ units: [[db, pinned]], reasons: [[db, 'old reason']] }))).toEqual(['+db.service@c placed', '!db.service']);
+    expect(summary(plan({ units: [[db, pinned]], machines: [a], reasons: [[db, '1 machine: 1 rejected by MachineID=' + c.id]] }))).toEqual([]);
+  });
+});
+
+describe('planEngineTasks: bookkeeping', () => {
+  it('unschedules destroyed and inactive units and collects unreferenced files', () => {
     const gone = aUnit('gone.service', 'launched', 'ExecStart=/bin/gone');
     const idle = aUnit('idle.service', 'inactive');
-    const plan = planEngineTasks(aSnapshot({ units: [idle], machines: [a], schedule: [scheduled(gone, a), scheduled(idle, a)], unitFileHashes: [gone.hash, idle.hash], revision: '42' }));
-    expect(plan.tasks).toEqual([
-      { change: { kind: 'unschedule', machineId: a.id, name: gone.name }, reason: { code: 'unit-destroyed' } },
-      { change: { kind: 'unschedule', machineId: a.id, name: idle.name }, reason: { code: 'target-inactive' } },
-    ]);
-    // gone.hash is still referenced by the schedule entry in this snapshot; it is collected next pass.
+    const first = planEngineTasks(aSnapshot({ units: [idle], machines: [a], schedule: [scheduled(gone, a), scheduled(idle, a)], unitFileHashes: [gone.hash, idle.hash] }));
+    expect(first.tasks.map((t) => t.change.kind === 'unschedule' && `${t.change.name} ${t.reason.code}`)).toEqual(['gone.service unit-destroyed', 'idle.service target-inactive']);
     const next = planEngineTasks(aSnapshot({ units: [idle], machines: [a], unitFileHashes: [gone.hash, idle.hash], revision: '43' }));
     expect(next.tasks).toEqual([{ change: { kind: 'delete-unit-file', hash: gone.hash, unchangedSince: '43' }, reason: { code: 'unreferenced-file' } }]);
   });
 
-  it('updates the target state and hash in place when the unit changes', () => {
-    const hello = aUnit('hello.service', 'loaded');
-    const plan = planEngineTasks(aSnapshot({ units: [hello], machines: [a], schedule: [scheduled(hello, a, 'launched')] }));
-    expect(plan.tasks).toEqual([{ change: { kind: 'schedule', entry: scheduled(hello, a, 'loaded') }, reason: { code: 'target-changed' } }]);
+  it('updates the target state and hash in place', () => {
+    const loaded = aUnit('hello.service', 'loaded');
+    const launched = planEngineTasks(aSnapshot({ units: [loaded], machines: [a], schedule: [scheduled(loaded, a, 'launched')] }));
+    expect(launched.tasks).toEqual([{ change: { kind: 'schedule', entry: scheduled(loaded, a, 'loaded') }, reason: { code: 'target-changed' } }]);
   });
 
-  it('keeps one schedule entry when a unit is scheduled twice', () => {
-    const hello = aUnit('hello.service');
-    const plan = planEngineTasks(aSnapshot({ units: [hello], machines: [a, b], schedule: [scheduled(hello, b), scheduled(hello, a)] }));
-    expect(plan.tasks).toEqual([{ change: { kind: 'unschedule', machineId: b.id, name: hello.name }, reason: { code: 'duplicate' } }]);
+  it('keeps one entry of a unit scheduled twice', () => {
+    expect(summary(plan({ units: [[db]], schedule: [[db, b], [db, a]] }))).toEqual(['-db.service@b duplicate']);
   });
 
-  it('never schedules templates and explains units it cannot place', () => {
-    const template = aUnit('web@.service', 'inactive');
-    const hello = aUnit('hello.service');
-    const plan = planEngineTasks(aSnapshot({ units: [template, hello], machines: [] }));
-    expect(plan.tasks).toEqual([]);
-    expect(plan.unplaceable).toEqual([{ unit: hello.name, reason: 'no machines in the cluster' }]);
+  it('never schedules templates', () => {
+    expect(summary(plan({ units: [[aUnit('web@.service', 'inactive')]] }))).toEqual([]);
+  });
+
+  it('leaves units whose requirements could not be read exactly as they are', () => {
+    const frozen = planEngineTasks(aSnapshot({ units: [db], machines: [b], schedule: [scheduled(db, a)] }), new Map(), new Set([db.name]));
+    expect(frozen.tasks).toEqual([]);
   });
 });

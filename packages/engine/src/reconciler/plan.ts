@@ -1,7 +1,9 @@
+import { globMatch } from '../model/glob.js';
+import { isTemplate, noRequirements, type MachineId, type Requirements, type ScheduledUnit, type UnitName } from '../model/index.js';
 import type { ClusterSnapshot, ScheduleChange } from '../registry/index.js';
-import type { MachineId, ScheduledUnit, UnitName } from '../model/index.js';
-import { isTemplate } from '../model/index.js';
-import { explainPlacement, place } from '../scheduler/place.js';
+import { feasibility } from '../scheduler/feasibility.js';
+import { explainPlacement, placeUnit } from '../scheduler/place.js';
+import { PlacementState } from '../scheduler/placement-state.js';
 
 /** Why the engine made a change; rendered to text only when logged. A closed list. */
 export type EngineReason =
@@ -11,6 +13,12 @@ export type EngineReason =
   | { readonly code: 'duplicate' }
   | { readonly code: 'target-changed' }
   | { readonly code: 'placed' }
+  | { readonly code: 'rule-broken'; readonly rule: string }
+  | { readonly code: 'replaced-by'; readonly unit: UnitName }
+  | { readonly code: 'follows'; readonly unit: UnitName }
+  | { readonly code: 'global' }
+  | { readonly code: 'unplaceable' }
+  | { readonly code: 'placeable' }
   | { readonly code: 'unreferenced-file' };
 
 /** A schedule change with the reason it was planned. */
@@ -30,73 +38,246 @@ export interface EnginePlan {
   readonly unplaceable: readonly Unplaceable[];
 }
 
-/**
- * The engine's pure planner: from one snapshot, the schedule changes that bring the schedule in line with
- * the units' desired states and the live machines. Units that still fit stay where they are (no churn).
- */
-export function planEngineTasks(snapshot: ClusterSnapshot): EnginePlan {
-  const tasks: EngineTask[] = [];
-  const unplaceable: Unplaceable[] = [];
-  const kept = new Map<UnitName, ScheduledUnit>();
-  const load = new Map<MachineId, number>();
+/** Bound on displacements in one pass, so that pathological Replaces= chains cannot loop. */
+const maxDisplacementsPerUnit = 3;
 
-  const entries = [...snapshot.schedule].sort((a, b) => a.name.localeCompare(b.name) || a.machineId.localeCompare(b.machineId));
-  for (const entry of entries) {
-    const unit = snapshot.units.get(entry.name);
-    const unschedule = (reason: EngineReason): void => {
-      tasks.push({ change: { kind: 'unschedule', machineId: entry.machineId, name: entry.name }, reason });
-    };
-    if (unit === undefined) unschedule({ code: 'unit-destroyed' });
-    else if (unit.desiredState === 'inactive') unschedule({ code: 'target-inactive' });
-    else if (!snapshot.machines.has(entry.machineId)) unschedule({ code: 'machine-gone' });
-    else if (kept.has(entry.name)) unschedule({ code: 'duplicate' });
+/**
+ * The engine's pure planner. From one snapshot and the units' parsed requirements it computes where
+ * every unit should run, then the schedule changes that get there:
+ * 1. placements that still satisfy every rule are kept (no churn), checked in dependency order
+ *    (MachineOf targets before their followers), so a unit that breaks a rule (its machine's metadata
+ *    changed, a conflicting unit holds the machine, its MachineOf target moved) is moved;
+ * 2. the rest are placed least-loaded among the machines that pass every rule; a unit placed next
+ *    to one it Replaces displaces that unit (and its followers) elsewhere;
+ * 3. global units go to every machine that matches their metadata and has no conflict.
+ * Units that fit nowhere get a reason (`reasons/<unit>`), cleared once they are placed.
+ */
+export function planEngineTasks(
+  snapshot: ClusterSnapshot,
+  requirements: ReadonlyMap<UnitName, Requirements> = new Map(),
+  /** Units whose requirements could not be read this pass: their schedule entries are left alone. */
+  frozen: ReadonlySet<UnitName> = new Set(),
+): EnginePlan {
+  const req = (u: UnitName): Requirements => requirements.get(u) ?? noRequirements;
+  const active = [...snapshot.units.values()]
+    .filter((u) => u.desiredState !== 'inactive' && !isTemplate(u.name) && !frozen.has(u.name))
+    .map((u) => u.name)
+    .sort(compare);
+  const state = new PlacementState([...snapshot.machines.values()], active, req);
+  const regular = dependencyOrder(active.filter((u) => !req(u).global), req);
+  const globals = active.filter((u) => req(u).global);
+  const why = new Map<string, EngineReason>(); // `${unit} ${machine}` → why an existing entry goes
+  const placedWhy = new Map<UnitName, EngineReason>();
+  const unplaceable = new Map<UnitName, string>();
+
+  const existing = groupByUnit(snapshot.schedule);
+  const followers = new Map<UnitName, UnitName[]>();
+  for (const u of regular) for (const target of req(u).machineOf) followers.set(target, [...(followers.get(target) ?? []), u]);
+
+  // 1. Keep what still fits.
+  const pending: UnitName[] = [];
+  for (const unit of regular) {
+    const entries = (existing.get(unit) ?? []).filter((e) => snapshot.machines.has(e.machineId));
+    const keep = entries[0];
+    if (keep === undefined) {
+      pending.push(unit);
+      continue;
+    }
+    const machine = snapshot.machines.get(keep.machineId);
+    const broken = machine === undefined ? undefined : feasibility(unit, req(unit), state)(machine);
+    if (broken === undefined) state.add(unit, keep.machineId);
     else {
-      kept.set(entry.name, entry);
-      load.set(entry.machineId, (load.get(entry.machineId) ?? 0) + 1);
-      if (entry.targetState !== unit.desiredState || entry.hash !== unit.hash) {
-        tasks.push({
-          change: { kind: 'schedule', entry: { ...entry, targetState: unit.desiredState, hash: unit.hash } },
-          reason: { code: 'target-changed' },
-        });
+      why.set(`${unit} ${keep.machineId}`, { code: 'rule-broken', rule: broken });
+      pending.push(unit);
+    }
+  }
+
+  // 2. Place the rest; Replaces= may push already placed units back into the queue.
+  const displaced = new Map<UnitName, number>();
+  const queue = [...pending];
+  while (queue.length > 0) {
+    const unit = queue.shift() as UnitName;
+    const placement = placeUnit(unit, req(unit), state);
+    if (!placement.ok) {
+      unplaceable.set(unit, explainPlacement(placement));
+      continue;
+    }
+    unplaceable.delete(unit);
+    state.add(unit, placement.machine);
+    placedWhy.set(unit, { code: 'placed' });
+    for (const victim of [...state.unitsOnMachine(placement.machine)]) {
+      if (victim === unit || !replaces(req(unit), victim) || replaces(req(victim), unit)) continue;
+      const times = (displaced.get(victim) ?? 0) + 1;
+      displaced.set(victim, times);
+      if (times > maxDisplacementsPerUnit) continue;
+      const moved = [victim, ...followersOf(victim, followers, state)];
+      for (const m of moved) {
+        const at = state.machineOf(m);
+        if (at !== undefined) why.set(`${m} ${at}`, m === victim ? { code: 'replaced-by', unit } : { code: 'follows', unit: victim });
+        state.remove(m);
+        queue.push(m);
       }
     }
   }
 
-  const machines = [...snapshot.machines.values()].sort((a, b) => a.id.localeCompare(b.id));
-  const pending = [...snapshot.units.values()]
-    .filter((u) => u.desiredState !== 'inactive' && !kept.has(u.name) && !isTemplate(u.name))
-    .sort((a, b) => a.name.localeCompare(b.name));
-  for (const unit of pending) {
-    if (unit.desiredState === 'inactive') continue;
-    const placement = place(unit.name, { machines, load });
-    if (!placement.ok) {
-      unplaceable.push({ unit: unit.name, reason: explainPlacement(placement) });
-      continue;
+  // 3. Global units: every machine that passes their rules.
+  const globalMachines = new Map<UnitName, Set<MachineId>>();
+  for (const unit of globals) {
+    const check = feasibility(unit, req(unit), state);
+    const rejected = new Map<string, number>();
+    const ok = new Set<MachineId>();
+    for (const machine of state.machines) {
+      const reason = check(machine);
+      if (reason === undefined) ok.add(machine.id);
+      else rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
     }
-    load.set(placement.machine, (load.get(placement.machine) ?? 0) + 1);
-    tasks.push({
-      change: { kind: 'schedule', entry: { name: unit.name, machineId: placement.machine, targetState: unit.desiredState, hash: unit.hash } },
-      reason: { code: 'placed' },
-    });
+    globalMachines.set(unit, ok);
+    if (ok.size === 0) unplaceable.set(unit, explainPlacement({ ok: false, evaluated: state.machines.length, rejected }));
   }
 
+  const tasks = diffSchedule(snapshot, state, globalMachines, why, placedWhy, frozen);
+  for (const [unit, reason] of unplaceable) {
+    if (snapshot.reasons.get(unit) !== reason) tasks.push({ change: { kind: 'set-reason', name: unit, reason }, reason: { code: 'unplaceable' } });
+  }
+  for (const unit of snapshot.reasons.keys()) {
+    if (!unplaceable.has(unit) && !frozen.has(unit)) tasks.push({ change: { kind: 'clear-reason', name: unit }, reason: { code: 'placeable' } });
+  }
+  tasks.push(...collectUnitFiles(snapshot));
+  return { tasks, unplaceable: [...unplaceable].map(([unit, reason]) => ({ unit, reason })) };
+}
+
+/** Turns the planned placement into schedule changes against what is stored. */
+function diffSchedule(
+  snapshot: ClusterSnapshot,
+  state: PlacementState,
+  globalMachines: ReadonlyMap<UnitName, ReadonlySet<MachineId>>,
+  why: ReadonlyMap<string, EngineReason>,
+  placedWhy: ReadonlyMap<UnitName, EngineReason>,
+  frozen: ReadonlySet<UnitName>,
+): EngineTask[] {
+  const tasks: EngineTask[] = [];
+  const stored = new Set<string>();
+  const entries = [...snapshot.schedule].sort((a, b) => compare(a.name, b.name) || compare(a.machineId, b.machineId));
+  const wanted = (unit: UnitName, machine: MachineId): boolean =>
+    globalMachines.get(unit)?.has(machine) ?? state.machineOf(unit) === machine;
+  for (const entry of entries) {
+    if (frozen.has(entry.name)) continue;
+    const unit = snapshot.units.get(entry.name);
+    const key = `${entry.name} ${entry.machineId}`;
+    if (unit !== undefined && unit.desiredState !== 'inactive' && !isTemplate(unit.name) && wanted(entry.name, entry.machineId) && !stored.has(key)) {
+      stored.add(key);
+      if (entry.targetState !== unit.desiredState || entry.hash !== unit.hash) {
+        tasks.push({ change: { kind: 'schedule', entry: { ...entry, targetState: unit.desiredState, hash: unit.hash } }, reason: { code: 'target-changed' } });
+      }
+      continue;
+    }
+    const reason: EngineReason =
+      unit === undefined ? { code: 'unit-destroyed' }
+      : unit.desiredState === 'inactive' ? { code: 'target-inactive' }
+      : !snapshot.machines.has(entry.machineId) ? { code: 'machine-gone' }
+      : why.get(key) ?? { code: 'duplicate' };
+    tasks.push({ change: { kind: 'unschedule', machineId: entry.machineId, name: entry.name }, reason });
+  }
+  const add = (unit: UnitName, machine: MachineId, reason: EngineReason): void => {
+    if (stored.has(`${unit} ${machine}`)) return;
+    const record = snapshot.units.get(unit);
+    if (record === undefined || record.desiredState === 'inactive') return;
+    const entry: ScheduledUnit = { name: unit, machineId: machine, targetState: record.desiredState, hash: record.hash };
+    tasks.push({ change: { kind: 'schedule', entry }, reason });
+  };
+  for (const unit of [...snapshot.units.keys()].sort(compare)) {
+    const machines = globalMachines.get(unit);
+    if (machines !== undefined) for (const m of machines) add(unit, m, { code: 'global' });
+    else {
+      const at = state.machineOf(unit);
+      if (at !== undefined) add(unit, at, placedWhy.get(unit) ?? { code: 'placed' });
+    }
+  }
+  return tasks;
+}
+
+/** Unit files no unit or schedule entry refers to any more. */
+function collectUnitFiles(snapshot: ClusterSnapshot): EngineTask[] {
   const referenced = new Set<string>([...snapshot.units.values()].map((u) => u.hash));
   for (const entry of snapshot.schedule) referenced.add(entry.hash);
-  for (const hash of snapshot.unitFileHashes) {
-    if (!referenced.has(hash)) tasks.push({ change: { kind: 'delete-unit-file', hash, unchangedSince: snapshot.revision }, reason: { code: 'unreferenced-file' } });
-  }
-  return { tasks, unplaceable };
+  return snapshot.unitFileHashes
+    .filter((hash) => !referenced.has(hash))
+    .map((hash) => ({ change: { kind: 'delete-unit-file', hash, unchangedSince: snapshot.revision }, reason: { code: 'unreferenced-file' } }));
+}
+
+function replaces(req: Requirements, other: UnitName): boolean {
+  return req.replaces.some((glob) => globMatch(glob, other));
+}
+
+/** Units placed via MachineOf= on `unit`, transitively. */
+function followersOf(unit: UnitName, followers: ReadonlyMap<UnitName, readonly UnitName[]>, state: PlacementState): UnitName[] {
+  const out: UnitName[] = [];
+  const visit = (u: UnitName): void => {
+    for (const f of followers.get(u) ?? []) {
+      if (out.includes(f) || state.machineOf(f) === undefined) continue;
+      out.push(f);
+      visit(f);
+    }
+  };
+  visit(unit);
+  return out;
+}
+
+/** Units in name order, except that MachineOf= targets come before their followers. */
+function dependencyOrder(units: readonly UnitName[], req: (u: UnitName) => Requirements): UnitName[] {
+  const known = new Set(units);
+  const done = new Set<UnitName>();
+  const visiting = new Set<UnitName>();
+  const out: UnitName[] = [];
+  const visit = (u: UnitName): void => {
+    if (done.has(u) || visiting.has(u)) return; // a MachineOf cycle stays unplaceable
+    visiting.add(u);
+    for (const target of req(u).machineOf) if (known.has(target)) visit(target);
+    visiting.delete(u);
+    done.add(u);
+    out.push(u);
+  };
+  for (const u of units) visit(u);
+  return out;
+}
+
+function groupByUnit(entries: readonly ScheduledUnit[]): Map<UnitName, ScheduledUnit[]> {
+  const out = new Map<UnitName, ScheduledUnit[]>();
+  for (const e of [...entries].sort((a, b) => compare(a.machineId, b.machineId))) out.set(e.name, [...(out.get(e.name) ?? []), e]);
+  return out;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** One log line's worth of text for a task. */
 export function describeEngineTask(task: EngineTask): string {
   const c = task.change;
+  const reason = renderReason(task.reason);
   switch (c.kind) {
     case 'schedule':
-      return `schedule ${c.entry.name} on ${c.entry.machineId} (${c.entry.targetState}): ${task.reason.code}`;
+      return `schedule ${c.entry.name} on ${c.entry.machineId} (${c.entry.targetState}): ${reason}`;
     case 'unschedule':
-      return `unschedule ${c.name} from ${c.machineId}: ${task.reason.code}`;
+      return `unschedule ${c.name} from ${c.machineId}: ${reason}`;
     case 'delete-unit-file':
-      return `delete unit file ${c.hash}: ${task.reason.code}`;
+      return `delete unit file ${c.hash}: ${reason}`;
+    case 'set-reason':
+      return `cannot place ${c.name}: ${c.reason}`;
+    case 'clear-reason':
+      return `${c.name} is placeable again`;
+  }
+}
+
+function renderReason(reason: EngineReason): string {
+  switch (reason.code) {
+    case 'rule-broken':
+      return `rule no longer holds (${reason.rule})`;
+    case 'replaced-by':
+      return `replaced by ${reason.unit}`;
+    case 'follows':
+      return `follows ${reason.unit} (MachineOf)`;
+    default:
+      return reason.code;
   }
 }

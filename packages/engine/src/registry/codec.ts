@@ -69,6 +69,12 @@ export const codec = {
     return { id: id as MachineId, publicIp: v['publicIp'], metadata: metadata as Record<string, string>, version: v['version'] };
   },
 
+  /** Reasons are plain text; only the unit name in the key is validated. */
+  decodeReasonKey(key: string, name: string): UnitName {
+    if (unitNameProblem(name) !== undefined) throw new CorruptRecordError(key, 'invalid unit name in key');
+    return name as UnitName;
+  },
+
   encodeState(state: UnitState): string {
     return JSON.stringify({ hash: state.hash, loadState: state.loadState, activeState: state.activeState, subState: state.subState });
   },

@@ -82,16 +82,48 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     return file;
   }
 
+  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    const out = new Map<string, UnitFile>();
+    const missing: string[] = [];
+    for (const hash of new Set(hashes)) {
+      const cached = this.fileCache.get(hash);
+      if (cached === undefined) missing.push(hash);
+      else out.set(hash, cached);
+    }
+    if (missing.length > 16) {
+      // Cold cache (a new leader): one range read beats thousands of gets.
+      const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
+      for (const kv of res.kvs) {
+        const key = kv.key.toString();
+        const hash = key.slice(this.keys.unitFiles.length);
+        try {
+          const file = codec.decodeUnitFile(key, kv.value.toString());
+          if (hashUnitFile(file) === hash) this.fileCache.set(hash, file);
+        } catch (err) {
+          this.log.warn('skipping corrupt unit file', { key, err });
+        }
+      }
+    } else {
+      await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
+    }
+    for (const hash of missing) {
+      const file = this.fileCache.get(hash);
+      if (file !== undefined) out.set(hash, file);
+    }
+    return out;
+  }
+
   async snapshot(): Promise<ClusterSnapshot> {
     // The first range fixes the revision; the others read at that same revision.
     const unitsRes = await this.call('snapshot', () => this.client.getAll().prefix(this.keys.units).exec());
     const revision = unitsRes.header.revision;
     const kvsAt = (prefix: string): Promise<IKeyValue[]> =>
       this.call('snapshot', () => this.client.getAll().prefix(prefix).revision(revision).exec().then((r) => r.kvs));
-    const [scheduleKvs, machineKvs, stateKvs, fileKeys] = await Promise.all([
+    const [scheduleKvs, machineKvs, stateKvs, reasonKvs, fileKeys] = await Promise.all([
       kvsAt(this.keys.schedules),
       kvsAt(this.keys.machines),
       kvsAt(this.keys.states),
+      kvsAt(this.keys.reasons),
       this.call('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
     ]);
     const corrupt: string[] = [];
@@ -99,7 +131,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const schedule: ScheduledUnit[] = [];
     const machines = new Map<MachineId, MachineState>();
     const states: UnitState[] = [];
-    for (const kv of [...unitsRes.kvs, ...scheduleKvs, ...machineKvs, ...stateKvs]) {
+    const reasons = new Map<UnitName, string>();
+    for (const kv of [...unitsRes.kvs, ...scheduleKvs, ...machineKvs, ...stateKvs, ...reasonKvs]) {
       const key = kv.key.toString();
       const raw = kv.value.toString();
       const c = this.keys.classify(key);
@@ -112,23 +145,31 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
           const m = codec.decodeMachine(key, c.parts[0] ?? '', raw);
           machines.set(m.id, m);
         } else if (c?.kind === 'states') states.push(codec.decodeState(key, c.parts[0] ?? '', c.parts[1] ?? '', raw));
+        else if (c?.kind === 'reasons') reasons.set(codec.decodeReasonKey(key, c.parts[0] ?? ''), raw);
         else corrupt.push(key);
       } catch {
         corrupt.push(key);
       }
     }
     const unitFileHashes = fileKeys.map((k) => k.slice(this.keys.unitFiles.length));
-    return { revision, units, schedule, machines, states, unitFileHashes, corrupt };
+    return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt };
   }
 
   async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
     const batched = changes.filter((c): c is Exclude<ScheduleChange, { kind: 'delete-unit-file' }> => c.kind !== 'delete-unit-file');
     for (let i = 0; i < batched.length; i += maxOpsPerTxn) {
-      const ops = batched.slice(i, i + maxOpsPerTxn).map((c) =>
-        c.kind === 'schedule'
-          ? this.client.put(this.keys.schedule(c.entry.machineId, c.entry.name)).value(codec.encodeSchedule(c.entry))
-          : this.client.delete().key(this.keys.schedule(c.machineId, c.name)),
-      );
+      const ops = batched.slice(i, i + maxOpsPerTxn).map((c) => {
+        switch (c.kind) {
+          case 'schedule':
+            return this.client.put(this.keys.schedule(c.entry.machineId, c.entry.name)).value(codec.encodeSchedule(c.entry));
+          case 'unschedule':
+            return this.client.delete().key(this.keys.schedule(c.machineId, c.name));
+          case 'set-reason':
+            return this.client.put(this.keys.reason(c.name)).value(c.reason);
+          case 'clear-reason':
+            return this.client.delete().key(this.keys.reason(c.name));
+        }
+      });
       const result = await this.call('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
       if (!result.succeeded) return { ok: false, reason: 'not-leader' };
     }

@@ -11,6 +11,7 @@ import type { MachineId, UnitName } from '../model/index.js';
  * | `schedule/<machine>/<unit>`          | {@link StoredScheduleEntry}    | leader writes, fenced     |
  * | `machines/<machine>`                 | machine presence JSON          | bound to the agent lease  |
  * | `states/<machine>/<unit>`            | unit state JSON                | bound to the agent lease  |
+ * | `reasons/<unit>`                     | why the unit cannot be placed  | leader writes, fenced     |
  * | `engine/leader/<lease id>`           | candidate machine ID           | bound to the leader lease |
  *
  * The schedule is keyed by machine first so an agent watches only `schedule/<its id>/`: a change to one
@@ -41,6 +42,9 @@ export class KeySchema {
   machineStates(machine: MachineId): string { return `${this.states}${machine}/`; }
   state(machine: MachineId, name: UnitName): string { return `${this.machineStates(machine)}${name}`; }
 
+  get reasons(): string { return `${this.prefix}reasons/`; }
+  reason(name: UnitName): string { return `${this.reasons}${name}`; }
+
   get leaderCandidates(): string { return `${this.prefix}engine/leader/`; }
   leaderCandidate(leaseId: string): string { return `${this.leaderCandidates}${leaseId}`; }
 
@@ -56,6 +60,7 @@ export class KeySchema {
       case 'units':
       case 'unit-files':
       case 'machines':
+      case 'reasons':
         return parts.length === 1 ? { kind, parts } : undefined;
       case 'schedule':
       case 'states':
@@ -67,7 +72,7 @@ export class KeySchema {
 }
 
 export interface ClassifiedKey {
-  readonly kind: 'units' | 'unit-files' | 'machines' | 'schedule' | 'states';
+  readonly kind: 'units' | 'unit-files' | 'machines' | 'schedule' | 'states' | 'reasons';
   readonly parts: readonly string[];
 }
 

@@ -8,6 +8,8 @@ export interface ClusterSnapshot {
   readonly schedule: readonly ScheduledUnit[];
   readonly machines: ReadonlyMap<MachineId, MachineState>;
   readonly states: readonly UnitState[];
+  /** Why units that should run are not placed, as the engine last wrote it. */
+  readonly reasons: ReadonlyMap<UnitName, string>;
   /** Hashes of every stored unit file (keys only; for garbage collection). */
   readonly unitFileHashes: readonly string[];
   /** Keys whose values did not decode; skipped, reported so they can be logged. */
@@ -36,6 +38,8 @@ export interface UnitStore {
 /** Reads for the engine and the API. */
 export interface ClusterReader {
   snapshot(): Promise<ClusterSnapshot>;
+  /** The stored files with these hashes (missing ones are absent from the map). Files are immutable. */
+  unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>>;
 }
 
 /** The fence a leader's write carries: the write happens only if this key still has this create revision. */
@@ -48,6 +52,8 @@ export interface LeaderFence {
 export type ScheduleChange =
   | { readonly kind: 'schedule'; readonly entry: ScheduledUnit }
   | { readonly kind: 'unschedule'; readonly machineId: MachineId; readonly name: UnitName }
+  | { readonly kind: 'set-reason'; readonly name: UnitName; readonly reason: string }
+  | { readonly kind: 'clear-reason'; readonly name: UnitName }
   /** Deleted only if the file was not written again after `unchangedSince` (a new unit may reuse it). */
   | { readonly kind: 'delete-unit-file'; readonly hash: string; readonly unchangedSince: string };
 

@@ -1,57 +1,46 @@
-import type { MachineId, MachineState, UnitName } from '../model/index.js';
-
-/** A feasibility check: `undefined` means the unit may run on the machine, a string is the rejection reason. */
-export type Filter = (unit: UnitName, machine: MachineState) => string | undefined;
+import type { MachineId, Requirements, UnitName } from '../model/index.js';
+import { feasibility } from './feasibility.js';
+import type { PlacementState } from './placement-state.js';
 
 /** Where a unit goes, or why it cannot go anywhere (rejection reasons with machine counts, Nomad-style). */
 export type Placement =
   | { readonly ok: true; readonly machine: MachineId }
   | { readonly ok: false; readonly evaluated: number; readonly rejected: ReadonlyMap<string, number> };
 
-/** The view placement decisions are made on; `load` is updated by the caller as decisions are made. */
-export interface PlacementView {
-  /** Machines in ascending ID order (ties are broken by ID, deterministically). */
-  readonly machines: readonly MachineState[];
-  /** Units scheduled per machine. */
-  readonly load: ReadonlyMap<MachineId, number>;
-}
-
 /**
- * Least-loaded placement among the machines that pass every filter; ties go to the lowest machine ID.
- * Pure. The constraint families (metadata, conflicts, co-location, pinning) plug in as filters.
+ * Chooses a machine for one unit among those that pass every rule: with `SpreadBy=key`, the
+ * machines whose value of `key` is least used by the unit's template siblings first; then the
+ * least-loaded; ties to the lowest machine ID. Pure over `state`; does not record the decision.
  */
-export function place(unit: UnitName, view: PlacementView, filters: readonly Filter[] = []): Placement {
-  let best: MachineState | undefined;
-  let bestLoad = Infinity;
+export function placeUnit(unit: UnitName, req: Requirements, state: PlacementState): Placement {
+  const check = feasibility(unit, req, state);
   const rejected = new Map<string, number>();
-  for (const machine of view.machines) {
-    const reason = firstRejection(unit, machine, filters);
+  let best: MachineId | undefined;
+  let bestSpread = Infinity;
+  let bestLoad = Infinity;
+  for (const machine of state.machines) {
+    const reason = check(machine);
     if (reason !== undefined) {
       rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
       continue;
     }
-    const load = view.load.get(machine.id) ?? 0;
-    if (load < bestLoad) {
-      best = machine;
+    const spread = req.spreadBy === undefined ? 0 : state.siblingCount(unit, req.spreadBy, state.scopeValue(machine.id, req.spreadBy));
+    const load = state.load(machine.id);
+    // Machines come sorted by ID, so strict comparisons keep the lowest ID on ties.
+    if (spread < bestSpread || (spread === bestSpread && load < bestLoad)) {
+      best = machine.id;
+      bestSpread = spread;
       bestLoad = load;
     }
   }
-  if (best !== undefined) return { ok: true, machine: best.id };
-  return { ok: false, evaluated: view.machines.length, rejected };
+  if (best !== undefined) return { ok: true, machine: best };
+  return { ok: false, evaluated: state.machines.length, rejected };
 }
 
-function firstRejection(unit: UnitName, machine: MachineState, filters: readonly Filter[]): string | undefined {
-  for (const filter of filters) {
-    const reason = filter(unit, machine);
-    if (reason !== undefined) return reason;
-  }
-  return undefined;
-}
-
-/** Renders a failed placement as text: `3 machines: 2 rejected by X, 1 by Y` / `no machines`. */
+/** Renders a failed placement: `3 machines: 2 rejected by X, 1 by Y`, or `no machines in the cluster`. */
 export function explainPlacement(placement: Extract<Placement, { ok: false }>): string {
   if (placement.evaluated === 0) return 'no machines in the cluster';
-  const parts = [...placement.rejected].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const parts = [...placement.rejected].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = parts.map(([reason, n], i) => (i === 0 ? `${n} rejected by ${reason}` : `${n} by ${reason}`)).join(', ');
   return `${placement.evaluated} machine${placement.evaluated === 1 ? '' : 's'}: ${text}`;
 }

@@ -1,4 +1,4 @@
-import { hashUnitFile, parseUnitFile, parseUnitName, type MachineId, type MachineState, type ScheduledUnit, type TargetState } from '../model/index.js';
+import { hashUnitFile, noRequirements, parseUnitFile, parseUnitName, type MachineId, type MachineState, type Requirements, type ScheduledUnit, type TargetState, type UnitName } from '../model/index.js';
 import type { UnitRecord } from '../registry/codec.js';
 import type { ClusterSnapshot } from '../registry/registry.js';
 
@@ -23,14 +23,28 @@ export function scheduled(unit: UnitRecord, machine: MachineState, targetState: 
 }
 
 /** A snapshot from parts; everything not given is empty. */
-export function aSnapshot(parts: { units?: UnitRecord[]; machines?: MachineState[]; schedule?: ScheduledUnit[]; unitFileHashes?: string[]; revision?: string }): ClusterSnapshot {
+export function aSnapshot(parts: {
+  units?: UnitRecord[];
+  machines?: MachineState[];
+  schedule?: ScheduledUnit[];
+  unitFileHashes?: string[];
+  reasons?: Map<UnitName, string>;
+  revision?: string;
+}): ClusterSnapshot {
   return {
     revision: parts.revision ?? '10',
     units: new Map((parts.units ?? []).map((u) => [u.name, u])),
     machines: new Map((parts.machines ?? []).map((m) => [m.id, m])),
     schedule: parts.schedule ?? [],
     states: [],
+    reasons: parts.reasons ?? new Map(),
     unitFileHashes: parts.unitFileHashes ?? (parts.units ?? []).map((u) => u.hash),
     corrupt: [],
   };
+}
+
+/** Requirements from a partial description (metadata as a plain object of key → allowed values). */
+export function aRequirements(partial: Partial<Omit<Requirements, 'metadata'>> & { metadata?: Record<string, string[]> } = {}): Requirements {
+  const { metadata, ...rest } = partial;
+  return { ...noRequirements, ...rest, metadata: new Map(Object.entries(metadata ?? {})) };
 }

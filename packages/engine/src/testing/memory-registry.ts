@@ -13,6 +13,7 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
   readonly schedule = new Map<string, ScheduledUnit>();
   readonly machines = new Map<MachineId, MachineState>();
   readonly states = new Map<string, UnitState>();
+  readonly reasons = new Map<UnitName, string>();
   /** The fence key that is currently valid; writes with any other fence lose. */
   leaderFence: LeaderFence | undefined;
   unavailable = false;
@@ -56,6 +57,16 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
     return this.files.get(hash);
   }
 
+  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    this.check('read unit files');
+    const out = new Map<string, UnitFile>();
+    for (const hash of hashes) {
+      const file = this.files.get(hash);
+      if (file !== undefined) out.set(hash, file);
+    }
+    return out;
+  }
+
   async snapshot(): Promise<ClusterSnapshot> {
     this.check('snapshot');
     return {
@@ -64,6 +75,7 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
       schedule: [...this.schedule.values()],
       machines: new Map(this.machines),
       states: [...this.states.values()],
+      reasons: new Map(this.reasons),
       unitFileHashes: [...this.files.keys()],
       corrupt: [],
     };
@@ -75,6 +87,8 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
     for (const c of changes) {
       if (c.kind === 'schedule') this.schedule.set(`${c.entry.machineId}/${c.entry.name}`, c.entry);
       else if (c.kind === 'unschedule') this.schedule.delete(`${c.machineId}/${c.name}`);
+      else if (c.kind === 'set-reason') this.reasons.set(c.name, c.reason);
+      else if (c.kind === 'clear-reason') this.reasons.delete(c.name);
       else this.files.delete(c.hash);
     }
     this.revision++;

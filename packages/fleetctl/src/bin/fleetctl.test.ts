@@ -33,6 +33,11 @@ describe('the fleetctl bin', () => {
     expect(r).toEqual({ code: 0, stdout: '595989bb...\t10.10.1.2\t-\nc31e44e1...\t10.10.1.1\tregion=us-west\n', stderr: '' });
   });
 
+  it('status of a unit that does not exist exits 1 with one error line', async () => {
+    const r = await spawnFleetctl(['status', 'nope'], { FLEETCTL_ENDPOINT: h.api.endpoint });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
+  });
+
   it('exits 1 with one error line for an unknown command', async () => {
     expect(await spawnFleetctl(['bogus'])).toEqual({ code: 1, stdout: '', stderr: 'Error: Unknown argument: bogus\n' });
   });

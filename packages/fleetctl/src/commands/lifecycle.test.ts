@@ -8,6 +8,7 @@ const hello = '[Unit]\nDescription=Hello\n\n[Service]\nExecStart=/bin/sh -c "whi
 const helloV2 = '[Unit]\nDescription=Hello v2\n\n[Service]\nExecStart=/bin/sleep infinity\n';
 const globalUnit = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n';
 const web = '[Service]\nExecStart=/bin/echo %i\n';
+const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
 
 let h: Harness;
 let path: (name: string) => string;
@@ -100,9 +101,23 @@ describe('start', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'Error: timed out waiting for unit hello.service to report state launched after 3 attempts ' +
-        '(not scheduled: no machine matches MachineMetadata=region=mars)\n',
+        '(not scheduled): no machine matches MachineMetadata=region=mars\n',
     );
     expect(r.sleeps).toEqual([250, 250]);
+  });
+
+  it('shows the reason in the progress line and ends the timeout error with it', async () => {
+    h.api.autoConverge = false;
+    h.api.addUnit('hello.service', optionsOf(hello), { desiredState: 'launched', reason });
+    // 10 polls: the progress line is due after 8 sleeps of 250 ms (2 s).
+    const r = await h.fleetctl(['start', '--block-attempts', '10', 'hello.service']);
+    expect(r).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        `Waiting for hello.service: not scheduled: ${reason}\n` +
+        `Error: timed out waiting for unit hello.service to report state launched after 10 attempts (not scheduled): ${reason}\n`,
+    });
   });
 
   it('tolerates units without a reason while waiting', async () => {
@@ -148,6 +163,14 @@ describe('start', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'Unit global.service inactive\nTriggered global unit global.service start\n' });
   });
 
+  it('never blocks on global units, even with --block-attempts and a reason', async () => {
+    h.api.autoConverge = false;
+    h.api.addUnit('global.service', optionsOf(globalUnit), { reason });
+    const r = await h.fleetctl(['start', '--block-attempts', '1', 'global.service']);
+    expect(r).toEqual({ code: 0, stdout: 'Triggered global unit global.service start\n', stderr: '', sleeps: [] });
+    expect(h.api.requests.filter((q) => q.url.startsWith('/fleet/v1/state'))).toEqual([]);
+  });
+
   it('creates an instance from a local template next to the argument', async () => {
     await writeFile(path('web@.service'), web);
     const r = await h.fleetctl(['start', path('web@1')]);
@@ -183,6 +206,24 @@ describe('load', () => {
     const r = await h.fleetctl(['load', path('hello.service')]);
     expect(r).toMatchObject({ code: 0, stdout: 'Unit hello.service inactive\nUnit hello.service loaded on c31e44e1.../10.10.1.1\n' });
     expect(h.api.writes()).toEqual(['PUT /fleet/v1/units/hello.service inactive +options', 'PUT /fleet/v1/units/hello.service loaded']);
+  });
+
+  it('ends the timeout error with the reason the API gives', async () => {
+    h.api.autoConverge = false;
+    h.api.addUnit('hello.service', optionsOf(hello), { reason });
+    const r = await h.fleetctl(['load', '--block-attempts', '2', 'hello']);
+    expect(r).toMatchObject({
+      code: 1,
+      stderr: `Error: timed out waiting for unit hello.service to report state loaded after 2 attempts (not scheduled): ${reason}\n`,
+    });
+  });
+
+  it('never blocks on global units', async () => {
+    h.api.autoConverge = false;
+    h.api.addUnit('global.service', optionsOf(globalUnit));
+    const r = await h.fleetctl(['load', 'global']);
+    expect(r).toEqual({ code: 0, stdout: 'Triggered global unit global.service load\n', stderr: '', sleeps: [] });
+    expect(h.api.writes()).toEqual(['PUT /fleet/v1/units/global.service loaded']);
   });
 });
 

@@ -2,7 +2,7 @@ import type { WireUnit } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
 import { hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
-import { isGlobalUnit, unitDescription, unitHash } from '../unit-info.js';
+import { isGlobalUnit, unitDescription, unitHash, unitReason } from '../unit-info.js';
 import { listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
@@ -20,7 +20,10 @@ const target = (r: UnitFileRow, full: boolean): string => {
   return r.unit.machineID === undefined || r.unit.machineID === '' ? '-' : machineLegend(r.unit.machineID, r.ip, full);
 };
 
-/** `list-unit-files` fields (fleet's listUnitFilesFields); `tmachine` is fleet's deprecated `target`. */
+/**
+ * `list-unit-files` fields (fleet's listUnitFilesFields); `tmachine` is fleet's deprecated `target`.
+ * `reason` is ours: why the engine cannot place the unit (`-`, or `null` in JSON, when the API gives none).
+ */
 export const listUnitFilesFields: FieldTable<UnitFileRow> = {
   unit: { text: (r) => r.unit.name },
   global: { text: (r) => String(r.global), json: (r) => r.global },
@@ -30,6 +33,7 @@ export const listUnitFilesFields: FieldTable<UnitFileRow> = {
   state: { text: (r) => (r.global ? '-' : orDash(r.unit.currentState)) },
   hash: { text: (r, full) => hashLegend(r.hash, full) },
   desc: { text: (r) => orDash(unitDescription(r.unit.options)) },
+  reason: { text: (r) => orDash(unitReason(r.unit)), json: (r) => unitReason(r.unit) ?? null },
 };
 
 export const defaultListUnitFilesFields = 'unit,hash,dstate,state,target';

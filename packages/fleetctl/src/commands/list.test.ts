@@ -99,6 +99,52 @@ describe('list-unit-files', () => {
   });
 });
 
+describe('list-unit-files reason', () => {
+  const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
+  beforeEach(() => {
+    h.api.addUnit('pending.service', optionsOf(hello), { desiredState: 'launched', reason });
+  });
+
+  it('is not a default column', async () => {
+    const r = await h.fleetctl(['list-unit-files', '--no-legend', '--fields', 'unit']);
+    expect(r.stdout).toBe('hello.service\nidle.service\npending.service\nweb.service\n');
+    expect((await h.fleetctl(['list-unit-files'])).stdout).not.toContain('REASON');
+  });
+
+  it('prints the reason, "-" when the API gives none', async () => {
+    const r = await h.fleetctl(['list-unit-files', '--fields', 'unit,dstate,state,reason']);
+    expect(r).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout:
+        'UNIT\t\tDSTATE\t\tSTATE\t\tREASON\n' +
+        'hello.service\tlaunched\tlaunched\t-\n' +
+        'idle.service\tinactive\tinactive\t-\n' +
+        `pending.service\tlaunched\tinactive\t${reason}\n` +
+        'web.service\tlaunched\tlaunched\t-\n',
+    });
+  });
+
+  it('is null in JSON when the API gives none', async () => {
+    const r = await h.fleetctl(['list-unit-files', '-o', 'json', '--fields', 'unit,reason']);
+    expect(r.stdout).toBe(
+      '[\n' +
+        '  {\n    "unit": "hello.service",\n    "reason": null\n  },\n' +
+        '  {\n    "unit": "idle.service",\n    "reason": null\n  },\n' +
+        `  {\n    "unit": "pending.service",\n    "reason": "${reason}"\n  },\n` +
+        '  {\n    "unit": "web.service",\n    "reason": null\n  }\n' +
+        ']\n',
+    );
+  });
+
+  it('is listed among the valid fields', async () => {
+    const r = await h.fleetctl(['list-unit-files', '--fields', 'unit,why']);
+    expect(r.stderr).toBe(
+      'Error: Invalid key in output format: "why" (valid fields are desc,dstate,global,hash,reason,state,target,tmachine,unit)\n',
+    );
+  });
+});
+
 describe('list-machines', () => {
   it('lists machines with short IDs and metadata', async () => {
     const r = await h.fleetctl(['list-machines']);

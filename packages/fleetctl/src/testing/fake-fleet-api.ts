@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '@fleet/engine';
 import type { WireMachine, WireUnit, WireUnitOption, WireUnitState } from '@fleet/engine/api';
 import { hashUnitFile } from '@fleet/engine/model';
+import { isGlobalUnit } from '../unit-info.js';
 
 /** A request the fake API received. */
 export interface RecordedRequest {
@@ -13,8 +14,8 @@ export interface RecordedRequest {
   readonly body: unknown;
 }
 
-/** A unit as the fake stores it: the wire unit plus the optional `reason` the real API may add. */
-export type FakeUnit = WireUnit & { reason?: string };
+/** A unit as the fake stores it (with the optional `reason` of our API). */
+export type FakeUnit = WireUnit;
 
 /** A canned error answer. */
 export interface CannedError {
@@ -26,7 +27,8 @@ export interface CannedError {
  * An in-process fleet API v1 on a unix socket, for fleetctl's tests: serves units, states and
  * machines from plain fields, pages lists by `pageSize`, and records every request.
  * With `autoConverge` (the default), every read first moves each unit to its desired state on the
- * first machine (systemd `active/running` when launched, `failed/failed` for units in `failing`).
+ * first machine (systemd `active/running` when launched, `failed/failed` for units in `failing`);
+ * global units get no `machineID` and a state on every machine.
  */
 export class FakeFleetApi {
   readonly units = new Map<string, FakeUnit>();
@@ -81,26 +83,32 @@ export class FakeFleetApi {
 
   /** Moves every unit to its desired state, as a healthy cluster would. */
   converge(): void {
-    const machine = this.machines[0];
+    const first = this.machines[0];
     for (const unit of this.units.values()) {
       this.states = this.states.filter((s) => s.name !== unit.name);
-      if (unit.desiredState === 'inactive' || machine === undefined) {
+      if (unit.desiredState === 'inactive' || first === undefined) {
         unit.currentState = 'inactive';
         delete unit.machineID;
         continue;
       }
       unit.currentState = unit.desiredState;
-      unit.machineID = machine.id;
-      const [active, sub] = unit.desiredState !== 'launched' ? ['inactive', 'dead'] : this.failing.has(unit.name) ? ['failed', 'failed'] : ['active', 'running'];
-      this.states.push({
-        name: unit.name,
-        hash: hashUnitFile(unit.options),
-        machineID: machine.id,
-        systemdLoadState: 'loaded',
-        systemdActiveState: active as string,
-        systemdSubState: sub as string,
-      });
+      const global = isGlobalUnit(unit.options);
+      if (global) delete unit.machineID;
+      else unit.machineID = first.id;
+      for (const machine of global ? this.machines : [first]) this.states.push(this.stateOf(unit, machine.id));
     }
+  }
+
+  private stateOf(unit: FakeUnit, machineID: string): WireUnitState {
+    const [active, sub] = unit.desiredState !== 'launched' ? ['inactive', 'dead'] : this.failing.has(unit.name) ? ['failed', 'failed'] : ['active', 'running'];
+    return {
+      name: unit.name,
+      hash: hashUnitFile(unit.options),
+      machineID,
+      systemdLoadState: 'loaded',
+      systemdActiveState: active as string,
+      systemdSubState: sub as string,
+    };
   }
 
   async close(): Promise<void> {

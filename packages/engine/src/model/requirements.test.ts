@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { noRequirements, parseRequirements, replacesCycleProblems, requirementsProblems } from './requirements.js';
+import type { Requirements } from './requirements.js';
+import { parseUnitFile } from './unit-file.js';
+import type { UnitFile } from './unit-file.js';
+import { parseUnitName } from './unit-name.js';
+import type { UnitName } from './unit-name.js';
+
+/** A unit file whose [X-Fleet] section holds `lines`, after an unrelated section. */
+function fleetFile(lines: readonly string[]): UnitFile {
+  return parseUnitFile(['[Unit]', 'Description=test', '[X-Fleet]', ...lines, ''].join('\n'));
+}
+
+function parse(lines: readonly string[], name = 'web.service'): Requirements {
+  return parseRequirements(parseUnitName(name), fleetFile(lines));
+}
+
+function problems(lines: readonly string[], name = 'web.service'): string[] {
+  return requirementsProblems(parseUnitName(name), fleetFile(lines));
+}
+
+const metadata = (entries: Record<string, string[]>): ReadonlyMap<string, readonly string[]> => new Map(Object.entries(entries));
+
+describe('parseRequirements', () => {
+  it('gives no requirements to a unit without [X-Fleet]', () => {
+    const file = parseUnitFile('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nConflicts=x*\n');
+    expect(parseRequirements(parseUnitName('a.service'), file)).toEqual(noRequirements);
+  });
+
+  it.each<[string, string[], Partial<Requirements>]>([
+    ['MachineID= pins the unit to a machine', ['MachineID=abc123'], { machineId: 'abc123' }],
+    ['MachineOf= names a peer', ['MachineOf=db.service'], { machineOf: ['db.service' as UnitName] }],
+    ['MachineMetadata= requires a key=value', ['MachineMetadata=region=us-east'], { metadata: metadata({ region: ['us-east'] }) }],
+    ['Conflicts= holds a glob', ['Conflicts=web*'], { conflicts: ['web*'] }],
+    ['Replaces= holds a glob', ['Replaces=old.service'], { replaces: ['old.service'] }],
+    ['Global=true makes the unit global', ['Global=true'], { global: true }],
+    ['ConflictsScope= names a metadata key', ['Conflicts=web*', 'ConflictsScope=rack'], { conflicts: ['web*'], conflictsScope: 'rack' }],
+    ['SpreadBy= names a metadata key', ['SpreadBy=zone'], { spreadBy: 'zone' }],
+    ['deprecated X-ConditionMachineID= is MachineID=', ['X-ConditionMachineID=abc123'], { machineId: 'abc123' }],
+    ['deprecated X-ConditionMachineOf= is MachineOf=', ['X-ConditionMachineOf=db.service'], { machineOf: ['db.service' as UnitName] }],
+    ['deprecated X-ConditionMachineMetadata= is MachineMetadata=', ['X-ConditionMachineMetadata=disk=ssd'], { metadata: metadata({ disk: ['ssd'] }) }],
+    ['deprecated X-Conflicts= is Conflicts=', ['X-Conflicts=web*'], { conflicts: ['web*'] }],
+    ['deprecated X-ConditionMachineBootID= is accepted and ignored', ['X-ConditionMachineBootID=abc'], {}],
+    ['unknown options are skipped', ['Foo=bar'], {}],
+    ['option names are case-sensitive', ['global=true'], {}],
+    ['modern and deprecated spellings add up', ['X-Conflicts=a*', 'Conflicts=b*'], { conflicts: ['a*', 'b*'] }],
+    ['repeated multi-valued options add up', ['MachineOf=a.service', 'MachineOf=b.service'], { machineOf: ['a.service', 'b.service'] as UnitName[] }],
+    ['words are split on whitespace', ['Conflicts=a*  b*\tc*'], { conflicts: ['a*', 'b*', 'c*'] }],
+    ['quoted words keep their spaces and lose their quotes', ['MachineMetadata="region=us-east-1" "diskType=SSD"'], { metadata: metadata({ region: ['us-east-1'], diskType: ['SSD'] }) }],
+    ['a quoted word may hold whitespace', ['MachineMetadata="room=server room 2"'], { metadata: metadata({ room: ['server room 2'] }) }],
+    ['empty quoted words are dropped', ['Conflicts="" a*'], { conflicts: ['a*'] }],
+    ['an unterminated quote runs to the end', ['Conflicts=a* "b* c*'], { conflicts: ['a*', 'b* c*'] }],
+    ['repeated words count once', ['Conflicts=a* a*', 'Conflicts=a*'], { conflicts: ['a*'] }],
+    ['single-valued options lose surrounding quotes', ['Global="true"', 'SpreadBy="zone"'], { global: true, spreadBy: 'zone' }],
+    ['MachineID=: the last value wins', ['MachineID=aaa', 'MachineID=bbb'], { machineId: 'bbb' }],
+    ['MachineID=: the last value wins across spellings', ['MachineID=aaa', 'X-ConditionMachineID=bbb'], { machineId: 'bbb' }],
+    ['SpreadBy=: the last value wins', ['SpreadBy=zone', 'SpreadBy=rack'], { spreadBy: 'rack' }],
+    ['an empty MachineID= means none', ['MachineID='], {}],
+    ['MachineOf= names that are not unit names are dropped', ['MachineOf=db ../x.service ok.service'], { machineOf: ['ok.service' as UnitName] }],
+  ])('%s', (_, lines, expected) => {
+    expect(parse(lines)).toEqual({ ...noRequirements, ...expected });
+  });
+
+  it.each<[string, string[], Record<string, string[]>]>([
+    ['values of one key are alternatives (OR)', ['MachineMetadata=region=us region=eu'], { region: ['us', 'eu'] }],
+    ['different keys must all hold (AND)', ['MachineMetadata=region=us', 'MachineMetadata=disk=ssd'], { region: ['us'], disk: ['ssd'] }],
+    ['repeated lines of one key are alternatives', ['MachineMetadata=region=us', 'X-ConditionMachineMetadata=region=eu'], { region: ['us', 'eu'] }],
+    ['a repeated value counts once', ['MachineMetadata=region=us region=us'], { region: ['us'] }],
+    ['a pair splits at its first "="', ['MachineMetadata=k=a=b'], { k: ['a=b'] }],
+    ['a pair with an empty key is ignored', ['MachineMetadata==us region=eu'], { region: ['eu'] }],
+    ['a pair with an empty value is ignored', ['MachineMetadata=region= disk=ssd'], { disk: ['ssd'] }],
+    ['a word without "=" is ignored', ['MachineMetadata=region disk=ssd'], { disk: ['ssd'] }],
+  ])('MachineMetadata: %s', (_, lines, expected) => {
+    expect(parse(lines).metadata).toEqual(metadata(expected));
+  });
+
+  it.each([
+    ['true', true], ['TRUE', true], ['yes', true], ['Yes', true], ['1', true], ['on', true], ['ON', true], ['t', true], ['T', true],
+    ['false', false], ['no', false], ['0', false], ['off', false], ['f', false], ['maybe', false], ['', false],
+  ])('Global=%s is %s', (value, expected) => {
+    expect(parse([`Global=${value}`]).global).toBe(expected);
+  });
+
+  it.each<[string, string[], boolean]>([
+    ['a later false overrides true', ['Global=true', 'Global=false'], false],
+    ['a later true overrides false', ['Global=false', 'Global=yes'], true],
+    ['a later empty value overrides true', ['Global=true', 'Global='], false],
+  ])('Global: the last value wins: %s', (_, lines, expected) => {
+    expect(parse(lines).global).toBe(expected);
+  });
+
+  it.each([
+    ['%n is the full name of an instance', 'web@1.service', '%n', 'web@1.service'],
+    ['%N is an instance name without its suffix', 'web@1.service', '%N', 'web@1'],
+    ['%p is the prefix before "@"', 'web@1.service', '%p', 'web'],
+    ['%i is the instance', 'web@1.service', '%i', '1'],
+    ['%n is the full name of a plain unit', 'web.service', '%n', 'web.service'],
+    ['%N is a plain name without its suffix', 'web.service', '%N', 'web'],
+    ['%p is a plain name without its suffix', 'web.service', '%p', 'web'],
+    ['%i is empty for a plain unit', 'web.service', 'a%ib', 'ab'],
+    ['%i is empty for a template', 'web@.service', 'a%ib', 'ab'],
+    ['%% is a literal %', 'web@1.service', '100%%', '100%'],
+    ['%% is resolved once, not re-read as a specifier', 'web@1.service', '%%i', '%i'],
+    ['unknown specifiers are kept', 'web@1.service', '%x%', '%x%'],
+    ['specifiers combine', 'web@1.service', 'db@%i.%p-%i', 'db@1.web-1'],
+  ])('%s (%s: %s → %s)', (_, name, value, expected) => {
+    expect(parse([`Conflicts=${value}`], name).conflicts).toEqual([expected]);
+  });
+
+  it('resolves specifiers in every option', () => {
+    expect(parse(['MachineOf=db@%i.service', 'MachineMetadata=role=%p', 'SpreadBy=%p-zone'], 'web@7.service')).toEqual({
+      ...noRequirements,
+      machineOf: ['db@7.service'],
+      metadata: metadata({ role: ['web'] }),
+      spreadBy: 'web-zone',
+    });
+  });
+});
+
+describe('requirementsProblems', () => {
+  it.each<[string, string[]]>([
+    ['no options', []],
+    ['every option alone', ['MachineOf=db.service', 'MachineMetadata=region=us']],
+    ['Global= with Conflicts= (a global unit skips machines with conflicts)', ['Global=true', 'Conflicts=web*']],
+    ['Global= with MachineMetadata=', ['Global=true', 'MachineMetadata=region=us']],
+    ['Global=false with MachineOf= (not global)', ['Global=false', 'MachineOf=db.service']],
+    ['MachineID= with MachineMetadata=', ['MachineID=abc', 'MachineMetadata=region=us']],
+    ['a Conflicts= glob that matches the unit itself', ['Conflicts=web*']],
+    ['ConflictsScope= with Conflicts=', ['Conflicts=web*', 'ConflictsScope=rack']],
+    ['SpreadBy= with MachineOf=', ['SpreadBy=zone', 'MachineOf=db.service']],
+    ['deprecated X-ConditionMachineBootID=', ['X-ConditionMachineBootID=abc']],
+    ['every boolean word for Global=', ['Global=TRUE', 'Global=Off', 'Global=t', 'Global=0']],
+  ])('accepts %s', (_, lines) => {
+    expect(problems(lines)).toEqual([]);
+  });
+
+  it.each<[string, string[], string[]]>([
+    ['an unknown option', ['Foo=bar'], ['unknown [X-Fleet] option "Foo"']],
+    ['an option in the wrong case', ['machineid=abc'], ['unknown [X-Fleet] option "machineid"']],
+    ['an unknown option once, however often it repeats', ['Foo=1', 'Foo=2'], ['unknown [X-Fleet] option "Foo"']],
+    ['MachineID= with MachineOf=', ['MachineID=abc', 'MachineOf=db.service'], ['MachineID= cannot be combined with MachineOf=']],
+    ['MachineID= with Conflicts=', ['MachineID=abc', 'Conflicts=web*'], ['MachineID= cannot be combined with Conflicts=']],
+    ['MachineID= with Global=', ['MachineID=abc', 'Global=true'], ['MachineID= cannot be combined with Global=']],
+    ['MachineID= with Replaces=', ['MachineID=abc', 'Replaces=old.service'], ['MachineID= cannot be combined with Replaces=']],
+    ['MachineID= with SpreadBy=', ['MachineID=abc', 'SpreadBy=zone'], ['MachineID= cannot be combined with SpreadBy=']],
+    ['MachineID= with ConflictsScope=', ['MachineID=abc', 'Conflicts=web*', 'ConflictsScope=rack'], [
+      'MachineID= cannot be combined with Conflicts=',
+      'MachineID= cannot be combined with ConflictsScope=',
+    ]],
+    ['deprecated spellings, named as written', ['X-ConditionMachineID=abc', 'X-Conflicts=web*'], ['X-ConditionMachineID= cannot be combined with X-Conflicts=']],
+    ['Global= with MachineOf=', ['Global=yes', 'MachineOf=db.service'], ['Global= cannot be combined with MachineOf=']],
+    ['Global= with Replaces=', ['Global=1', 'Replaces=old.service'], ['Global= cannot be combined with Replaces=']],
+    ['Conflicts= with Replaces=', ['Conflicts=a*', 'Replaces=old.service'], ['Conflicts= cannot be combined with Replaces=']],
+    ['a peer matched by Conflicts=', ['MachineOf=db.service', 'Conflicts=d*'], ['unresolvable requirements: MachineOf=db.service is matched by Conflicts=d*']],
+    ['a peer matched by Replaces=', ['MachineOf=db.service', 'Replaces=db.service'], ['unresolvable requirements: MachineOf=db.service is matched by Replaces=db.service']],
+    ['a peer matched by deprecated spellings', ['X-ConditionMachineOf=db.service', 'X-Conflicts=db*'], ['unresolvable requirements: X-ConditionMachineOf=db.service is matched by X-Conflicts=db*']],
+    ['a peer that is the unit itself', ['MachineOf=%n'], ['MachineOf=web.service names the unit itself']],
+    ['a peer that is not a unit name', ['MachineOf=db'], ['MachineOf=db is not a valid unit name: name must end in a unit type suffix such as ".service"']],
+    ['a peer that is a path', ['MachineOf=../db.service'], ['MachineOf=../db.service is not a valid unit name: name may only contain letters, digits and ":_.@-"']],
+    ['ConflictsScope= without Conflicts=', ['ConflictsScope=rack'], ['ConflictsScope= requires Conflicts=']],
+    ['a malformed Conflicts= glob', ['Conflicts=db['], ['Conflicts=db[ is not a valid glob: "[" at offset 2 is never closed']],
+    ['a malformed Replaces= glob', ['Replaces=db\\'], ['Replaces=db\\ is not a valid glob: trailing "\\" escapes nothing']],
+    ['a SpreadBy= key with "="', ['SpreadBy=zone=a'], ['SpreadBy=zone=a is not a valid metadata key: it may not contain "=", "," or whitespace']],
+    ['a SpreadBy= key with ","', ['SpreadBy=a,b'], ['SpreadBy=a,b is not a valid metadata key: it may not contain "=", "," or whitespace']],
+    ['a SpreadBy= key with whitespace', ['SpreadBy=a b'], ['SpreadBy="a b" is not a valid metadata key: it may not contain "=", "," or whitespace']],
+    ['an empty SpreadBy= key', ['SpreadBy='], ['SpreadBy="" is not a valid metadata key: it is empty']],
+    ['an empty quoted ConflictsScope= key', ['Conflicts=a*', 'ConflictsScope=""'], ['ConflictsScope="" is not a valid metadata key: it is empty']],
+    ['a Global= value that is not a boolean', ['Global=maybe'], ['Global=maybe is not a boolean: use one of true, yes, 1, on, t, false, no, 0, off, f']],
+    ['an empty Global= value', ['Global='], ['Global="" is not a boolean: use one of true, yes, 1, on, t, false, no, 0, off, f']],
+  ])('rejects %s', (_, lines, expected) => {
+    expect(problems(lines)).toEqual(expected);
+  });
+
+  it('resolves specifiers before checking peers against globs', () => {
+    expect(problems(['MachineOf=db@%i.service', 'Conflicts=db@%i.*'], 'web@1.service')).toEqual([
+      'unresolvable requirements: MachineOf=db@1.service is matched by Conflicts=db@1.*',
+    ]);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems(['Foo=1', 'MachineID=abc', 'Global=true', 'MachineOf=web.service', 'Conflicts=w*', 'Replaces=x['])).toEqual([
+      'unknown [X-Fleet] option "Foo"',
+      'MachineID= cannot be combined with MachineOf=',
+      'MachineID= cannot be combined with Conflicts=',
+      'MachineID= cannot be combined with Global=',
+      'MachineID= cannot be combined with Replaces=',
+      'Global= cannot be combined with MachineOf=',
+      'Global= cannot be combined with Replaces=',
+      'Conflicts= cannot be combined with Replaces=',
+      'MachineOf=web.service names the unit itself',
+      'unresolvable requirements: MachineOf=web.service is matched by Conflicts=w*',
+      'Replaces=x[ is not a valid glob: "[" at offset 1 is never closed',
+    ]);
+  });
+
+  it('keeps every message on one line', () => {
+    const file: UnitFile = [
+      { section: 'X-Fleet', name: 'SpreadBy', value: 'a\nb' },
+      { section: 'X-Fleet', name: 'Global', value: 'x\ny' },
+      { section: 'X-Fleet', name: 'Bad\nName', value: '' },
+    ];
+    const found = requirementsProblems(parseUnitName('web.service'), file);
+    expect(found).toHaveLength(3);
+    for (const message of found) expect(message).not.toMatch(/\n/);
+  });
+});
+
+describe('replacesCycleProblems', () => {
+  const units = (entries: Record<string, string[]>): ReadonlyMap<UnitName, Requirements> =>
+    new Map(Object.entries(entries).map(([name, replaces]) => [parseUnitName(name), { ...noRequirements, replaces }]));
+  const messages = (entries: Record<string, string[]>): Record<string, string> => Object.fromEntries(replacesCycleProblems(units(entries)));
+
+  it.each<[string, Record<string, string[]>, Record<string, string>]>([
+    ['no unit replaces anything', { 'a.service': [], 'b.service': [] }, {}],
+    ['a chain is not a cycle', { 'a.service': ['b.service'], 'b.service': ['c.service'], 'c.service': [] }, {}],
+    ['a unit whose glob matches only itself does not replace itself', { 'a.service': ['a*'] }, {}],
+    ['a glob matching the unit itself and another is not a cycle', { 'a.service': ['*'], 'b.service': ['c.service'] }, {}],
+    ['two units replacing each other', { 'a.service': ['b.service'], 'b.service': ['a*'] }, {
+      'a.service': 'circular Replaces: a.service -> b.service -> a.service',
+      'b.service': 'circular Replaces: b.service -> a.service -> b.service',
+    }],
+    ['three units in a ring', { 'a.service': ['b.service'], 'b.service': ['c.service'], 'c.service': ['a.service'] }, {
+      'a.service': 'circular Replaces: a.service -> b.service -> c.service -> a.service',
+      'b.service': 'circular Replaces: b.service -> c.service -> a.service -> b.service',
+      'c.service': 'circular Replaces: c.service -> a.service -> b.service -> c.service',
+    }],
+    ['a unit pointing into a cycle is not on it', { 'd.service': ['a.service'], 'a.service': ['b.service'], 'b.service': ['a.service'] }, {
+      'a.service': 'circular Replaces: a.service -> b.service -> a.service',
+      'b.service': 'circular Replaces: b.service -> a.service -> b.service',
+    }],
+    ['instances of a template replacing their siblings', { 'web@1.service': ['web@*'], 'web@2.service': ['web@*'] }, {
+      'web@1.service': 'circular Replaces: web@1.service -> web@2.service -> web@1.service',
+      'web@2.service': 'circular Replaces: web@2.service -> web@1.service -> web@2.service',
+    }],
+    ['the shortest cycle is shown', { 'a.service': ['b.service', 'c.service'], 'b.service': ['c.service'], 'c.service': ['a.service'] }, {
+      'a.service': 'circular Replaces: a.service -> c.service -> a.service',
+      'b.service': 'circular Replaces: b.service -> c.service -> a.service -> b.service',
+      'c.service': 'circular Replaces: c.service -> a.service -> c.service',
+    }],
+    ['a malformed glob replaces nothing', { 'a.service': ['b['], 'b.service': ['a.service'] }, {}],
+  ])('%s', (_, entries, expected) => {
+    expect(messages(entries)).toEqual(expected);
+  });
+});

@@ -1,0 +1,143 @@
+import { globMatch } from '../model/glob.js';
+import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
+import { templateOf } from '../model/index.js';
+
+/** A placed unit that holds globs (Conflicts= or Replaces=) which constrain other units. */
+interface GlobHolder {
+  readonly unit: UnitName;
+  readonly machine: MachineId;
+  /** Metadata key the rule applies across (ConflictsScope=); undefined: the machine only. */
+  readonly scope: string | undefined;
+  readonly glob: string;
+}
+
+/**
+ * The cluster as the scheduler sees it while it plans one pass: which unit is placed where, and
+ * the indexes the filters need so that a decision costs O(machines + matching units), never
+ * O(all units):
+ * - glob → names it matches, computed once per distinct glob over the pass's unit names
+ *   (instances of a template share their globs, so there are few);
+ * - glob → placed units holding it (for the symmetric "an existing unit's Conflicts blocks a
+ *   newcomer" rule and for Replaces);
+ * - per machine the placed units, per template and metadata value the sibling counts (SpreadBy).
+ */
+export class PlacementState {
+  readonly machines: readonly MachineState[];
+  readonly machineById: ReadonlyMap<MachineId, MachineState>;
+  private readonly placement = new Map<UnitName, MachineId>();
+  private readonly unitsOn = new Map<MachineId, Set<UnitName>>();
+  private readonly conflictHolders = new Map<string, Map<UnitName, GlobHolder>>();
+  private readonly replaceHolders = new Map<string, Map<UnitName, GlobHolder>>();
+  private readonly globMatches = new Map<string, readonly UnitName[]>();
+  private readonly siblings = new Map<string, Map<string, number>>();
+
+  constructor(
+    machines: readonly MachineState[],
+    /** Every unit name the pass knows about: globs are matched against these. */
+    private readonly allNames: readonly UnitName[],
+    private readonly requirementsOf: (unit: UnitName) => Requirements,
+  ) {
+    this.machines = [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.machineById = new Map(this.machines.map((m) => [m.id, m]));
+  }
+
+  /** Where the unit is placed in this plan, or undefined. */
+  machineOf(unit: UnitName): MachineId | undefined {
+    return this.placement.get(unit);
+  }
+
+  /** Units placed on a machine (not counting global units). */
+  load(machine: MachineId): number {
+    return this.unitsOn.get(machine)?.size ?? 0;
+  }
+
+  unitsOnMachine(machine: MachineId): ReadonlySet<UnitName> {
+    return this.unitsOn.get(machine) ?? emptySet;
+  }
+
+  /** Names of the pass's units that `glob` matches (cached per glob). */
+  namesMatching(glob: string): readonly UnitName[] {
+    let names = this.globMatches.get(glob);
+    if (names === undefined) {
+      names = this.allNames.filter((n) => globMatch(glob, n));
+      this.globMatches.set(glob, names);
+    }
+    return names;
+  }
+
+  /** Placed units whose Conflicts= globs match `unit` (excluding itself). */
+  conflictHoldersMatching(unit: UnitName): GlobHolder[] {
+    return this.holdersMatching(this.conflictHolders, unit);
+  }
+
+  /** Placed units whose Replaces= globs match `unit` (excluding itself). */
+  replaceHoldersMatching(unit: UnitName): GlobHolder[] {
+    return this.holdersMatching(this.replaceHolders, unit);
+  }
+
+  /** Instances of the same template placed on machines whose `key` has `value` (SpreadBy). */
+  siblingCount(unit: UnitName, key: string, value: string): number {
+    const group = templateOf(unit);
+    if (group === undefined) return 0;
+    return this.siblings.get(`${group}\u0000${key}`)?.get(value) ?? 0;
+  }
+
+  add(unit: UnitName, machine: MachineId): void {
+    this.remove(unit);
+    this.placement.set(unit, machine);
+    let set = this.unitsOn.get(machine);
+    if (set === undefined) this.unitsOn.set(machine, (set = new Set()));
+    set.add(unit);
+    const req = this.requirementsOf(unit);
+    for (const glob of req.conflicts) register(this.conflictHolders, glob, { unit, machine, scope: req.conflictsScope, glob });
+    for (const glob of req.replaces) register(this.replaceHolders, glob, { unit, machine, scope: undefined, glob });
+    this.countSiblings(unit, machine, +1);
+  }
+
+  remove(unit: UnitName): void {
+    const machine = this.placement.get(unit);
+    if (machine === undefined) return;
+    this.placement.delete(unit);
+    this.unitsOn.get(machine)?.delete(unit);
+    const req = this.requirementsOf(unit);
+    for (const glob of req.conflicts) this.conflictHolders.get(glob)?.delete(unit);
+    for (const glob of req.replaces) this.replaceHolders.get(glob)?.delete(unit);
+    this.countSiblings(unit, machine, -1);
+  }
+
+  /** The value a machine has for a metadata key; machines without it form a group of their own. */
+  scopeValue(machine: MachineId, key: string): string {
+    const value = this.machineById.get(machine)?.metadata[key];
+    return value === undefined ? `\u0000${machine}` : value;
+  }
+
+  private countSiblings(unit: UnitName, machine: MachineId, delta: number): void {
+    const group = templateOf(unit);
+    const key = this.requirementsOf(unit).spreadBy;
+    if (group === undefined || key === undefined) return;
+    const id = `${group}\u0000${key}`;
+    let counts = this.siblings.get(id);
+    if (counts === undefined) this.siblings.set(id, (counts = new Map()));
+    const value = this.scopeValue(machine, key);
+    counts.set(value, (counts.get(value) ?? 0) + delta);
+  }
+
+  private holdersMatching(index: Map<string, Map<UnitName, GlobHolder>>, unit: UnitName): GlobHolder[] {
+    const out: GlobHolder[] = [];
+    for (const [glob, holders] of index) {
+      if (holders.size === 0 || !globMatch(glob, unit)) continue;
+      for (const holder of holders.values()) if (holder.unit !== unit) out.push(holder);
+    }
+    return out;
+  }
+}
+
+const emptySet: ReadonlySet<UnitName> = new Set();
+
+function register(index: Map<string, Map<UnitName, GlobHolder>>, glob: string, holder: GlobHolder): void {
+  let holders = index.get(glob);
+  if (holders === undefined) index.set(glob, (holders = new Map()));
+  holders.set(holder.unit, holder);
+}
+
+export type { GlobHolder };

@@ -1,0 +1,195 @@
+import { hashUnitFile } from '@fleet/engine/model';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { machineA, machineB, optionsOf, startHarness } from '../testing/harness.js';
+import type { Harness } from '../testing/harness.js';
+
+const hello = '[Unit]\nDescription=Hello World\n\n[Service]\nExecStart=/bin/true\n';
+const globalUnit = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n';
+const pending = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nMachineMetadata=rack=r3\n';
+const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+  h.api.addUnit('hello.service', optionsOf(hello), { desiredState: 'launched' });
+  h.api.addUnit('global.service', optionsOf(globalUnit), { desiredState: 'launched' });
+  // hello.service on machine A, global.service on A and B.
+  h.api.converge();
+  h.api.autoConverge = false;
+  h.api.addUnit('pending.service', optionsOf(pending), { desiredState: 'launched', reason });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const helloBlock =
+  '● hello.service - Hello World\n' +
+  '   Desired: launched   Current: launched\n' +
+  '   Machine: c31e44e1.../10.10.1.1\n' +
+  '   State:   loaded active running on c31e44e1.../10.10.1.1\n';
+
+describe('status', () => {
+  it('prints one block per unit, in argument order, separated by an empty line', async () => {
+    const r = await h.fleetctl(['status', 'hello', 'global.service', 'pending']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      helloBlock +
+        '\n' +
+        '● global.service\n' +
+        '   Desired: launched   Current: launched\n' +
+        '   Machine: global\n' +
+        '   State:   loaded active running on 595989bb.../10.10.1.2\n' +
+        '            loaded active running on c31e44e1.../10.10.1.1\n' +
+        '\n' +
+        '● pending.service\n' +
+        '   Desired: launched   Current: inactive\n' +
+        '   Machine: -\n' +
+        `   Reason:  ${reason}\n` +
+        '   State:   no state reported\n',
+    );
+  });
+
+  it('prints full machine IDs with -l', async () => {
+    const r = await h.fleetctl(['status', '-l', 'hello']);
+    expect(r.stdout).toBe(
+      '● hello.service - Hello World\n' +
+        '   Desired: launched   Current: launched\n' +
+        `   Machine: ${machineA}/10.10.1.1\n` +
+        `   State:   loaded active running on ${machineA}/10.10.1.1\n`,
+    );
+  });
+
+  it('shows every state entry, also of a machine the unit is no longer scheduled to', async () => {
+    h.api.states.push({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' });
+    const r = await h.fleetctl(['status', 'hello']);
+    expect(r.stdout).toBe(
+      '● hello.service - Hello World\n' +
+        '   Desired: launched   Current: launched\n' +
+        '   Machine: c31e44e1.../10.10.1.1\n' +
+        '   State:   loaded deactivating stop-sigterm on 595989bb.../10.10.1.2\n' +
+        '            loaded active running on c31e44e1.../10.10.1.1\n',
+    );
+  });
+
+  it('prints a JSON array with -o json: full machine IDs, null for "none"', async () => {
+    const r = await h.fleetctl(['status', '-o', 'json', 'hello', 'global', 'pending']);
+    const helloHash = hashUnitFile(optionsOf(hello));
+    const globalHash = hashUnitFile(optionsOf(globalUnit));
+    const state = (machine: string, hash: string) =>
+      '      {\n' +
+      `        "machine": "${machine}",\n` +
+      '        "load": "loaded",\n' +
+      '        "active": "active",\n' +
+      '        "sub": "running",\n' +
+      `        "hash": "${hash}"\n` +
+      '      }';
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      '[\n' +
+        '  {\n' +
+        '    "unit": "hello.service",\n' +
+        '    "description": "Hello World",\n' +
+        '    "desiredState": "launched",\n' +
+        '    "currentState": "launched",\n' +
+        `    "machine": "${machineA}",\n` +
+        '    "global": false,\n' +
+        '    "reason": null,\n' +
+        '    "states": [\n' +
+        `${state(machineA, helloHash)}\n` +
+        '    ]\n' +
+        '  },\n' +
+        '  {\n' +
+        '    "unit": "global.service",\n' +
+        '    "description": null,\n' +
+        '    "desiredState": "launched",\n' +
+        '    "currentState": "launched",\n' +
+        '    "machine": null,\n' +
+        '    "global": true,\n' +
+        '    "reason": null,\n' +
+        '    "states": [\n' +
+        `${state(machineB, globalHash)},\n` +
+        `${state(machineA, globalHash)}\n` +
+        '    ]\n' +
+        '  },\n' +
+        '  {\n' +
+        '    "unit": "pending.service",\n' +
+        '    "description": null,\n' +
+        '    "desiredState": "launched",\n' +
+        '    "currentState": "inactive",\n' +
+        '    "machine": null,\n' +
+        '    "global": false,\n' +
+        `    "reason": "${reason}",\n` +
+        '    "states": []\n' +
+        '  }\n' +
+        ']\n',
+    );
+  });
+
+  it('reads through the API only, fetching the machine list once for the legends', async () => {
+    await h.fleetctl(['status', 'hello', 'global']);
+    expect(h.api.requests.map((q) => `${q.method} ${q.url}`)).toEqual([
+      'GET /fleet/v1/units/hello.service',
+      'GET /fleet/v1/state?unitName=hello.service',
+      'GET /fleet/v1/units/global.service',
+      'GET /fleet/v1/state?unitName=global.service',
+      'GET /fleet/v1/machines',
+    ]);
+  });
+
+  it('does not need the machine list for JSON', async () => {
+    await h.fleetctl(['status', '-o', 'json', 'hello']);
+    expect(h.api.requests.some((q) => q.url.startsWith('/fleet/v1/machines'))).toBe(false);
+  });
+
+  it('prints machine IDs without IPs when the machine list is unavailable', async () => {
+    h.api.onRequest = (req) => {
+      if (req.url.startsWith('/fleet/v1/machines')) h.api.failNext = { status: 503, message: 'etcd down' };
+    };
+    const r = await h.fleetctl(['status', 'hello']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('   Machine: c31e44e1...\n   State:   loaded active running on c31e44e1...\n');
+  });
+
+  it('keeps a multi-line description and reason on one line each', async () => {
+    const options = [{ section: 'Unit', name: 'Description', value: 'two\n  lines' }, { section: 'Service', name: 'ExecStart', value: '/bin/true' }];
+    h.api.addUnit('odd.service', options, { reason: 'first\nsecond' });
+    const r = await h.fleetctl(['status', 'odd']);
+    expect(r.stdout).toBe(
+      '● odd.service - two lines\n' +
+        '   Desired: inactive   Current: inactive\n' +
+        '   Machine: -\n' +
+        '   Reason:  first second\n' +
+        '   State:   no state reported\n',
+    );
+  });
+});
+
+describe('status of units that do not exist', () => {
+  it('exits 1 with one error line and prints nothing else', async () => {
+    expect(await h.fleetctl(['status', 'nope'])).toMatchObject({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
+  });
+
+  it('prints the units that exist first', async () => {
+    const r = await h.fleetctl(['status', 'nope', 'hello']);
+    expect(r).toMatchObject({ code: 1, stdout: helloBlock, stderr: 'Error: unit nope.service does not exist\n' });
+  });
+
+  it('names every missing unit in one line', async () => {
+    const r = await h.fleetctl(['status', 'a', 'hello', 'b']);
+    expect(r).toMatchObject({ code: 1, stdout: helloBlock, stderr: 'Error: units a.service, b.service do not exist\n' });
+  });
+
+  it('still prints valid JSON of the others', async () => {
+    const r = await h.fleetctl(['status', '-o', 'json', 'nope', 'hello']);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { unit: string }[]).map((u) => u.unit)).toEqual(['hello.service']);
+    expect(r.stderr).toBe('Error: unit nope.service does not exist\n');
+  });
+
+  it('rejects an invalid name before asking the API', async () => {
+    const r = await h.fleetctl(['status', 'hello', 'bad$name']);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits and ":_.@-"\n');
+    expect(h.api.requests).toEqual([]);
+  });
+});

@@ -1,0 +1,75 @@
+import { FleetError } from '@fleet/engine';
+import type { Argv, CommandModule } from 'yargs';
+import { MachineDirectory } from '../machine-directory.js';
+import { machineLegend } from '../output.js';
+import { formatStatusText, statusJson } from '../status-format.js';
+import type { MachineLegend } from '../status-format.js';
+import { collectUnitStatus } from '../unit-status.js';
+import type { UnitStatus } from '../unit-status.js';
+import { unitNameFromArg } from '../unit-source.js';
+import { lastString, unitArgs, unitsPositional } from './context.js';
+import type { CommandDeps, GlobalArgs } from './context.js';
+
+/** `fleetctl status -o`: the text blocks, or a JSON array. */
+export const statusFormats = ['text', 'json'] as const;
+export type StatusFormat = (typeof statusFormats)[number];
+
+type StatusArgs = GlobalArgs & { units: string[]; output: string; full: boolean };
+
+/**
+ * `fleetctl status UNIT...`: what the cluster knows about each unit, from the API alone (fleet's
+ * `status` runs `systemctl status` over SSH instead). For each unit, in argument order, a block
+ * (see `formatStatusBlock`) or, with `-o json`, one object of a JSON array. Units that do not exist
+ * are reported after the others by one error, `unit X does not exist` (exit code 1).
+ *
+ * Seam for systemd's full status: the data comes through `FleetApiClient` only
+ * (`collectUnitStatus`) and rendering is pure (`status-format.ts`); an SSH-backed mode can append
+ * `systemctl status` of each state's machine to a unit's block without changing either.
+ */
+export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, StatusArgs> {
+  return {
+    command: 'status <units..>',
+    describe: 'Output the status of one or more units in the cluster (from the fleet API, no SSH)',
+    builder: (y) =>
+      y
+        .positional('units', unitsPositional)
+        .option('output', { alias: 'o', type: 'string', coerce: lastString, choices: statusFormats, default: 'text', describe: 'Output format' })
+        .option('full', { alias: 'l', type: 'boolean', default: false, describe: 'Print full machine IDs' }) as Argv<StatusArgs>,
+    handler: async (args) => {
+      const names = [...new Set(unitArgs(args).map((arg) => unitNameFromArg(arg)))];
+      const client = deps.client(args);
+      const found: UnitStatus[] = [];
+      const missing: string[] = [];
+      for (const name of names) {
+        const status = await collectUnitStatus(client, name);
+        if (status === undefined) missing.push(name);
+        else found.push(status);
+      }
+      if ((args.output as StatusFormat) === 'json') {
+        deps.output.out(`${JSON.stringify(statusJson(found), null, 2)}\n`);
+      } else if (found.length > 0) {
+        const legend = await machineLegends(new MachineDirectory(client), found, args.full);
+        deps.output.out(formatStatusText(found, legend));
+      }
+      if (missing.length > 0) throw new FleetError('UNIT_NOT_FOUND', notFoundMessage(missing));
+    },
+  };
+}
+
+/** `unit X does not exist`, or `units X, Y do not exist`. */
+export function notFoundMessage(missing: readonly string[]): string {
+  return missing.length === 1 ? `unit ${missing[0] ?? ''} does not exist` : `units ${missing.join(', ')} do not exist`;
+}
+
+// Looks up the IPs of every machine the blocks name (one machine list, best effort) up front,
+// so that rendering stays synchronous.
+async function machineLegends(directory: MachineDirectory, statuses: readonly UnitStatus[], full: boolean): Promise<MachineLegend> {
+  const ids = new Set<string>();
+  for (const s of statuses) {
+    if (!s.global && s.machine !== undefined) ids.add(s.machine);
+    for (const state of s.states) if (state.machine !== '') ids.add(state.machine);
+  }
+  const ips = new Map<string, string | undefined>();
+  for (const id of ids) ips.set(id, await directory.ip(id));
+  return (id) => machineLegend(id, ips.get(id), full);
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
+import { api, fleetctl, fleetUnit, hostsOf, machinesRunning, pollUntil, reasonOf, startTestCluster } from './support.js';
+
+// Three machines: m1 and m2 in rack r1, m3 in rack r2, each also tagged with its own name.
+let cluster: Awaited<ReturnType<typeof startTestCluster>>;
+let m1: LocalMachine;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ machines: 3, metadata: ['rack=r1,host=m1', 'rack=r1,host=m2', 'rack=r2,host=m3'] });
+  m1 = cluster.machines[0]!;
+});
+
+afterAll(async () => {
+  await cluster?.cleanup();
+});
+
+const start = async (...args: string[]) => {
+  const result = await fleetctl(m1, 'start', ...args);
+  expect(result.stderr, result.stdout).toBe('');
+  expect(result.code).toBe(0);
+  return result;
+};
+const destroy = async (...units: string[]) => expect((await fleetctl(m1, 'destroy', ...units)).code).toBe(0);
+
+describe('placement rules on a real cluster', () => {
+  it('MachineMetadata places a unit on a matching machine only', async () => {
+    await start(fleetUnit(cluster.dir, 'in-r2.service', ['MachineMetadata=rack=r2']));
+    expect((await hostsOf(cluster, ['in-r2.service'])).get('in-r2.service')).toEqual(['m3']);
+    await destroy('in-r2.service');
+  });
+
+  it('MachineID pins a unit, by full or short ID', async () => {
+    const m2 = cluster.machines[1]!;
+    await start(fleetUnit(cluster.dir, 'pinned.service', [`MachineID=${m2.machineId}`]), fleetUnit(cluster.dir, 'pinned-short.service', [`MachineID=${m2.machineId.slice(0, 8)}`]));
+    expect(Object.fromEntries(await hostsOf(cluster, ['pinned.service', 'pinned-short.service']))).toEqual({ 'pinned.service': ['m2'], 'pinned-short.service': ['m2'] });
+    await destroy('pinned.service', 'pinned-short.service');
+  });
+
+  it('five mutually conflicting units on three machines: three run on distinct machines, two wait with a reason', async () => {
+    const names = [1, 2, 3, 4, 5].map((i) => `anti@${i}.service`);
+    const paths = names.map((n) => fleetUnit(cluster.dir, n, ['Conflicts=anti@*']));
+    const result = await fleetctl(m1, 'start', '--no-block', ...paths);
+    expect(result.code).toBe(0);
+    const running = await pollUntil('three anti@ units to run', async () => {
+      const hosts = await hostsOf(cluster, names);
+      const placed = [...hosts.values()].filter((h) => h.length > 0);
+      return placed.length === 3 ? hosts : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const machinesUsed = [...running.values()].flat();
+    expect(new Set(machinesUsed).size).toBe(3);
+    const waiting = names.filter((n) => running.get(n)!.length === 0);
+    expect(waiting).toHaveLength(2);
+    for (const unit of waiting) {
+      expect(await pollUntil(`a reason for ${unit}`, () => reasonOf(m1, unit), { timeoutMs: 10_000 })).toBe('3 machines: 3 rejected by Conflicts=anti@*');
+    }
+    // Still true a few engine passes later: nothing flaps.
+    expect(await hostsOf(cluster, names)).toEqual(running);
+    await destroy(...names);
+  });
+
+  it('a one-way conflict blocks both ways: declared by the newcomer, or by the unit already there', async () => {
+    await start(fleetUnit(cluster.dir, 'lonely.service', ['MachineMetadata=host=m3', 'Conflicts=pushy.service']));
+    await start('--no-block', fleetUnit(cluster.dir, 'shy.service', ['Conflicts=lonely.service', 'MachineMetadata=rack=r2']));
+    await start('--no-block', fleetUnit(cluster.dir, 'pushy.service', ['MachineMetadata=rack=r2']));
+    expect(await pollUntil('shy.service to have a reason', () => reasonOf(m1, 'shy.service'), { timeoutMs: 10_000 })).toBe(
+      '3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=lonely.service',
+    );
+    expect(await pollUntil('pushy.service to have a reason', () => reasonOf(m1, 'pushy.service'), { timeoutMs: 10_000 })).toBe(
+      '3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=pushy.service of lonely.service',
+    );
+    expect(Object.fromEntries(await hostsOf(cluster, ['lonely.service', 'shy.service', 'pushy.service']))).toEqual({
+      'lonely.service': ['m3'], 'shy.service': [], 'pushy.service': [],
+    });
+    await destroy('lonely.service', 'shy.service', 'pushy.service');
+  });
+
+  it('Replaces moves the replaced unit to another machine', async () => {
+    await start(fleetUnit(cluster.dir, 'old.service'));
+    const [oldHost] = (await hostsOf(cluster, ['old.service'])).get('old.service')!;
+    expect(oldHost).toBeDefined();
+    // The newcomer can only run where old.service runs, and replaces it there.
+    await start(fleetUnit(cluster.dir, 'new.service', [`MachineMetadata=host=${oldHost}`, 'Replaces=old.service']));
+    const hosts = await pollUntil('old.service to move away', async () => {
+      const h = await hostsOf(cluster, ['old.service', 'new.service']);
+      const o = h.get('old.service')!;
+      return o.length === 1 && o[0] !== oldHost ? h : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    expect(hosts.get('new.service')).toEqual([oldHost]);
+    await destroy('old.service', 'new.service');
+  });
+
+  it('a unit that fits nowhere says why: API, list-unit-files, status, and a blocking start', async () => {
+    const path = fleetUnit(cluster.dir, 'nowhere.service', ['MachineMetadata=rack=r9']);
+    const blocked = await fleetctl(m1, 'start', '--block-attempts', '12', path);
+    expect(blocked.code).not.toBe(0);
+    const why = '3 machines: 3 rejected by MachineMetadata rack=r9';
+    expect(blocked.stderr).toContain(why);
+    expect(await reasonOf(m1, 'nowhere.service')).toBe(why);
+    const files = await fleetctl(m1, 'list-unit-files', '--no-legend', '--fields', 'unit,dstate,state,reason');
+    expect(files.stdout).toContain(`nowhere.service\tlaunched\tinactive\t${why}`);
+    const status = await fleetctl(m1, 'status', 'nowhere.service');
+    expect(status.stdout).toContain(`Reason:  ${why}`);
+    await destroy('nowhere.service');
+    const units = (await api(m1, 'GET', '/fleet/v1/units')).body as { units: unknown[] };
+    expect(units.units).toEqual([]);
+  });
+
+  it('rejects invalid [X-Fleet] combinations at submit with a 400 naming the options', async () => {
+    const bad = fleetUnit(cluster.dir, 'bad-combo.service', [`MachineID=${m1.machineId}`, 'Conflicts=x*']);
+    const result = await fleetctl(m1, 'submit', bad);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/MachineID.*Conflicts|Conflicts.*MachineID/);
+    expect((await api(m1, 'GET', '/fleet/v1/units/bad-combo.service')).status).toBe(404);
+  });
+});
