@@ -55,7 +55,7 @@ describe('EtcdRegistry on a real etcd', () => {
     await client.put(`${prefix}units/..%2Fx`).value('{}');
     const snapshot = await registry.snapshot();
     expect([...snapshot.units.keys()]).toEqual([hello.name]);
-    expect(snapshot.corrupt.sort()).toEqual([`${prefix}units/..%2Fx`, `${prefix}units/bad.service`]);
+    expect([...snapshot.corrupt].sort()).toEqual([`${prefix}units/..%2Fx`, `${prefix}units/bad.service`]);
   });
 
   it('fences schedule writes: a deposed leader cannot write', async () => {
