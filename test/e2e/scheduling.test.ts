@@ -90,6 +90,20 @@ describe('placement rules on a real cluster', () => {
     await destroy('old.service', 'new.service');
   });
 
+  it('makes instances from a local template, resolving specifiers per instance', async () => {
+    // %p resolves to "spread" for every instance: the instances conflict with each other, and
+    // SpreadBy=rack sends the first two to different racks.
+    fleetUnit(cluster.dir, 'spread@.service', ['Conflicts=%p@*', 'SpreadBy=rack']);
+    await start(`${cluster.dir}/spread@1.service`, `${cluster.dir}/spread@2.service`);
+    const hosts = await hostsOf(cluster, ['spread@1.service', 'spread@2.service']);
+    const racks = [...hosts.values()].map((h) => (h[0] === 'm3' ? 'r2' : 'r1'));
+    expect(new Set(racks).size).toBe(2);
+    const template = await fleetctl(m1, 'start', `${cluster.dir}/spread@.service`);
+    expect(template.code).not.toBe(0);
+    expect(template.stderr).toMatch(/template/);
+    await destroy('spread@1.service', 'spread@2.service');
+  });
+
   it('a unit that fits nowhere says why: API, list-unit-files, status, and a blocking start', async () => {
     const path = fleetUnit(cluster.dir, 'nowhere.service', ['MachineMetadata=rack=r9']);
     const blocked = await fleetctl(m1, 'start', '--block-attempts', '12', path);
