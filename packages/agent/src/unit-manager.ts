@@ -15,11 +15,12 @@ export interface SystemdUnitState {
  */
 export interface UnitManager {
   /**
-   * Writes the unit file into the units directory and makes it visible to systemd (a runtime link).
-   * Does not reload systemd: call {@link reloadUnitFiles} after a batch of loads/unloads. Idempotent.
+   * Writes the unit file into the units directory and makes it visible to systemd (a runtime link);
+   * a unit with an `[Install]` section is also enabled (runtime), as fleet does. Does not reload
+   * systemd: call {@link reloadUnitFiles} after a batch of loads/unloads. Idempotent.
    */
   load(name: UnitName, file: UnitFile): Promise<void>;
-  /** Removes the unit's link and file. Does not stop the unit or reload systemd. Idempotent. */
+  /** Disables the unit, removes its link and file. Does not stop the unit or reload systemd. Idempotent. */
   unload(name: UnitName): Promise<void>;
   /** systemd `Reload` (daemon-reload). */
   reloadUnitFiles(): Promise<void>;

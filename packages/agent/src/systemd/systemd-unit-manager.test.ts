@@ -7,6 +7,7 @@ import { SystemdError } from '@fleet/engine';
 import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
 import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../../../scripts/local-cluster/systemd-user.js';
 import { SystemdUnitManager } from './systemd-unit-manager.js';
+import { Systemd1 } from './systemd1.js';
 import { unitManagerContract } from './unit-manager-contract.js';
 
 // A real `systemd --user` in its own cgroup. If it cannot start, every test fails with the reason
@@ -42,9 +43,28 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 }, 60_000);
 
+/** True when `path` is a symbolic link (dangling or not). */
+async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Where `systemctl --user enable --runtime` puts a `WantedBy=default.target` link on the instance. */
+function defaultTargetWant(unit: UnitName): string {
+  return join(running().runtimeDir, 'systemd', 'user', 'default.target.wants', unit);
+}
+
 unitManagerContract('SystemdUnitManager on systemd --user', async () => {
   const unitsDirectory = join(root, 'units');
-  return { manager: await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory }), unitsDirectory };
+  return {
+    manager: await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory }),
+    unitsDirectory,
+    isEnabled: (unit) => isLink(defaultTargetWant(unit)),
+  };
 });
 
 describe('SystemdUnitManager', () => {
@@ -60,6 +80,30 @@ describe('SystemdUnitManager', () => {
       await manager.unload(unit);
       await expect(lstat(link)).rejects.toThrow(/ENOENT/);
     } finally {
+      await manager.close();
+    }
+  });
+
+  it('enables a unit with [Install] at runtime (UnitFileState enabled-runtime), links one without (linked-runtime)', async () => {
+    const unitsDirectory = join(root, 'units');
+    const manager = await SystemdUnitManager.connect({ busAddress: running().busAddress, unitsDirectory });
+    const probe = await Systemd1.connect({ busAddress: running().busAddress });
+    const [enabled, linked] = [parseUnitName(`enabled-${process.pid}.service`), parseUnitName(`linked-${process.pid}.service`)];
+    try {
+      await manager.load(enabled, parseUnitFile('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=default.target\n'));
+      await manager.load(linked, parseUnitFile('[Service]\nExecStart=/bin/true\n'));
+      expect(await probe.getUnitFileState(enabled)).toBe('enabled-runtime');
+      expect(await probe.getUnitFileState(linked)).toBe('linked-runtime');
+      expect(await readlink(defaultTargetWant(enabled))).toBe(join(unitsDirectory, enabled));
+      await manager.unload(enabled);
+      await manager.unload(linked);
+      for (const unit of [enabled, linked]) {
+        await expect(probe.getUnitFileState(unit)).rejects.toThrow(/FileNotFound/);
+        expect(await isLink(join(running().runtimeDir, 'systemd', 'user', unit))).toBe(false);
+      }
+      expect(await isLink(defaultTargetWant(enabled))).toBe(false);
+    } finally {
+      probe.close();
       await manager.close();
     }
   });

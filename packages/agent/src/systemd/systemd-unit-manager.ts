@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/engine';
-import { serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 import { isNoSuchUnitError, Systemd1 } from './systemd1.js';
 
@@ -21,7 +21,8 @@ const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inact
 /**
  * The {@link UnitManager} for a real systemd, as fleet does it: unit files live in our own directory
  * and are linked into systemd's runtime unit directory (`/run/systemd/system`, or
- * `$XDG_RUNTIME_DIR/systemd/user` for a user instance), so they vanish at reboot.
+ * `$XDG_RUNTIME_DIR/systemd/user` for a user instance), so they vanish at reboot. A unit with an
+ * `[Install]` section is also enabled, at runtime too (fleet then cannot track the units it pulls in).
  *
  * When the bus connection breaks, the call in flight fails with a transient `SystemdError`,
  * subscribers get a wake-up, and the next call opens a new connection (re-subscribing signals).
@@ -49,9 +50,21 @@ export class SystemdUnitManager implements UnitManager {
     return new SystemdUnitManager(options, await Systemd1.connect(options));
   }
 
-  /** Throws `InvalidUnitNameError` for a name that would not resolve to a file directly in the units directory. */
+  /**
+   * Writes the file and links it into the runtime unit directory; a file with an `[Install]` section is
+   * also enabled (`EnableUnitFiles(path, runtime, force)`, e.g. `WantedBy=` links in
+   * `<target>.wants/`), as fleet does. Replacing a file that was enabled first undoes its old links.
+   *
+   * Throws `InvalidUnitNameError` for a name that would not resolve to a file directly in the units
+   * directory, and a terminal `SystemdError` when the `[Install]` section has no rule systemd can apply
+   * (fleet refuses such units too). After a failure nothing of the unit is left behind.
+   */
   async load(name: UnitName, file: UnitFile): Promise<void> {
     const path = this.#pathOf(name);
+    const enable = hasInstallSection(file);
+    const bus = await this.#ready();
+    // A plain link does not remove the `.wants/` links of a replaced file that was enabled.
+    if (await wasEnabled(path)) await this.#disable(bus, name);
     // Write-then-rename so systemd never links or reads a half-written file. The temp name has no
     // unit suffix, so loadedUnits() never mistakes it for a unit.
     const temp = join(this.#dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
@@ -64,23 +77,28 @@ export class SystemdUnitManager implements UnitManager {
       throw new SystemdError(`write unit file ${path}`, false, { cause: err });
     }
     try {
-      await (await this.#ready()).linkUnitFiles([path], true, true);
+      await bus.linkUnitFiles([path], true, true);
+      if (enable) {
+        const { carriesInstallInfo } = await bus.enableUnitFiles([path], true, true);
+        if (!carriesInstallInfo) {
+          throw new SystemdError(`EnableUnitFiles ${name}`, false, {
+            cause: new Error('its [Install] section has no rule systemd can apply (a WantedBy=, RequiredBy= or Alias=)'),
+          });
+        }
+      }
     } catch (err) {
-      // loadedUnits() reads the directory: a file left behind unlinked would look loaded and the
-      // agent would never retry the link. A dangling link from a link that did land is harmless.
+      // loadedUnits() reads the directory: a file left behind unlinked (or half enabled) would look
+      // loaded and the agent would never retry. A dangling link from a link that did land is harmless.
+      if (enable) await this.#disable(bus, name).catch(() => undefined);
       await rm(path, { force: true }).catch(() => undefined);
       throw err;
     }
   }
 
+  /** Disables the unit (which removes its link and any `[Install]` links, e.g. in `<target>.wants/`), then removes the file. */
   async unload(name: UnitName): Promise<void> {
     const path = this.#pathOf(name);
-    const bus = await this.#ready();
-    try {
-      await bus.disableUnitFiles([name], true);
-    } catch (err) {
-      if (!isNoSuchUnitError(err)) throw err; // not linked: nothing to undo
-    }
+    await this.#disable(await this.#ready(), name);
     try {
       await rm(path, { force: true });
     } catch (err) {
@@ -156,6 +174,15 @@ export class SystemdUnitManager implements UnitManager {
     (await this.#reconnecting?.catch(() => undefined))?.close();
   }
 
+  /** `DisableUnitFiles(name, runtime)`: removes every runtime link to the unit. A unit not linked is fine. */
+  async #disable(bus: Systemd1, name: UnitName): Promise<void> {
+    try {
+      await bus.disableUnitFiles([name], true);
+    } catch (err) {
+      if (!isNoSuchUnitError(err)) throw err; // not linked: nothing to undo
+    }
+  }
+
   /** The open connection, reconnecting if the last one broke; signals set up when someone listens. */
   async #ready(): Promise<Systemd1> {
     if (this.#closed) throw new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
@@ -225,5 +252,21 @@ export class SystemdUnitManager implements UnitManager {
       throw new InvalidUnitNameError(name, `resolves outside the units directory ${this.#dir}`);
     }
     return path;
+  }
+}
+
+/** Whether the unit file at `path` (if any) was enabled on load: it has an `[Install]` section, or cannot be read as a unit file. */
+async function wasEnabled(path: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new SystemdError(`read unit file ${path}`, false, { cause: err });
+  }
+  try {
+    return hasInstallSection(parseUnitFile(text));
+  } catch {
+    return true; // not ours to judge: disabling is harmless
   }
 }

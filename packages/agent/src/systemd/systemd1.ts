@@ -34,7 +34,7 @@ export interface UnitRow {
   readonly subState: string;
 }
 
-/** One change reported by `LinkUnitFiles`/`DisableUnitFiles` (`symlink`/`unlink`, path, link target). */
+/** One change reported by `LinkUnitFiles`/`EnableUnitFiles`/`DisableUnitFiles` (`symlink`/`unlink`, path, link target). */
 export interface UnitFileChange {
   readonly type: string;
   readonly path: string;
@@ -159,7 +159,31 @@ export class Systemd1 {
     return parseChanges('LinkUnitFiles', body[0]);
   }
 
-  /** `Manager.DisableUnitFiles`. Throws a `NoSuchUnit` error (see {@link isNoSuchUnitError}) when a name is not linked. */
+  /**
+   * `Manager.EnableUnitFiles`: creates the links the files' `[Install]` sections ask for (`WantedBy=` →
+   * `<target>.wants/`, `RequiredBy=`, `Alias=`, `Also=`), in the runtime directory when `runtime`.
+   * `files` are unit names or absolute paths; a path also links the file itself. `carriesInstallInfo`
+   * is false when the files have no `[Install]` rules systemd can apply (then nothing is enabled).
+   */
+  async enableUnitFiles(files: readonly string[], runtime: boolean, force: boolean): Promise<{ carriesInstallInfo: boolean; changes: UnitFileChange[] }> {
+    const body = await this.#call('EnableUnitFiles', 'asbb', [[...files], runtime, force]);
+    const [carriesInstallInfo, changes] = body;
+    if (typeof carriesInstallInfo !== 'boolean') throw malformed('EnableUnitFiles', body);
+    return { carriesInstallInfo, changes: parseChanges('EnableUnitFiles', changes) };
+  }
+
+  /**
+   * `Manager.GetUnitFileState`: `enabled`, `enabled-runtime`, `linked`, `linked-runtime`, `static`,
+   * `disabled`, ... as `systemctl is-enabled` shows it, read from disk (no reload needed). Throws a
+   * `NoSuchUnit`-like error (`org.freedesktop.DBus.Error.FileNotFound`) when systemd finds no file.
+   */
+  async getUnitFileState(name: string): Promise<string> {
+    const body = await this.#call('GetUnitFileState', 's', [name]);
+    if (typeof body[0] !== 'string') throw malformed('GetUnitFileState', body);
+    return body[0];
+  }
+
+  /** `Manager.DisableUnitFiles`: removes every link to the named units (also `.wants/` links). Throws a `NoSuchUnit` error (see {@link isNoSuchUnitError}) when a name is not linked. */
   async disableUnitFiles(names: readonly string[], runtime: boolean): Promise<UnitFileChange[]> {
     const body = await this.#call('DisableUnitFiles', 'asb', [[...names], runtime]);
     return parseChanges('DisableUnitFiles', body[0]);

@@ -10,10 +10,19 @@ export interface UnitManagerUnderTest {
   readonly manager: UnitManager;
   /** The manager's units directory; `undefined` for a manager without one (the in-memory fake). */
   readonly unitsDirectory?: string | undefined;
+  /**
+   * Whether `unit` is enabled now. The contract's files ask for `WantedBy=default.target`, so for a
+   * real systemd this is a link in the runtime `default.target.wants/` directory; a fake answers from
+   * its own record.
+   */
+  readonly isEnabled: (unit: UnitName) => Promise<boolean>;
 }
 
 const sleeper: UnitFile = parseUnitFile('[Unit]\nDescription=contract test\n\n[Service]\nExecStart=/bin/sleep 1000\n');
 const otherSleeper: UnitFile = parseUnitFile('[Service]\nExecStart=/bin/sleep 2000\n');
+const installable: UnitFile = parseUnitFile('[Unit]\nDescription=contract test\n\n[Service]\nExecStart=/bin/sleep 1000\n\n[Install]\nWantedBy=default.target\n');
+/** An `[Install]` section whose only rule is reset by an empty assignment: systemd has nothing to enable. */
+const noInstallRule: UnitFile = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n\n[Install]\nWantedBy=default.target\nWantedBy=\n');
 const deadlineMs = 10_000;
 
 /**
@@ -144,6 +153,50 @@ export function unitManagerContract(name: string, makeManager: () => Promise<Uni
       const error = await manager.start(unitName()).then(() => undefined, (err: unknown) => err);
       expect(error).toBeInstanceOf(SystemdError);
       expect((error as SystemdError).transient).toBe(false);
+    });
+
+    it('enables a unit with an [Install] section at load, and disables it at unload', async () => {
+      const unit = unitName();
+      const under = subject as UnitManagerUnderTest;
+      await manager.load(unit, installable);
+      expect(await under.isEnabled(unit)).toBe(true);
+      expect((await manager.loadedUnits()).get(unit)).toBe(hashUnitFile(installable));
+      await manager.reloadUnitFiles();
+      // Enabling pulls the unit into default.target's wants; it does not start it.
+      expect((await manager.unitStates([unit])).get(unit)).toEqual({ loadState: 'loaded', activeState: 'inactive', subState: 'dead' });
+      await manager.unload(unit);
+      expect(await under.isEnabled(unit)).toBe(false);
+      await manager.reloadUnitFiles();
+      expect((await manager.unitStates([unit])).get(unit)?.loadState).toBe('not-found');
+    });
+
+    it('only links a unit without an [Install] section', async () => {
+      const unit = unitName();
+      await manager.load(unit, sleeper);
+      expect(await (subject as UnitManagerUnderTest).isEnabled(unit)).toBe(false);
+    });
+
+    it('load is idempotent for an enabled unit, and a new file without [Install] disables it', async () => {
+      const unit = unitName();
+      const under = subject as UnitManagerUnderTest;
+      await manager.load(unit, installable);
+      await manager.load(unit, installable);
+      expect(await under.isEnabled(unit)).toBe(true);
+      await manager.load(unit, sleeper);
+      expect(await under.isEnabled(unit)).toBe(false);
+      expect((await manager.loadedUnits()).get(unit)).toBe(hashUnitFile(sleeper));
+      await manager.reloadUnitFiles();
+      expect((await manager.unitStates([unit])).get(unit)?.loadState).toBe('loaded');
+    });
+
+    it('fails to load a unit whose [Install] section has no rule to apply, with a terminal SystemdError, leaving nothing', async () => {
+      const unit = unitName();
+      const error = await manager.load(unit, noInstallRule).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(SystemdError);
+      expect((error as SystemdError).transient).toBe(false);
+      expect((await manager.loadedUnits()).has(unit)).toBe(false);
+      expect(await (subject as UnitManagerUnderTest).isEnabled(unit)).toBe(false);
+      if (subject?.unitsDirectory !== undefined) expect(existsSync(join(subject.unitsDirectory, unit))).toBe(false);
     });
 
     it.each(['../x.service', '../../x.service', 'sub/x.service', '..', ''])('refuses to write the unit name %j', async (bad) => {

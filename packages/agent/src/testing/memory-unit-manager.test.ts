@@ -4,7 +4,10 @@ import { parseUnitFile, parseUnitName } from '@fleet/engine/model';
 import { unitManagerContract } from '../systemd/unit-manager-contract.js';
 import { InMemoryUnitManager } from './memory-unit-manager.js';
 
-unitManagerContract('InMemoryUnitManager', async () => ({ manager: new InMemoryUnitManager() }));
+unitManagerContract('InMemoryUnitManager', async () => {
+  const manager = new InMemoryUnitManager();
+  return { manager, isEnabled: async (unit) => manager.isEnabled(unit) };
+});
 
 const hello = parseUnitName('hello.service');
 const file = parseUnitFile('[Service]\nExecStart=/bin/true\n');
@@ -21,6 +24,36 @@ describe('InMemoryUnitManager', () => {
     fake.failNext('reloadUnitFiles');
     await fake.reloadUnitFiles().catch(() => undefined);
     expect(fake.calls).toEqual(['load hello.service', 'reload', 'start hello.service', 'stop hello.service', 'unload hello.service', 'reload']);
+  });
+
+  it('records an enable after the load of a file with an [Install] section', async () => {
+    const fake = new InMemoryUnitManager();
+    const installable = parseUnitFile('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=default.target\n');
+    await fake.load(hello, installable);
+    await fake.load(parseUnitName('plain.service'), file);
+    await fake.reloadUnitFiles();
+    await fake.unload(hello);
+    expect(fake.calls).toEqual(['load hello.service', 'enable hello.service', 'load plain.service', 'reload', 'unload hello.service']);
+    expect(fake.isEnabled(hello)).toBe(false);
+  });
+
+  it.each([
+    ['WantedBy=default.target', true],
+    ['RequiredBy=default.target', true],
+    ['Alias=hi.service', true],
+    ['WantedBy=', false],
+    ['WantedBy=default.target\nWantedBy=', false],
+    ['WantedBy=\nWantedBy=default.target', true],
+    ['UpheldBy=default.target', false],
+    ['Also=other.service', false],
+    ['DefaultInstance=x', false],
+  ])('enables [Install] %j as systemd 252 does: %s', async (install, enabled) => {
+    const fake = new InMemoryUnitManager();
+    const loaded = fake.load(hello, parseUnitFile(`[Service]\nExecStart=/bin/true\n[Install]\n${install}\n`));
+    if (enabled) await loaded;
+    else await expect(loaded).rejects.toMatchObject({ name: 'SystemdError', transient: false });
+    expect(fake.isEnabled(hello)).toBe(enabled);
+    expect((await fake.loadedUnits()).has(hello)).toBe(enabled);
   });
 
   it('fails only the next call of the chosen method, with a transient SystemdError by default', async () => {

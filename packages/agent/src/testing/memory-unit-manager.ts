@@ -1,11 +1,26 @@
 import { InvalidUnitNameError, SystemdError } from '@fleet/engine';
-import { hashUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { hasInstallSection, hashUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 
 /** The `UnitManager` methods whose next call {@link InMemoryUnitManager.failNext} can make fail. */
 export type UnitManagerMethod = 'load' | 'unload' | 'reloadUnitFiles' | 'start' | 'stop' | 'loadedUnits' | 'unitStates';
 
 const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inactive', subState: 'dead' };
+
+/**
+ * systemd's `EnableUnitFiles` "carries install info" (as measured on systemd 252): some `WantedBy=`,
+ * `RequiredBy=` or `Alias=` is left after empty assignments reset their lists. `UpheldBy=` and `Also=`
+ * alone do not count.
+ */
+function carriesInstallInfo(file: UnitFile): boolean {
+  const rules = new Map<string, number>();
+  for (const { section, name, value } of file) {
+    if (section !== 'Install' || !['WantedBy', 'RequiredBy', 'Alias'].includes(name)) continue;
+    const words = value.split(/\s+/).filter((w) => w !== '').length;
+    rules.set(name, words === 0 ? 0 : (rules.get(name) ?? 0) + words);
+  }
+  return [...rules.values()].some((n) => n > 0);
+}
 
 /**
  * A fake systemd for unit tests; passes the same `unitManagerContract` as `SystemdUnitManager`.
@@ -16,19 +31,26 @@ const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inact
  * (`not-found`), a running one keeps running as `not-found`. Starting a unit that is not loaded fails
  * (terminal, like systemd's `NoSuchUnit`); stopping an unknown unit succeeds.
  *
+ * Like fleet on systemd, `load` enables a unit whose file has an `[Install]` section ({@link isEnabled});
+ * loading it with a file without one, or `unload`, disables it. An `[Install]` section without a rule
+ * systemd applies (a non-empty `WantedBy=`, `RequiredBy=` or `Alias=`) fails the load (terminal) and
+ * leaves nothing loaded.
+ *
  * Subscribers are woken (on a microtask, like a signal arriving) after every start, stop, reload and
  * {@link setState}.
  */
 export class InMemoryUnitManager implements UnitManager {
   /**
    * Every mutating call in order, failed ones included: `load a.service`, `unload a.service`,
-   * `reload`, `start a.service`, `stop a.service`. Reads (`loadedUnits`, `unitStates`) are left out:
-   * a level-triggered loop reads on every pass, and tests should not depend on how often.
+   * `reload`, `start a.service`, `stop a.service`; a load that enables the unit (its file has an
+   * `[Install]` section) is followed by `enable a.service`. Reads (`loadedUnits`, `unitStates`) are
+   * left out: a level-triggered loop reads on every pass, and tests should not depend on how often.
    */
   readonly calls: string[] = [];
   /** Unit files as `load` wrote them, with their hash. */
   readonly #files = new Map<UnitName, { readonly text: string; readonly hash: string }>();
   readonly #units = new Map<UnitName, SystemdUnitState>();
+  readonly #enabled = new Set<UnitName>();
   readonly #failures = new Map<UnitManagerMethod, Error>();
   readonly #listeners = new Set<() => void>();
   #closed = false;
@@ -43,6 +65,11 @@ export class InMemoryUnitManager implements UnitManager {
     return this.#files.get(name)?.text;
   }
 
+  /** True while the unit is enabled: loaded with a file that has an `[Install]` section, and not unloaded since. */
+  isEnabled(name: UnitName): boolean {
+    return this.#enabled.has(name);
+  }
+
   /** Simulates systemd changing a unit by itself (a crash, an exit) and wakes subscribers. */
   setState(name: UnitName, state: Partial<SystemdUnitState>): void {
     this.#units.set(name, { ...(this.#units.get(name) ?? notFound), ...state });
@@ -52,13 +79,22 @@ export class InMemoryUnitManager implements UnitManager {
   async load(name: UnitName, file: UnitFile): Promise<void> {
     this.#enter('load', `load ${name}`);
     checkName(name);
+    this.#enabled.delete(name); // a replaced file's [Install] links go first
     this.#files.set(name, { text: serializeUnitFile(file), hash: hashUnitFile(file) });
+    if (!hasInstallSection(file)) return;
+    this.calls.push(`enable ${name}`);
+    if (!carriesInstallInfo(file)) {
+      this.#files.delete(name);
+      throw new SystemdError(`EnableUnitFiles ${name}`, false, { cause: new Error('its [Install] section has no rule systemd can apply') });
+    }
+    this.#enabled.add(name);
   }
 
   async unload(name: UnitName): Promise<void> {
     this.#enter('unload', `unload ${name}`);
     checkName(name);
     this.#files.delete(name);
+    this.#enabled.delete(name);
   }
 
   async reloadUnitFiles(): Promise<void> {

@@ -15,7 +15,12 @@ export const templateSuffixes = ['path', 'service', 'socket', 'target', 'timer']
 const maxLength = 256;
 const allowed = /^[A-Za-z0-9:_.@-]+$/;
 
-/** Why `name` is not a valid unit name, or `undefined` when it is. Pure. */
+/**
+ * Why `name` is not a valid unit name, or `undefined` when it is. Pure. The rules (FLEET.md §1.4, fleet's
+ * `api.ValidateName`): 1 to 256 characters from `[A-Za-z0-9:_.@-]`, not starting with `@`, ending in
+ * `.<type>` for a known unit type with a non-empty name before it; a name with `@` (a template or an
+ * instance) must have a template-capable type.
+ */
 export function unitNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'name is empty';
   if (name.length > maxLength) return `name is longer than ${maxLength} characters`;
@@ -27,11 +32,9 @@ export function unitNameProblem(name: string): string | undefined {
   if (name === '.' || name === '..') return 'name cannot be a path';
   const suffix = name.slice(dot + 1);
   if (!(unitSuffixes as readonly string[]).includes(suffix)) return `unknown unit type ".${suffix}"`;
-  const stem = name.slice(0, dot);
-  const at = stem.indexOf('@');
-  if (at !== -1) {
-    if (stem.indexOf('@', at + 1) !== -1) return 'name may contain at most one "@"';
-    if (!(templateSuffixes as readonly string[]).includes(suffix)) return `".${suffix}" units cannot be templates`;
+  // Like fleet and systemd, an instance may itself contain "@" (`a@b@c.service` is an instance of `a@.service`).
+  if (name.slice(0, dot).includes('@') && !(templateSuffixes as readonly string[]).includes(suffix)) {
+    return `".${suffix}" units cannot be templates`;
   }
   return undefined;
 }
@@ -43,14 +46,21 @@ export function parseUnitName(name: string): UnitName {
   return name as UnitName;
 }
 
-/** fleetctl's rule: a name with no unit type suffix gets ".service". */
+/**
+ * fleetctl's rule (FLEET.md §1.2): a name with no unit type suffix gets ".service". fleet itself only
+ * recognised 7 types here (`foo.target` became `foo.target.service`); this accepts every type in
+ * {@link unitSuffixes}.
+ */
 export function withDefaultSuffix(name: string): string {
   const dot = name.lastIndexOf('.');
   const suffix = dot === -1 ? '' : name.slice(dot + 1);
   return (unitSuffixes as readonly string[]).includes(suffix) ? name : `${name}.service`;
 }
 
-/** Parts of a unit name: `foo@bar.service` has prefix `foo`, instance `bar`, suffix `service`. */
+/**
+ * Parts of a unit name: `foo@bar.service` has prefix `foo`, instance `bar`, suffix `service`. As in
+ * fleet's `NewUnitNameInfo`, the instance is everything between the first `@` and the last `.`.
+ */
 export interface UnitNameParts {
   readonly prefix: string;
   /** `undefined` when the name has no `@`; `''` for a template (`foo@.service`). */
@@ -58,6 +68,7 @@ export interface UnitNameParts {
   readonly suffix: string;
 }
 
+/** Splits a valid unit name into its {@link UnitNameParts}. Pure. */
 export function unitNameParts(name: UnitName): UnitNameParts {
   const dot = name.lastIndexOf('.');
   const stem = name.slice(0, dot);
