@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { fleetctl, fleetUnit, hostsOf, pollUntil, startTestCluster } from './support.js';
+import { fleetctl, fleetctlOk, fleetUnit, hostsOf, pollUntil, startTestCluster } from './support.js';
 
 // m1, m2 in rack r1; m3, m4 in rack r2: enough room to move things around when one machine dies.
 let cluster: Awaited<ReturnType<typeof startTestCluster>>;
@@ -15,11 +15,7 @@ afterAll(async () => {
   await cluster?.cleanup();
 });
 
-const start = async (...args: string[]) => {
-  const result = await fleetctl(m1, 'start', ...args);
-  expect(result.stderr, result.stdout).toBe('');
-  expect(result.code).toBe(0);
-};
+const start = (...args: string[]) => fleetctlOk(m1, 'start', ...args);
 
 it('keeps a MachineOf pair together, and moves it together when its machine dies', async () => {
   await start(fleetUnit(cluster.dir, 'ping.service', ['MachineMetadata=host=m2', 'MachineMetadata=host=m3']), fleetUnit(cluster.dir, 'pong.service', ['MachineOf=ping.service']));

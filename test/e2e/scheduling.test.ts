@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { api, fleetctl, fleetUnit, hostsOf, machinesRunning, pollUntil, reasonOf, startTestCluster } from './support.js';
+import { api, fleetctl, fleetctlOk, fleetUnit, hostsOf, machinesRunning, pollUntil, reasonOf, startTestCluster } from './support.js';
 
 // Three machines: m1 and m2 in rack r1, m3 in rack r2, each also tagged with its own name.
 let cluster: Awaited<ReturnType<typeof startTestCluster>>;
@@ -15,13 +15,8 @@ afterAll(async () => {
   await cluster?.cleanup();
 });
 
-const start = async (...args: string[]) => {
-  const result = await fleetctl(m1, 'start', ...args);
-  expect(result.stderr, result.stdout).toBe('');
-  expect(result.code).toBe(0);
-  return result;
-};
-const destroy = async (...units: string[]) => expect((await fleetctl(m1, 'destroy', ...units)).code).toBe(0);
+const start = (...args: string[]) => fleetctlOk(m1, 'start', ...args);
+const destroy = (...units: string[]) => fleetctlOk(m1, 'destroy', ...units);
 
 describe('placement rules on a real cluster', () => {
   it('MachineMetadata places a unit on a matching machine only', async () => {

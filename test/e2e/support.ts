@@ -118,3 +118,12 @@ export async function reasonOf(machine: LocalMachine, unit: string): Promise<str
   const body = (await api(machine, 'GET', `/fleet/v1/units/${unit}`)).body as { reason?: string };
   return body.reason;
 }
+
+/** Runs a fleetctl command that must succeed quietly (exit 0, nothing on stderr); returns its result. */
+export async function fleetctlOk(machine: LocalMachine, ...args: string[]): Promise<CommandResult> {
+  const result = await fleetctl(machine, ...args);
+  if (result.code !== 0 || result.stderr !== '') {
+    throw new Error(`fleetctl ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+  return result;
+}
