@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
+import { hashUnitFile, parseRequirements, parseUnitFile, parseUnitName, type MachineId, type MachineState, type Requirements, type UnitName } from '../model/index.js';
 import type { UnitRecord } from '../registry/index.js';
 import { aMachine, aRequirements, aSnapshot, aUnit, scheduled } from '../testing/index.js';
 import { planEngineTasks, type EnginePlan } from './plan.js';
@@ -209,6 +209,45 @@ describe('planEngineTasks: rules that interact', () => {
       schedule: [[db, c]],
       expected: ['+web@1.service@a placed', '+web@2.service@b placed'],
     },
+    {
+      name: 'MachineID + MachineMetadata: a pinned machine without the metadata is no place at all',
+      units: [[db, aRequirements({ machineId: a.id, metadata: { rack: ['r2'] } })]],
+      expected: ['?db.service 3 machines: 2 rejected by MachineID=' + a.id + ', 1 by MachineMetadata rack=r2'],
+    },
+    {
+      name: "MachineID + ConflictsScope of another unit: the pinned unit is kept out of the rack",
+      units: [[u('db-backup.service'), aRequirements({ conflicts: ['db.service'], conflictsScope: 'rack' })], [db, aRequirements({ machineId: b.id })]],
+      schedule: [[u('db-backup.service'), a]],
+      expected: ['?db.service 3 machines: 2 rejected by MachineID=' + b.id + ', 1 by Conflicts=db.service (ConflictsScope=rack) of db-backup.service'],
+    },
+    {
+      name: 'MachineOf + SpreadBy: a follower follows, whatever spreading would prefer',
+      units: [[ping, aRequirements({ machineId: a.id })], [u('web@1.service', 'web'), aRequirements({ machineOf: [ping.name], spreadBy: 'rack' })], [u('web@2.service', 'web'), aRequirements({ machineOf: [ping.name], spreadBy: 'rack' })]],
+      expected: ['+ping.service@a placed', '+web@1.service@a placed', '+web@2.service@a placed'],
+    },
+    {
+      name: 'MachineMetadata + SpreadBy: spreading happens among the matching machines only',
+      units: [[web1, aRequirements({ spreadBy: 'rack', metadata: { rack: ['r1'] } })], [web2, aRequirements({ spreadBy: 'rack', metadata: { rack: ['r1'] } })]],
+      expected: ['+web@1.service@a placed', '+web@2.service@b placed'],
+    },
+    {
+      name: 'MachineMetadata + ConflictsScope: the only allowed rack holds the conflicting unit',
+      units: [[db, aRequirements({ machineId: c.id })], [u('db-backup.service'), aRequirements({ metadata: { rack: ['r2'] }, conflicts: ['db.service'], conflictsScope: 'rack' })]],
+      schedule: [[db, c]],
+      expected: ['?db-backup.service 3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=db.service (ConflictsScope=rack)'],
+    },
+    {
+      name: 'Global + ConflictsScope: a global unit skips the whole rack of a conflicting unit',
+      units: [[db], [u('agent.service'), aRequirements({ global: true, conflicts: ['db.service'], conflictsScope: 'rack' })]],
+      schedule: [[db, c]],
+      expected: ['+agent.service@a global', '+agent.service@b global'],
+    },
+    {
+      name: 'Replaces + SpreadBy: the displaced instance is spread again among what is left',
+      units: [[web1, aRequirements({ spreadBy: 'rack' })], [web2, aRequirements({ spreadBy: 'rack' })], [db, aRequirements({ replaces: ['web@2.service'], metadata: { rack: ['r2'] } })]],
+      schedule: [[web1, a], [web2, c]],
+      expected: ['-web@2.service@c replaced-by', '+db.service@c placed', '+web@2.service@b placed'],
+    },
   ])('$name', ({ expected, ...k }) => {
     expect(summary(plan(k))).toEqual(expected);
   });
@@ -262,6 +301,20 @@ describe('planEngineTasks: rescheduling', () => {
     const pinned = aRequirements({ machineId: c.id });
     expect(summary(plan({ units: [[db, pinned]], reasons: [[db, 'old reason']] }))).toEqual(['+db.service@c placed', '!db.service']);
     expect(summary(plan({ units: [[db, pinned]], machines: [a], reasons: [[db, '1 machine: 1 rejected by MachineID=' + c.id]] }))).toEqual([]);
+  });
+});
+
+describe('planEngineTasks: from unit files', () => {
+  it('resolves specifiers per instance: instances with Conflicts=%p@* avoid each other', () => {
+    const file = parseUnitFile('[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nConflicts=%p@*\nMachineMetadata=rack=r1\n');
+    const names = ['x@1.service', 'x@2.service', 'x@3.service'].map(parseUnitName);
+    const units = names.map((name) => ({ name, hash: hashUnitFile(file), desiredState: 'launched' as const }));
+    const requirements = new Map(names.map((n) => [n, parseRequirements(n, file)]));
+    expect(summary(planEngineTasks(aSnapshot({ units, machines: [a, b, c] }), requirements))).toEqual([
+      '+x@1.service@a placed',
+      '+x@2.service@b placed',
+      '?x@3.service 3 machines: 2 rejected by Conflicts=x@*, 1 by MachineMetadata rack=r1',
+    ]);
   });
 });
 
