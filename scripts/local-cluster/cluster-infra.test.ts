@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clusterLiveness, readClusterState, startLocalCluster, stopLocalCluster, type LocalCluster, type LocalMachine } from './cluster.js';
 import { ensureBusyboxImage, ensureDocker, type DockerDaemon } from './docker.js';
 import { isEtcdHealthy, startEtcd } from './etcd.js';
+import { journaldAccepts } from './journald.js';
 import { isAlive, pollUntil } from './processes.js';
 import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from './systemd-user.js';
 
@@ -108,7 +109,8 @@ describe('local cluster infrastructure', () => {
 
     const stopped = await stopLocalCluster(dir);
     expect(stopped).toEqual(expect.arrayContaining([expect.stringMatching(/^stopped etcd/), expect.stringMatching(/^stopped m1 systemd/)]));
-    for (const p of processes) if (p.what !== 'dockerd') expect(isAlive(p.pid), p.what).toBe(false);
+    // dockerd and journald are shared: left running while others use them (see stopLocalCluster).
+    for (const p of processes) if (p.what !== 'dockerd' && p.what !== 'journald') expect(isAlive(p.pid), p.what).toBe(false);
     expect(existsSync(join(dir, 'state.json'))).toBe(false);
     expect(await stopLocalCluster(dir)).toEqual([]);
 
@@ -117,6 +119,42 @@ describe('local cluster infrastructure', () => {
     expect(again.machines.map((m) => m.machineId)).toEqual(ids);
     await again.stop();
   }, 180_000);
+  it("starts journald before the machines, so a unit's output reaches the journal, and stops only a journald it started", async () => {
+    const dir = join(root, 'journal');
+    const cluster = await timed('1-machine cluster without fleetd', () => startLocalCluster({ dir, machines: 1, withFleetd: false }));
+    cleanups.push(() => stopLocalCluster(dir));
+    timings.push(cluster.journaldPid === undefined ? '(journald already ran: reused)' : `(journald started: PID ${cluster.journaldPid})`);
+    expect(await journaldAccepts()).toBe(true);
+    const recorded = readClusterState(dir)?.journald ?? null;
+    expect(recorded?.pid).toBe(cluster.journaldPid);
+
+    const m1 = cluster.machines[0];
+    if (m1 === undefined) throw new Error('no machine m1');
+    const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: m1.busAddress, XDG_RUNTIME_DIR: m1.runtimeDir };
+    const unit = `journal-probe-${cluster.clusterId}.service`;
+    mkdirSync(join(m1.runtimeDir, 'systemd', 'user'), { recursive: true });
+    writeFileSync(join(m1.runtimeDir, 'systemd', 'user', unit), "[Service]\nExecStart=/bin/sh -c 'echo probe-from-m1; sleep 1000'\n");
+    await exec('systemctl', ['--user', 'daemon-reload'], { env });
+    await exec('systemctl', ['--user', 'start', unit], { env });
+    // journald knows the unit only by its cgroup (the instance runs outside user@.service).
+    const match = `_SYSTEMD_CGROUP=/${m1.cgroup}/app.slice/${unit}`;
+    const logged = await pollUntil('the probe line in the journal', async () => {
+      const { stdout } = await exec('journalctl', ['--no-pager', '--quiet', '-o', 'cat', match]);
+      return stdout.trim() === '' ? undefined : stdout.trim();
+    }, { timeoutMs: 15_000 });
+    expect(logged).toBe('probe-from-m1');
+
+    const stopped = await stopLocalCluster(dir);
+    if (cluster.journaldPid === undefined) {
+      expect(stopped.some((line) => line.includes('journald'))).toBe(false); // not ours to stop
+    } else {
+      const line = stopped.find((l) => l.includes(`journald (PID ${cluster.journaldPid})`));
+      // Ours: stopped, unless units of another cluster or test run were still writing to it.
+      expect(line).toMatch(/^(stopped journald|left journald .* running: .*output stream)/);
+      if (line?.startsWith('stopped') === true) expect(isAlive(cluster.journaldPid)).toBe(false);
+    }
+  }, 120_000);
+
   it('runs fleetd on every machine, and kills, restarts and adds machines', async () => {
     const dir = join(root, 'fleet');
     const cluster: LocalCluster = await timed('2-machine cluster with fleetd', () => startLocalCluster({ dir, machines: 2, agentTtl: '5s' }));

@@ -49,6 +49,11 @@ export interface ClusterState {
   etcd: { clientUrl: string; logFile: string; process: RecordedProcess } | null;
   /** null when no dockerd was started by this cluster. */
   dockerd: RecordedProcess | null;
+  /**
+   * The systemd-journald this cluster started; null when one already ran (reused, not owned).
+   * Absent in state files written before the cluster started journald.
+   */
+  journald?: RecordedProcess | null | undefined;
   machines: MachineRecord[];
 }
 
@@ -82,6 +87,7 @@ export function clusterLiveness(state: ClusterState): { what: string; pid: numbe
   };
   add('etcd', state.etcd?.process ?? null);
   add('dockerd', state.dockerd);
+  add('journald', state.journald ?? null);
   for (const m of state.machines) {
     add(`${m.name} systemd`, m.systemd);
     add(`${m.name} fleetd`, m.fleetd);

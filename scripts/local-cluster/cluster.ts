@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { clusterLiveness, readClusterState, toLocalMachine, writeState, type ClusterState, type LocalMachine, type MachineRecord } from './cluster-state.js';
 import { ensureBusyboxImage, ensureDocker, stopDockerd } from './docker.js';
 import { freeLoopbackPorts, startEtcd } from './etcd.js';
+import { ensureJournald, stopJournald } from './journald.js';
 import { fleetdConfig, machineIdFor, startFleetd } from './fleetd-process.js';
 import { repoRoot, seconds } from './paths.js';
 import { isAlive, isRecordedAlive, pollUntil, recordProcess, stopProcess, type RecordedProcess } from './processes.js';
@@ -22,6 +23,8 @@ export interface LocalCluster {
   readonly etcd: { readonly clientUrl: string; readonly pid: number };
   /** Set only when this cluster started dockerd (an engine that already ran is reused, not owned). */
   readonly dockerPid: number | undefined;
+  /** Set only when this cluster started systemd-journald (one that already ran is reused, not owned). */
+  readonly journaldPid: number | undefined;
   readonly machines: readonly LocalMachine[];
   /** Starts one more machine (systemd + fleetd) and waits until its fleetd answers. */
   addMachine(metadata?: string): Promise<LocalMachine>;
@@ -61,11 +64,13 @@ const maxSocketPath = 100;
 
 /**
  * Starts a local cluster in `opts.dir`: etcd (fresh data), the Docker engine (reused if one runs)
- * and the `fleet-busybox` image, then per machine a `systemd --user` and a `fleetd`, and resolves
- * once every fleetd lists its own machine. Every PID is written to `<dir>/state.json` as soon as it
- * exists, so {@link stopLocalCluster} can stop exactly those, from any process, even after a crash.
- * Throws (having stopped what it started) if any part fails, with the reason and the log tail.
- * Refuses to start over a cluster of the same dir whose processes still run.
+ * and the `fleet-busybox` image, systemd-journald (reused if one runs; it must be up before the
+ * systemd instances, or their units log nowhere), then per machine a `systemd --user` and a
+ * `fleetd`, and resolves once every fleetd lists its own machine. Every PID is written to
+ * `<dir>/state.json` as soon as it exists, so {@link stopLocalCluster} can stop exactly those,
+ * from any process, even after a crash. Throws (having stopped what it started) if any part
+ * fails, with the reason and the log tail. Refuses to start over a cluster of the same dir whose
+ * processes still run.
  */
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
   const dir = resolve(opts.dir);
@@ -94,6 +99,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     options: { agentTtl: opts.agentTtl ?? '10s', engineReconcileInterval: opts.engineReconcileInterval ?? 2, withFleetd, fleetdBin },
     etcd: null,
     dockerd: null,
+    journald: null,
     machines: [],
   };
   writeState(state);
@@ -121,8 +127,14 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
 /**
  * Stops exactly the processes recorded in `<dir>/state.json`: fleetds (SIGTERM), then the systemd
  * instances (SIGTERM: systemd stops its units first, which runs their ExecStop such as
- * `docker stop`; up to 30 s), then etcd, then dockerd if this cluster started it; removes the
- * cgroups and state.json. Succeeds when nothing runs. Returns one line per thing it stopped.
+ * `docker stop`; up to 30 s), then etcd, then dockerd and journald if this cluster started them;
+ * removes the cgroups and state.json. Succeeds when nothing runs. Returns one line per thing it
+ * stopped (or left running, and why).
+ *
+ * dockerd and journald are shared with whatever else runs on the machine (a demo cluster, a test
+ * run that reused them): each is stopped only if this cluster started it AND nobody else uses it
+ * any more (no container runs; no unit output stream is still connected to journald). Otherwise
+ * it is left running, unrecorded once state.json is gone; the next cluster reuses it.
  * A PID whose start time no longer matches the record belongs to another process and is skipped.
  */
 export async function stopLocalCluster(dir: string): Promise<string[]> {
@@ -136,7 +148,7 @@ async function startSharedParts(state: ClusterState, log: (line: string) => void
   // A fresh store each time: a cluster that is started again begins empty, like `up` promises.
   rmSync(join(etcdDir, 'data'), { recursive: true, force: true });
   const t0 = Date.now();
-  const [docker, etcd] = await Promise.allSettled([
+  const [docker, etcd, journald] = await Promise.allSettled([
     (async () => {
       const daemon = await ensureDocker({ dir: state.dir, logFile: join(state.dir, 'dockerd.log') });
       if (daemon.startedPid !== undefined) {
@@ -154,8 +166,18 @@ async function startSharedParts(state: ClusterState, log: (line: string) => void
       writeState(state);
       log(`etcd: ${started.clientUrl} (PID ${started.process.pid}) ready in ${seconds(t0)}`);
     })(),
+    (async () => {
+      // Before any systemd instance: a unit started while no journald runs logs nowhere, for good.
+      const daemon = await ensureJournald({ logFile: join(state.dir, 'journald.log') });
+      if (daemon.startedPid !== undefined) {
+        state.journald = recordProcess(daemon.startedPid);
+        writeState(state);
+      }
+      log(daemon.startedPid === undefined ? 'journald: reusing the running one' : `journald: started PID ${daemon.startedPid} in ${seconds(t0)}`);
+    })(),
   ]);
   if (etcd.status === 'rejected') throw etcd.reason;
+  if (journald.status === 'rejected') throw journald.reason;
   if (docker.status === 'rejected') throw docker.reason;
 }
 
@@ -219,6 +241,7 @@ function clusterHandle(state: ClusterState, log: (line: string) => void): LocalC
     clusterId: state.clusterId,
     etcd: { clientUrl: etcd.clientUrl, pid: etcd.process.pid },
     dockerPid: state.dockerd?.pid,
+    journaldPid: state.journald?.pid,
     get machines() {
       return state.machines.map(toLocalMachine);
     },
@@ -279,8 +302,24 @@ async function stopClusterState(state: ClusterState): Promise<string[]> {
     if (outcome?.stopped === true) done.push(`stopped dockerd (PID ${p.pid}) in ${seconds(t0)}`);
     else if (outcome !== undefined) done.push(`left dockerd (PID ${p.pid}) running: ${outcome.reason}`);
   };
-  await Promise.all([step('etcd', state.etcd?.process ?? null, (pid) => stopProcess(pid, 10_000)), stopDocker(state.dockerd)]);
-  const left = clusterLiveness(state).filter((p) => p.alive && p.what !== 'dockerd');
+  // After the systemd instances: their units' output streams are closed by now.
+  const stopJournal = async (p: RecordedProcess | null): Promise<void> => {
+    if (p === null || !isRecordedAlive(p)) return;
+    const t0 = Date.now();
+    const outcome = await stopJournald(p.pid).catch((err: unknown) => {
+      errors.push(new Error(`stopping journald (PID ${p.pid}) failed: ${(err as Error).message}`, { cause: err }));
+      return undefined;
+    });
+    if (outcome?.stopped === true) done.push(`stopped journald (PID ${p.pid}) in ${seconds(t0)}`);
+    else if (outcome !== undefined) done.push(`left journald (PID ${p.pid}) running: ${outcome.reason}`);
+  };
+  await Promise.all([
+    step('etcd', state.etcd?.process ?? null, (pid) => stopProcess(pid, 10_000)),
+    stopDocker(state.dockerd),
+    stopJournal(state.journald ?? null),
+  ]);
+  const shared = new Set(['dockerd', 'journald']);
+  const left = clusterLiveness(state).filter((p) => p.alive && !shared.has(p.what));
   if (left.length === 0 && errors.length === 0) rmSync(join(state.dir, 'state.json'), { force: true });
   if (errors.length > 0) throw errors[0];
   return done;

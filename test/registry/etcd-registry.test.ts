@@ -36,7 +36,7 @@ describe('EtcdRegistry on a real etcd', () => {
     const registry = new EtcdRegistry(client, freshPrefix(), silentLogger);
     expect(await registry.createUnit(hello)).toEqual({ kind: 'created' });
     expect(await registry.createUnit({ ...hello, desiredState: 'inactive' })).toEqual({
-      kind: 'exists', existing: { name: hello.name, hash: hello.hash, desiredState: 'launched' },
+      kind: 'exists', existing: { name: hello.name, hash: hello.hash, desiredState: 'launched' }, revision: expect.stringMatching(/^\d+$/),
     });
     expect(await registry.getUnit(hello.name)).toEqual(hello);
     expect(await registry.setDesiredState(hello.name, 'loaded')).toBe(true);

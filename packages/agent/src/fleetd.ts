@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { Engine, EtcdLeadership, InvalidConfigError, systemClock, type Clock, type FleetdConfig, type Logger } from '@fleet/engine';
-import { startApiServer, type ApiServer } from '@fleet/engine/api';
+import { readApiTls, startApiServer, type ApiServer } from '@fleet/engine/api';
 import { parseMachineId, type MachineId, type MachineState } from '@fleet/engine/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
 import { Agent } from './agent.js';
@@ -11,6 +11,9 @@ import { UnitStatePublisher } from './unit-state-publisher.js';
 
 /** fleetd's version, reported in machine presence and `fleetctl version`. */
 export const fleetdVersion = '0.1.0';
+
+/** An API request waits at most this many etcd request timeouts for the registry, then answers 503. */
+const apiRegistryTimeouts = 3;
 
 /** The agent's reconcile interval (fleet's is 5 s); watches make it a safety net. */
 const agentReconcileIntervalMs = 5_000;
@@ -31,6 +34,8 @@ export interface RunningFleetd {
  */
 export async function startFleetd(config: FleetdConfig, log: Logger, clock: Clock = systemClock): Promise<RunningFleetd> {
   const machineId = await resolveMachineId(config);
+  // Unreadable or mismatched TLS files stop fleetd here, before anything starts.
+  const tls = config.apiTls === undefined ? undefined : await readApiTls(config.apiTls);
   const machine: MachineState = { id: machineId, publicIp: config.publicIp || detectPublicIp(), metadata: config.metadata, version: fleetdVersion };
   log = log.child({ machine: machineId.slice(0, 8) });
   const client = new Etcd3({ hosts: [...config.etcdServers], dialTimeout: config.etcdRequestTimeoutMs });
@@ -43,8 +48,8 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   });
   const presence = new MachinePresence(client, config.etcdKeyPrefix, machine, config.agentTtlSeconds, clock, log.child({ component: 'presence' }));
   const api = await startApiServer(
-    { units: registry, cluster: registry, tokenLimit: config.tokenLimit },
-    { socketPath: config.apiSocket, tcp: config.apiListen, allowRemote: config.apiAllowRemote },
+    { units: registry, cluster: registry, machines: registry, tokenLimit: config.tokenLimit, registryTimeoutMs: apiRegistryTimeouts * config.etcdRequestTimeoutMs },
+    { socketPath: config.apiSocket, tcp: config.apiListen, allowRemote: config.apiAllowRemote, tls },
     log.child({ component: 'api' }),
   );
   const controller = new AbortController();
@@ -61,7 +66,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     const engine = new Engine({ machineId, registry, leadership, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs });
     components.push(engine.run(signal));
   }
-  log.info('fleetd started', { machineId, publicIp: machine.publicIp, metadata: machine.metadata, api: config.apiSocket, tcp: api.tcpAddress });
+  log.info('fleetd started', { machineId, publicIp: machine.publicIp, metadata: machine.metadata, api: config.apiSocket, tcp: api.tcpAddress, tls: tls === undefined ? 'off' : tls.ca === undefined ? 'server' : 'mutual' });
 
   // The first component error wins; the rest are stopped and awaited.
   let firstError: unknown;

@@ -4,3 +4,7 @@ export * from './apply.js';
 export * from './agent.js';
 export * from './unit-state-publisher.js';
 export * from './fleetd.js';
+export * from './unit-inspector.js';
+export * from './format-unit-status.js';
+export { SystemdUnitInspector, type JournalMatch, type SystemdUnitInspectorOptions } from './systemd/systemd-unit-inspector.js';
+export { readJournal, journalctlArgs, type JournalQuery } from './systemd/journal-reader.js';

@@ -32,7 +32,22 @@ describe('loadConfig', () => {
     [{ fileText: 'disable_engine=maybe' }, /disable_engine: "maybe" is not a boolean/],
     [{ flags: { engine_reconcile_interval: '0' } }, /engine_reconcile_interval: "0" is not a positive number/],
     [{ fileText: '[section]\nx=1' }, /sections are not supported/],
+    [{ fileText: 'api_listen=127.0.0.1:49153\napi_cert_file=/c.pem' }, /api_key_file: must be set together with api_cert_file/],
+    [{ fileText: 'api_listen=127.0.0.1:49153\napi_key_file=/k.pem' }, /api_cert_file: must be set together with api_key_file/],
+    [{ fileText: 'api_listen=127.0.0.1:49153\napi_ca_file=/ca.pem' }, /api_ca_file: needs api_cert_file and api_key_file/],
+    [{ fileText: 'api_cert_file=/c.pem\napi_key_file=/k.pem' }, /api_cert_file: TLS applies to the TCP listener: set api_listen too/],
   ])('rejects bad values with the option name: %j', (sources, message) => {
     expect(() => loadConfig(sources)).toThrow(message);
+  });
+
+  it('reads the API TLS options (certificate and key, optional CA)', () => {
+    expect(loadConfig({}).apiTls).toBeUndefined();
+    const tls = loadConfig({ fileText: 'api_listen=0.0.0.0:49153\napi_cert_file=/etc/fleet/api.crt\napi_key_file=/etc/fleet/api.key\n' }).apiTls;
+    expect(tls).toEqual({ certFile: '/etc/fleet/api.crt', keyFile: '/etc/fleet/api.key', caFile: undefined });
+    const mutual = loadConfig({
+      fileText: 'api_listen=0.0.0.0:49153\napi_cert_file=/etc/fleet/api.crt\napi_key_file=/etc/fleet/api.key\n',
+      env: { FLEET_API_CA_FILE: '/etc/fleet/clients-ca.crt' },
+    }).apiTls;
+    expect(mutual?.caFile).toBe('/etc/fleet/clients-ca.crt');
   });
 });

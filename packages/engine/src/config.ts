@@ -23,11 +23,23 @@ export interface FleetdConfig {
   readonly machineIdFile: string;
   /** Unix socket of the HTTP API (fleet's `fleet.socket`). */
   readonly apiSocket: string;
-  /** Ours: optional TCP `host:port` for the API; loopback only unless {@link apiAllowRemote}. */
+  /** Ours: optional TCP `host:port` for the API; loopback only unless mutual TLS ({@link apiTls} with a CA) or {@link apiAllowRemote}. */
   readonly apiListen: string | undefined;
   readonly apiAllowRemote: boolean;
+  /** Ours: HTTPS on {@link apiListen} (`api_cert_file` + `api_key_file`, optional `api_ca_file`). */
+  readonly apiTls: ApiTlsConfig | undefined;
   readonly tokenLimit: number;
   readonly verbosity: number;
+}
+
+/**
+ * TLS of the API's TCP listener. Certificate and key go together; with a CA file, clients must
+ * present a certificate it signed. The files are read (and checked) when fleetd starts.
+ */
+export interface ApiTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string | undefined;
 }
 
 /** Every option fleetd accepts, with its default (as fleet spells it in `fleet.conf`). */
@@ -48,6 +60,9 @@ export const configDefaults: Readonly<Record<string, string>> = {
   api_socket: '/var/run/fleet.sock',
   api_listen: '',
   api_allow_remote: 'false',
+  api_cert_file: '',
+  api_key_file: '',
+  api_ca_file: '',
   token_limit: '100',
   verbosity: '0',
 };
@@ -100,6 +115,7 @@ function validate(raw: Record<string, string>): FleetdConfig {
   if (!unitsDirectory.startsWith('/')) throw new InvalidConfigError('units_directory', 'must be an absolute path');
   const apiListen = get('api_listen');
   if (apiListen !== '' && !/^[^:]+:\d+$/.test(apiListen)) throw new InvalidConfigError('api_listen', 'must be host:port');
+  const apiTls = tlsConfig(get('api_cert_file'), get('api_key_file'), get('api_ca_file'), apiListen);
   const prefix = get('etcd_key_prefix');
   if (!prefix.startsWith('/')) throw new InvalidConfigError('etcd_key_prefix', 'must start with "/"');
   return {
@@ -119,9 +135,21 @@ function validate(raw: Record<string, string>): FleetdConfig {
     apiSocket,
     apiListen: apiListen || undefined,
     apiAllowRemote: bool('api_allow_remote', get('api_allow_remote')),
+    apiTls,
     tokenLimit: positiveInt('token_limit', get('token_limit')),
     verbosity: positiveInt('verbosity', get('verbosity'), true),
   };
+}
+
+function tlsConfig(certFile: string, keyFile: string, caFile: string, apiListen: string): ApiTlsConfig | undefined {
+  if (certFile === '' && keyFile === '') {
+    if (caFile !== '') throw new InvalidConfigError('api_ca_file', 'needs api_cert_file and api_key_file (the API must serve TLS to verify clients)');
+    return undefined;
+  }
+  if (certFile === '') throw new InvalidConfigError('api_cert_file', 'must be set together with api_key_file');
+  if (keyFile === '') throw new InvalidConfigError('api_key_file', 'must be set together with api_cert_file');
+  if (apiListen === '') throw new InvalidConfigError('api_cert_file', 'TLS applies to the TCP listener: set api_listen too');
+  return { certFile, keyFile, caFile: caFile === '' ? undefined : caFile };
 }
 
 function seconds(option: string, value: string): number {

@@ -11,7 +11,7 @@ import type {
   WireUnitStatePage,
 } from '@fleet/engine/api';
 import { parseEndpoint, sendHttp, TransportError } from './http-transport.js';
-import type { Endpoint } from './http-transport.js';
+import type { Endpoint, TlsMaterial } from './http-transport.js';
 
 /** Filters of `GET /fleet/v1/state`. */
 export interface UnitStateFilter {
@@ -66,6 +66,14 @@ export interface HttpClientOptions {
   readonly timeoutMs: number;
   /** Receives one line per request when `--debug` is on. */
   readonly debug?: (line: string) => void;
+  /** Certificates for an `https:` endpoint (`--ca-file`, `--cert-file`, `--key-file`). */
+  readonly tls?: TlsMaterial;
+}
+
+/** Everything needed to reach the API, from the global flags (see `clientConfig`). */
+export interface ClientConfig extends HttpClientOptions {
+  /** `--endpoint`: `unix:///path`, `http://host:port`, `https://host:port`. */
+  readonly endpoint: string;
 }
 
 const prefix = '/fleet/v1';
@@ -143,7 +151,7 @@ export class HttpFleetApiClient implements FleetApiClient {
   private async call(method: string, path: string, body: unknown, ok: readonly number[]) {
     let res;
     try {
-      res = await sendHttp(this.endpoint, method, prefix + path, body, this.options.timeoutMs);
+      res = await sendHttp(this.endpoint, method, prefix + path, body, this.options.timeoutMs, this.options.tls);
     } catch (err) {
       this.options.debug?.(`${method} ${prefix}${path} failed: ${String(err)}`);
       if (err instanceof TransportError) throw new ApiUnreachableError(this.endpoint.text, err.message, { cause: err });
@@ -155,9 +163,13 @@ export class HttpFleetApiClient implements FleetApiClient {
   }
 }
 
-/** The default {@link CliDeps.makeClient}: an {@link HttpFleetApiClient}. */
-export function makeHttpClient(endpoint: string, timeoutMs: number, debug?: (line: string) => void): FleetApiClient {
-  return new HttpFleetApiClient(endpoint, debug === undefined ? { timeoutMs } : { timeoutMs, debug });
+/**
+ * The default `CliDeps.makeClient`: an {@link HttpFleetApiClient}. Throws a `FleetError`
+ * (`INVALID_CONFIG`) when the endpoint cannot be parsed.
+ */
+export function makeHttpClient(config: ClientConfig): FleetApiClient {
+  const { endpoint, ...options } = config;
+  return new HttpFleetApiClient(endpoint, options);
 }
 
 // Unit names only contain [A-Za-z0-9:_.@-], all legal in a path segment; keep "@" and ":" readable.

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHttpClient } from './api-client.js';
+import type { ClientConfig } from './api-client.js';
+import { buildCli } from './cli.js';
+import { globalFlagSpecs } from './global-flags.js';
+import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
 import { startHarness } from './testing/harness.js';
 import type { Harness } from './testing/harness.js';
+
+const hint = "Run 'fleetctl help' for usage.\n";
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,44 +17,175 @@ afterEach(async () => {
   await h.close();
 });
 
-describe('command line', () => {
+describe('a wrong command line', () => {
   it.each([
-    [['bogus'], 'Error: Unknown argument: bogus\n'],
-    [['list-units', '--bogus'], 'Error: Unknown argument: bogus\n'],
-    [['list-units', '--tunnel', 'host'], 'Error: Unknown argument: tunnel\n'],
-    [[], 'Error: no command given (see fleetctl --help)\n'],
+    [['bogus'], 'Error: unknown command "bogus" for "fleetctl"\n'],
+    [['lsit-units'], 'Error: unknown command "lsit-units" for "fleetctl" (did you mean "list-units"?)\n'],
+    [['st', 'hello'], 'Error: ambiguous command "st": could be start, status or stop\n'],
+    [['list-unit'], 'Error: ambiguous command "list-unit": could be list-unit-files or list-units\n'],
+    [['list-units', '--bogus'], 'Error: unknown flag: --bogus\n'],
+    [['start', '--bogus', 'x'], 'Error: unknown flag: --bogus\n'],
+    [['list-units', '-lq'], 'Error: unknown flag: -q\n'],
+    [['--bogus', 'list-units', '-x'], 'Error: unknown flags: --bogus, -x\n'],
     [['start'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
-    [['cat', 'a', 'b'], 'Error: Unknown argument: b\n'],
-    [['start', '--block-attempts', '-1', 'x'], 'Error: --block-attempts must be a whole number >= 0, got -1\n'],
-    [['list-units', '--request-timeout', '0'], 'Error: --request-timeout must be a number of seconds > 0, got 0\n'],
-    [['status', 'nope'], 'Error: unit nope.service does not exist\n'],
+    [['cat', 'a', 'b'], 'Error: unexpected argument: b\n'],
+    [['list-machines', 'a', 'b'], 'Error: unexpected arguments: a, b\n'],
     [['status'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
     [['status', '-o', 'yaml', 'x'], 'Error: Invalid values: Argument: output, Given: "yaml", Choices: "text", "json"\n'],
-  ])('fleetctl %j fails with one line on stderr', async (args, stderr) => {
+    [['help', 'bogus'], 'Error: unknown help topic "bogus"\n'],
+    [['journal', 'hello'], 'Error: "journal" is not supported: unit logs need a fleet API endpoint that does not exist yet\n'],
+    [['ssh', 'hello'], 'Error: "ssh" is not supported: fleetctl does not use SSH; ssh to the machine that list-units shows instead\n'],
+  ])('fleetctl %j: one error line and the help hint, exit 1, no API call', async (args, error) => {
     const r = await h.fleetctl(args);
-    expect(r).toMatchObject({ code: 1, stdout: '', stderr });
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: error + hint });
+    expect(h.api.requests).toEqual([]);
   });
 
-  it.each([[['--version']], [['-v']], [['version']]])('%j prints the version', async (args) => {
+  it('does not add the hint to errors of a command that ran', async () => {
+    const r = await h.fleetctl(['status', 'nope']);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
+  });
+});
+
+describe('commands abbreviated to a unique prefix (cobra.EnablePrefixMatching)', () => {
+  it.each([
+    [['list-m', '--no-legend'], '595989bb...\t10.10.1.2\t-\nc31e44e1...\t10.10.1.1\tregion=us-west\n'],
+    [['list-ma', '--no-legend', '--fields', 'ip'], '10.10.1.2\n10.10.1.1\n'],
+    [['--endpoint', 'ignored-below', 'list-m', '--no-legend', '--fields', 'ip'], '10.10.1.2\n10.10.1.1\n'],
+    [['vers'], 'fleetctl version 0.1.0\n'],
+  ])('fleetctl %j', async (args, stdout) => {
+    // A placeholder for the fake's endpoint, unknown when the table is built.
+    const fixed = args.map((a) => (a === 'ignored-below' ? h.api.endpoint : a));
+    expect(await h.fleetctl(fixed)).toMatchObject({ code: 0, stdout, stderr: '' });
+  });
+
+  it('runs an abbreviated unit command with its flags', async () => {
+    h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
+    const r = await h.fleetctl(['star', '--no-block', 'hello']);
+    expect(r).toMatchObject({ code: 0, stdout: 'Triggered unit hello.service start\n', stderr: '' });
+  });
+
+  it('treats the command word after "--" as an argument', async () => {
+    const r = await h.fleetctl(['--', 'list-machines']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Commands:');
+  });
+});
+
+describe('help and version', () => {
+  it.each([[['--version']], [['-v']], [['version']], [['--driver=etcd', '--tunnel=host', 'version']]])('%j prints the version', async (args) => {
     expect(await h.fleetctl(args)).toMatchObject({ code: 0, stdout: 'fleetctl version 0.1.0\n', stderr: '' });
   });
 
-  it('prints help to stdout', async () => {
-    const r = await h.fleetctl(['--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('fleetctl start <units..>');
-    expect(r.stdout).toContain('--request-timeout');
+  it.each([[[]], [['--help']], [['-h']], [['help']], [['--debug']]])('%j prints the global help to stdout', async (args) => {
+    const r = await h.fleetctl(args);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('fleetctl restart <units..>');
+    expect(r.stdout).toContain('fleetctl help [command]');
+    expect(r.stdout).toContain('fleetctl completion <shell>');
+    expect(r.stdout).toMatch(/Global Flags:\n/);
+    for (const spec of globalFlagSpecs) {
+      if (spec.hidden === true) expect(r.stdout).not.toContain(`--${spec.name} `);
+      else expect(r.stdout).toContain(`--${spec.name}`);
+    }
+    expect(r.stdout).not.toMatch(/fleetctl verify/);
+    expect(h.api.requests).toEqual([]);
   });
 
-  it('prints the flags of a command with --help', async () => {
-    const r = await h.fleetctl(['list-units', '--help']);
-    expect(r.code).toBe(0);
+  it.each([
+    [['help', 'list-units'], 'list-units'],
+    [['help', 'list-unit-f'], 'list-unit-files'],
+    [['list-units', '--help'], 'list-units'],
+    [['list-m', '-h'], 'list-machines'],
+    [['--debug', 'help', '--endpoint', 'x', 'list-m'], 'list-machines'],
+  ])('%j prints the help of %s', async (args, command) => {
+    const r = await h.fleetctl(args);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.startsWith(`fleetctl ${command}\n`)).toBe(true);
     expect(r.stdout).toMatch(/--no-legend/);
     expect(r.stdout).toMatch(/-l, --full/);
+    expect(r.stdout).toMatch(/--endpoint/);
+  });
+
+  it('explains restart and its blocking flags', async () => {
+    const r = await h.fleetctl(['help', 'restart']);
+    expect(r.stdout).toMatch(/^fleetctl restart <units\.\.>\n/);
+    expect(r.stdout).toContain('--block-attempts');
+    expect(r.stdout).toContain('--no-block');
+  });
+});
+
+describe('deprecated features exit 2 as in fleet', () => {
+  it.each([[['verify', 'hello.service']], [['verify']], [['verif', 'a', 'b']]])('%j', async (args) => {
+    const r = await h.fleetctl(args);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: 'WARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n', sleeps: [] });
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it.each([[['submit', '--sign', 'hello']], [['load', '--sign', 'hello']], [['start', 'hello', '--sign']]])('%j', async (args) => {
+    const r = await h.fleetctl(args);
+    expect(r).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'WARNING: --sign is deprecated: the signed/verified units feature is DEPRECATED and cannot be used.\n',
+    });
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it('accepts --experimental-api, deprecated, and ignores it', async () => {
+    for (const flag of ['--experimental-api', '--experimental-api=false']) {
+      expect(await h.fleetctl([flag, 'list-machines', '--fields', 'ip', '--no-legend'])).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n' });
+    }
   });
 });
 
 describe('global flags and the environment', () => {
+  it('accepts every global flag of fleet before or after the command', async () => {
+    const flags = [
+      '--request-timeout=2',
+      '--driver=API',
+      '--etcd-key-prefix=/elsewhere/',
+      '--key-file=/nonexistent/key.pem',
+      '--cert-file=/nonexistent/cert.pem',
+      '--ca-file=/nonexistent/ca.pem',
+      '--tunnel=',
+      '--known-hosts-file=/tmp/known_hosts',
+      '--strict-host-key-checking=false',
+      '--ssh-timeout=2.5',
+      '--ssh-username=admin',
+      '--etcd-keyfile=/nonexistent/key.pem',
+      '--etcd-certfile=/nonexistent/cert.pem',
+      '--etcd-cafile=/nonexistent/ca.pem',
+    ];
+    // TLS files only matter for https:// endpoints: the unix socket ignores them, as fleet does.
+    const before = await h.fleetctl([...flags, 'list-machines', '--fields', 'ip', '--no-legend']);
+    expect(before).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n', stderr: '' });
+    const after = await h.fleetctl(['list-machines', '--fields', 'ip', '--no-legend', ...flags]);
+    expect(after).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n', stderr: '' });
+  });
+
+  it.each(globalFlagSpecs.map((spec) => [spec.name, spec]))('--%s defaults to fleet\'s value and to FLEETCTL_<FLAG>', async (_name, spec) => {
+    const envName = `FLEETCTL_${spec.name.toUpperCase().replace(/-/g, '_')}`;
+    const [value, expected] =
+      spec.type === 'boolean' ? [String(!(spec.fallback as boolean)), !(spec.fallback as boolean)] : spec.type === 'number' ? ['7.5', 7.5] : ['from-env', 'from-env'];
+    const parse = async (env: Record<string, string>): Promise<Record<string, unknown>> => {
+      const output = new CapturedOutput();
+      const cli = buildCli({ output, env, clock: new SteppingClock(), makeClient: makeHttpClient });
+      return (await cli.parseAsync(['version'])) as Record<string, unknown>;
+    };
+    expect((await parse({}))[spec.name]).toBe(spec.fallback);
+    expect((await parse({ [envName]: value }))[spec.name]).toBe(expected);
+    // An empty variable is unset, as in fleet's getFlagsFromEnv.
+    expect((await parse({ [envName]: '' }))[spec.name]).toBe(spec.fallback);
+  });
+
+  it('prefers the command line to the environment', async () => {
+    const r = await h.fleetctl(['list-machines', '--endpoint', h.api.endpoint, '--no-legend', '--fields', 'ip'], {
+      FLEETCTL_ENDPOINT: 'unix:///nonexistent.sock',
+    });
+    expect(r).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n' });
+  });
+
   it('takes the endpoint from FLEETCTL_ENDPOINT', async () => {
     const r = await h.fleetctl(['list-machines', '--no-legend'], { FLEETCTL_ENDPOINT: h.api.endpoint });
     expect(r).toMatchObject({ code: 0, stdout: '595989bb...\t10.10.1.2\t-\nc31e44e1...\t10.10.1.1\tregion=us-west\n' });
@@ -56,9 +193,9 @@ describe('global flags and the environment', () => {
 
   it('passes --request-timeout (seconds) to the client in milliseconds, from flag or env', async () => {
     const seen: [string, number][] = [];
-    const makeClient = (endpoint: string, timeoutMs: number) => {
-      seen.push([endpoint, timeoutMs]);
-      return makeHttpClient(endpoint, timeoutMs);
+    const makeClient = (config: ClientConfig) => {
+      seen.push([config.endpoint, config.timeoutMs]);
+      return makeHttpClient(config);
     };
     await h.fleetctl(['list-machines'], {}, { makeClient });
     await h.fleetctl(['list-machines', '--request-timeout', '0.5'], {}, { makeClient });
@@ -77,6 +214,11 @@ describe('global flags and the environment', () => {
     expect(env.stderr).toBe('DEBUG: GET /fleet/v1/machines -> 200\n');
   });
 
+  it('says with --debug that TLS files are ignored for a non-https endpoint', async () => {
+    const r = await h.fleetctl(['list-machines', '--debug', '--ca-file', '/nonexistent/ca.pem']);
+    expect(r.stderr).toBe(`DEBUG: ignoring --ca-file: endpoint ${h.api.endpoint} is not https://\nDEBUG: GET /fleet/v1/machines -> 200\n`);
+  });
+
   it('takes --no-block from FLEETCTL_NO_BLOCK', async () => {
     h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
     const r = await h.fleetctl(['start', 'hello'], { FLEETCTL_ENDPOINT: h.api.endpoint, FLEETCTL_NO_BLOCK: '1' });
@@ -88,8 +230,31 @@ describe('global flags and the environment', () => {
     expect(r).toMatchObject({ code: 1, stderr: 'Error: invalid number "soon" in FLEETCTL_REQUEST_TIMEOUT\n' });
   });
 
-  it('rejects an endpoint it cannot use', async () => {
-    const r = await h.fleetctl(['list-units', '--endpoint', 'ftp://host']);
-    expect(r).toMatchObject({ code: 1, stderr: 'Error: invalid endpoint "ftp://host": unsupported scheme ftp:\n' });
+  it.each([
+    [['--request-timeout', '0'], 'Error: --request-timeout must be a number of seconds > 0, got 0\n'],
+    [['--endpoint', 'ftp://host'], 'Error: invalid endpoint "ftp://host": unsupported scheme ftp:\n'],
+    [['--driver', 'etcd'], 'Error: --driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)\n'],
+    [['--driver=', '--endpoint', 'http://127.0.0.1:2379'], 'Error: --driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)\n'],
+    [['--driver', 'api'], 'Error: unrecognized driver "api" (the only driver is "API")\n'],
+    [
+      ['--tunnel', '10.0.0.1'],
+      'Error: --tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock core@10.0.0.1) ' +
+        'and use --endpoint http://127.0.0.1:49153\n',
+    ],
+    [
+      ['--tunnel', 'bastion:2222', '--ssh-username', 'admin'],
+      'Error: --tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock -p 2222 admin@bastion) ' +
+        'and use --endpoint http://127.0.0.1:49153\n',
+    ],
+  ])('refuses %j before any request, without the help hint', async (flags, stderr) => {
+    const r = await h.fleetctl(['list-units', ...flags]);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr });
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it('refuses FLEETCTL_TUNNEL and FLEETCTL_DRIVER=etcd too', async () => {
+    const base = { FLEETCTL_ENDPOINT: h.api.endpoint };
+    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_TUNNEL: 'host' })).stderr).toMatch(/^Error: --tunnel is not supported/);
+    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_DRIVER: 'etcd' })).stderr).toMatch(/^Error: --driver=etcd is not supported/);
   });
 });

@@ -1,28 +1,39 @@
 import { FleetError } from '@fleet/engine';
 import type { Clock } from '@fleet/engine';
 import yargs from 'yargs';
-import type { Argv } from 'yargs';
-import type { FleetApiClient } from './api-client.js';
+import type { Argv, CommandModule } from 'yargs';
+import type { ClientConfig, FleetApiClient } from './api-client.js';
+import { clientConfig } from './client-config.js';
+import { DeprecatedFeatureError, UsageError } from './cli-errors.js';
+import { expandCommandWord, flagSetOf, resolveCommandLine } from './command-line.js';
+import type { CommandLineSpec, FlagSet, OptionsLike } from './command-line.js';
 import { catCommand } from './commands/cat.js';
-import { envBoolean, envNumber, envValue, lastNumber, lastString } from './commands/context.js';
-import type { CommandDeps, Env, GlobalArgs } from './commands/context.js';
+import { completionCommand } from './commands/completion.js';
+import type { CommandDeps } from './commands/context.js';
 import { destroyCommand } from './commands/destroy.js';
+import { helpCommand } from './commands/help.js';
 import { listMachinesCommand } from './commands/list-machines.js';
 import { listUnitFilesCommand } from './commands/list-unit-files.js';
 import { listUnitsCommand } from './commands/list-units.js';
 import { loadCommand } from './commands/load.js';
+import { restartCommand } from './commands/restart.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stopCommand } from './commands/stop.js';
 import { submitCommand } from './commands/submit.js';
 import { unloadCommand } from './commands/unload.js';
+import { verifyCommand } from './commands/verify.js';
 import { versionCommand, versionLine } from './commands/version.js';
+import { completionRequestFlag } from './completion-scripts.js';
+import { completionTarget, isZsh, unitCandidates } from './completion.js';
+import type { Env } from './env.js';
+import { globalFlagsGroup, withGlobalFlags } from './global-flags.js';
+import type { GlobalArgs } from './global-flags.js';
 import type { Output } from './output.js';
 import { readLocalFile } from './unit-source.js';
 import type { ReadTextFile } from './unit-source.js';
 
-/** fleet's default API endpoint: fleetd's socket-activated unix socket. */
-export const defaultEndpoint = 'unix:///var/run/fleet.sock';
+export { defaultEndpoint } from './global-flags.js';
 
 /** Everything fleetctl touches outside its own code; `bin/fleetctl.ts` wires the real ones. */
 export interface CliDeps {
@@ -32,101 +43,262 @@ export interface CliDeps {
   /** Drives the 250 ms polls of `--block-attempts`. */
   readonly clock: Clock;
   /**
-   * Makes the API client for `--endpoint` and `--request-timeout`; `debug` receives one line per
-   * request when `--debug` is on. May throw a `FleetError` for an unusable endpoint.
+   * Makes the API client from the global flags (endpoint, timeout, TLS material already read);
+   * `config.debug` receives one line per request when `--debug` is on. May throw a `FleetError`
+   * for an unusable endpoint.
    */
-  makeClient(endpoint: string, timeoutMs: number, debug?: (line: string) => void): FleetApiClient;
-  /** Reads local unit files; defaults to the file system. */
+  makeClient(config: ClientConfig): FleetApiClient;
+  /** Reads local unit files and TLS files; defaults to the file system. */
   readonly readFile?: ReadTextFile;
 }
 
+/** fleet's commands this fleetctl does not have, and why (an error rather than "unknown command"). */
+const unsupportedCommands: Readonly<Record<string, string>> = {
+  journal: 'unit logs need a fleet API endpoint that does not exist yet',
+  ssh: 'fleetctl does not use SSH; ssh to the machine that list-units shows instead',
+  'fd-forward': 'it only serves --tunnel, which is not supported',
+};
+
+/** One command: its name, how to add it to a parser, and how to list its flags. */
+interface CommandEntry {
+  readonly name: string;
+  register(y: Argv<GlobalArgs>): Argv<GlobalArgs>;
+  /** `y` with the command's options added (for {@link CommandLineSpec.flagsOf}). */
+  withOptions(y: Argv<GlobalArgs>): Argv<unknown>;
+}
+
+function entry<U>(module: CommandModule<GlobalArgs, U>): CommandEntry {
+  const command = Array.isArray(module.command) ? module.command[0] : module.command;
+  const name = String(command ?? '').split(' ')[0] ?? '';
+  return {
+    name,
+    register: (y) => y.command(module),
+    withOptions: (y) => {
+      const built = typeof module.builder === 'function' ? module.builder(y) : y;
+      return 'then' in built ? y : built;
+    },
+  };
+}
+
+function commandEntries(deps: CommandDeps): CommandEntry[] {
+  return [
+    entry(submitCommand(deps)),
+    entry(loadCommand(deps)),
+    entry(startCommand(deps)),
+    entry(stopCommand(deps)),
+    entry(restartCommand(deps)),
+    entry(unloadCommand(deps)),
+    entry(destroyCommand(deps)),
+    entry(catCommand(deps)),
+    entry(statusCommand(deps)),
+    entry(listUnitsCommand(deps)),
+    entry(listUnitFilesCommand(deps)),
+    entry(listMachinesCommand(deps)),
+    entry(versionCommand(deps)),
+    entry(helpCommand()),
+    entry(completionCommand(deps)),
+    entry(verifyCommand()),
+  ];
+}
+
+// yargs' getOptions() is public at runtime but missing from @types/yargs.
+function optionsOf(y: Argv<unknown>): OptionsLike {
+  return (y as unknown as { getOptions(): OptionsLike }).getOptions();
+}
+
+const helpAndVersion = ['help', 'h', 'version', 'v'];
+
+function commandLineSpec(entries: readonly CommandEntry[], env: Env): CommandLineSpec {
+  const flags = (y: Argv<unknown>): FlagSet => {
+    const set = flagSetOf(optionsOf(y));
+    return { value: set.value, boolean: new Set([...set.boolean, ...helpAndVersion]) };
+  };
+  return {
+    commands: entries.map((e) => e.name),
+    unsupported: unsupportedCommands,
+    globalFlags: flags(withGlobalFlags(yargs(), env)),
+    flagsOf: (command) => {
+      const found = entries.find((e) => e.name === command);
+      const base = withGlobalFlags(yargs(), env);
+      return flags(found === undefined ? base : found.withOptions(base));
+    },
+  };
+}
+
 /**
- * Builds fleetctl's command line: strict (unknown commands and flags are errors), one command per
- * module, global flags `--endpoint`, `--request-timeout`, `--debug` (defaults from `FLEETCTL_*`).
- * Command handlers throw on failure. Parse with {@link run}, which also maps errors to exit codes.
+ * The command names and flags fleetctl's command line offers (for {@link resolveCommandLine}),
+ * with flag defaults from `env`.
  */
-export function buildCli(deps: CliDeps): Argv<GlobalArgs> {
+export function createCommandLineSpec(env: Env): CommandLineSpec {
+  return createCli({ output: { out: () => undefined, err: () => undefined }, env, clock: noClock, makeClient: noClient }).spec;
+}
+
+const noClock: Clock = {
+  now: () => 0,
+  sleep: async () => undefined,
+};
+
+function noClient(): never {
+  throw new FleetError('INVALID_REQUEST', 'no API client here');
+}
+
+/** The parts of one fleetctl invocation. */
+interface Cli {
+  readonly parser: Argv<GlobalArgs>;
+  readonly spec: CommandLineSpec;
+}
+
+/**
+ * Builds fleetctl's parser: strict, one command per module, fleet's global flags (defaults from
+ * `FLEETCTL_*`, see `global-flags.ts`). `processArgs` is what yargs' completion re-parses;
+ * `onHandler` runs once argv passed validation, just before a command's handler.
+ */
+function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler: () => void = () => undefined): Cli {
   const { output, env } = deps;
+  const readFile = deps.readFile ?? readLocalFile;
+  const debugLine = (args: GlobalArgs): ((line: string) => void) | undefined =>
+    args.debug ? (line: string) => output.err(`DEBUG: ${line}\n`) : undefined;
   const commandDeps: CommandDeps = {
     output,
     env,
     clock: deps.clock,
-    readFile: deps.readFile ?? readLocalFile,
-    client: (args) => {
-      const seconds = args['request-timeout'];
-      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
-        throw new FleetError('INVALID_CONFIG', `--request-timeout must be a number of seconds > 0, got ${String(seconds)}`);
-      }
-      const debug = args.debug ? (line: string) => output.err(`DEBUG: ${line}\n`) : undefined;
-      return deps.makeClient(args.endpoint, Math.round(seconds * 1000), debug);
-    },
+    readFile,
+    client: async (args) => deps.makeClient(await clientConfig(args, readFile, debugLine(args))),
   };
-  return yargs()
-    .scriptName('fleetctl')
-    .usage('$0 [global options] <command> [command options] [arguments...]')
-    // `--no-block` and `--no-legend` are flags of their own. ('duplicate-arguments-array: false' would
-    // also collapse variadic positionals such as `start a b c` to their last value.)
-    .parserConfiguration({ 'boolean-negation': false })
-    .locale('en')
-    .option('endpoint', {
-      type: 'string',
-      coerce: lastString,
-      global: true,
-      default: envValue(env, 'endpoint') ?? defaultEndpoint,
-      describe: 'fleet API endpoint: unix:///path/to/socket or http://host:port',
-    })
-    .option('request-timeout', {
-      type: 'number',
-      coerce: lastNumber,
-      global: true,
-      default: envNumber(env, 'request-timeout', 3),
-      describe: 'Seconds to wait for each API request',
-    })
-    .option('debug', {
-      type: 'boolean',
-      global: true,
-      default: envBoolean(env, 'debug', false),
-      describe: 'Print API requests to stderr',
-    })
-    .command(submitCommand(commandDeps))
-    .command(loadCommand(commandDeps))
-    .command(startCommand(commandDeps))
-    .command(stopCommand(commandDeps))
-    .command(unloadCommand(commandDeps))
-    .command(destroyCommand(commandDeps))
-    .command(catCommand(commandDeps))
-    .command(statusCommand(commandDeps))
-    .command(listUnitsCommand(commandDeps))
-    .command(listUnitFilesCommand(commandDeps))
-    .command(listMachinesCommand(commandDeps))
-    .command(versionCommand(commandDeps))
-    .demandCommand(1, 'no command given (see fleetctl --help)')
-    .epilogue('Every flag can also be set with FLEETCTL_<FLAG>, e.g. FLEETCTL_ENDPOINT=http://10.0.0.1:49153.')
+  const entries = commandEntries(commandDeps);
+  let parser: Argv<GlobalArgs> = withGlobalFlags(
+    yargs([...processArgs])
+      .scriptName('fleetctl')
+      .usage('$0 [global flags] <command> [flags] [arguments...]')
+      // `--no-block` and `--no-legend` are flags of their own. ('duplicate-arguments-array: false'
+      // would also collapse variadic positionals such as `start a b c` to their last value.)
+      .parserConfiguration({ 'boolean-negation': false })
+      .locale('en'),
+    env,
+  );
+  for (const e of entries) parser = e.register(parser);
+  parser = parser
+    .middleware(onHandler)
+    .epilogue(
+      'Every global flag can also be set as FLEETCTL_<FLAG> (upper case, dashes as underscores), ' +
+        'e.g. FLEETCTL_ENDPOINT=http://10.0.0.1:49153. A command may be abbreviated to a unique prefix (list-m).',
+    )
     .strict()
-    .version(versionLine)
+    .version('version', 'Print the version and exit', versionLine)
     .alias('version', 'v')
-    .help()
+    .help('help', 'Print usage information and exit')
     .alias('help', 'h')
+    .group(['help', 'version'], globalFlagsGroup)
     .wrap(100)
     .exitProcess(false)
     .fail(false) as Argv<GlobalArgs>;
+  return { parser, spec: commandLineSpec(entries, env) };
 }
 
 /**
- * Runs fleetctl with `argv` (the arguments after the program name). Resolves the exit code: 0 on
- * success, 1 on any failure, after writing one line `Error: <message>` to stderr. Never rejects.
+ * Builds fleetctl's command line parser (see {@link run}, which also resolves abbreviated
+ * commands and `help`, and maps errors to exit codes). Command handlers throw on failure.
+ */
+export function buildCli(deps: CliDeps): Argv<GlobalArgs> {
+  return createCli(deps).parser;
+}
+
+/**
+ * Runs fleetctl with `argv` (the arguments after the program name). Resolves the exit code, never
+ * rejects:
+ *
+ * - 0 on success (help and version text go to stdout);
+ * - 1 after one line `Error: <message>` on stderr; for a wrong command line (unknown or ambiguous
+ *   command, unknown flag, missing or extra argument) a second line `Run 'fleetctl help' for usage.`;
+ * - 2 for fleet's deprecated `verify` and `--sign`, after fleet's warning line.
+ *
+ * `--get-yargs-completions WORD...` (what the completion scripts call) prints completion
+ * candidates instead; see `completion-scripts.ts`.
  */
 export async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
+  if (argv.includes(completionRequestFlag)) return complete(argv, deps);
+  let started = false;
   try {
-    await buildCli(deps).parseAsync([...argv], {}, (err, _args, text) => {
+    const cli = createCli(deps, [], () => {
+      started = true;
+    });
+    const args = resolveCommandLine(argv, cli.spec);
+    await cli.parser.parseAsync(args, {}, (err, _args, text) => {
       // Help and version text: yargs hands it over instead of printing it.
       if ((err === undefined || err === null) && text !== '') deps.output.out(`${text}\n`);
     });
     return 0;
   } catch (err) {
+    return report(err, started, deps.output);
+  }
+}
+
+function report(err: unknown, handlerStarted: boolean, output: Output): number {
+  if (err instanceof DeprecatedFeatureError) {
+    output.err(`${err.message}\n`);
+    return err.exitCode;
+  }
+  // Whatever is not ours and happens before a handler runs is yargs refusing the command line.
+  if (err instanceof UsageError || (!handlerStarted && !(err instanceof FleetError))) {
+    output.err(`Error: ${usageText(errorText(err))}\nRun 'fleetctl help' for usage.\n`);
+    return 1;
+  }
+  output.err(`Error: ${errorText(err)}\n`);
+  return 1;
+}
+
+// Unknown flags are caught before yargs (resolveCommandLine); what yargs still calls unknown are
+// extra arguments.
+function usageText(text: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(text);
+  if (unknown === null) return text;
+  const list = (unknown[1] ?? '').split(', ');
+  return `unexpected argument${list.length > 1 ? 's' : ''}: ${list.join(', ')}`;
+}
+
+/**
+ * Prints the completion candidates for `WORD...` after `--get-yargs-completions` (the program name
+ * first, the word being completed last). Unit arguments complete from the API (one request);
+ * everything else comes from yargs' own completion of our options, synchronous and without the
+ * API: yargs runs the command in "completion mode" and skips its handler only because the
+ * candidates are already printed, so its CLI gets an API client factory that refuses and an output
+ * that drops everything, in case a handler ever ran.
+ */
+async function complete(argv: readonly string[], deps: CliDeps): Promise<number> {
+  try {
+    const typed = argv.slice(argv.indexOf(completionRequestFlag) + 1);
+    const spec = createCli(deps).spec;
+    const words = expandCommandWord(typed, spec);
+    const target = completionTarget(words, spec);
+    if (target.kind === 'unit') {
+      // An unreachable API leaves the word to the shell's file completion.
+      const names = await unitNames(words.slice(1), deps).catch(() => []);
+      const candidates = unitCandidates(names, target.prefix, isZsh(deps.env));
+      if (candidates.length > 0) deps.output.out(`${candidates.join('\n')}\n`);
+      return 0;
+    }
+    // A command word (or help topic): all commands are candidates, the shell keeps those with its prefix.
+    const asked = target.kind === 'command' ? [words[0] ?? 'fleetctl', ''] : words;
+    const processArgs = [completionRequestFlag, ...asked];
+    const sandbox: CliDeps = { ...deps, output: { out: () => undefined, err: () => undefined }, makeClient: noClient };
+    let text = '';
+    await createCli(sandbox, processArgs).parser.parseAsync(processArgs, {}, (_err, _args, out) => {
+      text = out;
+    });
+    if (text !== '') deps.output.out(`${text}\n`);
+    return 0;
+  } catch (err) {
     deps.output.err(`Error: ${errorText(err)}\n`);
     return 1;
   }
+}
+
+/** The registered units' names, reaching the API with the global flags among `args`. Rejects like the client. */
+async function unitNames(args: readonly string[], deps: CliDeps): Promise<string[]> {
+  // Global flags only: no commands, no validation, no help or version output.
+  const parsed = withGlobalFlags(yargs(), deps.env).parserConfiguration({ 'boolean-negation': false }).help(false).version(false).parseSync([...args]);
+  const config = await clientConfig(parsed as unknown as GlobalArgs, deps.readFile ?? readLocalFile);
+  return (await deps.makeClient(config).listUnits()).map((u) => u.name);
 }
 
 function errorText(err: unknown): string {

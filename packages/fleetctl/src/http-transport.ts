@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
-import type { RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { FleetError } from '@fleet/engine';
 
 /** Where the fleet API listens: a unix socket or an HTTP(S) base URL. */
@@ -48,6 +48,17 @@ export function parseEndpoint(value: string): Endpoint {
   return url.port === '' ? base : { ...base, port: Number(url.port) };
 }
 
+/**
+ * TLS material for an `https:` endpoint, as PEM text. Without `ca` the server is verified against
+ * the system's CAs; `cert` and `key` (a client certificate) go together. The server is always
+ * verified (fleet skipped verification when no client certificate was given).
+ */
+export interface TlsMaterial {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 /** A raw HTTP answer. */
 export interface HttpResponse {
   readonly status: number;
@@ -60,8 +71,9 @@ export class TransportError extends Error {
 }
 
 /**
- * Sends one request with a JSON body (if any) and reads the whole answer. Rejects with a
- * {@link TransportError} when there is no answer within `timeoutMs`.
+ * Sends one request with a JSON body (if any) and reads the whole answer. `tls` applies to
+ * `https:` endpoints only. Rejects with a {@link TransportError} when there is no answer within
+ * `timeoutMs`, or when the TLS handshake fails (unverified server, refused client certificate).
  */
 export function sendHttp(
   endpoint: Endpoint,
@@ -69,6 +81,7 @@ export function sendHttp(
   path: string,
   body: unknown,
   timeoutMs: number,
+  tls: TlsMaterial = {},
 ): Promise<HttpResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -82,6 +95,11 @@ export function sendHttp(
   else {
     options.hostname = endpoint.hostname;
     if (endpoint.port !== undefined) options.port = endpoint.port;
+  }
+  if (endpoint.protocol === 'https:') {
+    if (tls.ca !== undefined) options.ca = tls.ca;
+    if (tls.cert !== undefined) options.cert = tls.cert;
+    if (tls.key !== undefined) options.key = tls.key;
   }
   const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DBusError, Message, MessageType, sessionBus, systemBus, type MessageBus } from '@jellybrick/dbus-next';
+import { DBusError, Message, MessageType, sessionBus, systemBus, Variant, type MessageBus } from '@jellybrick/dbus-next';
 import { SystemdError } from '@fleet/engine';
 
 // Every D-Bus name the project uses lives in this file.
@@ -8,6 +8,8 @@ const managerPath = '/org/freedesktop/systemd1';
 const managerInterface = 'org.freedesktop.systemd1.Manager';
 const unitPathPrefix = '/org/freedesktop/systemd1/unit/';
 const propertiesInterface = 'org.freedesktop.DBus.Properties';
+const unitInterface = 'org.freedesktop.systemd1.Unit';
+const serviceInterface = 'org.freedesktop.systemd1.Service';
 const noSuchUnit = 'org.freedesktop.systemd1.NoSuchUnit';
 const alreadySubscribed = 'org.freedesktop.systemd1.AlreadySubscribed';
 
@@ -39,6 +41,49 @@ export interface UnitFileChange {
   readonly type: string;
   readonly path: string;
   readonly source: string;
+}
+
+/**
+ * A unit's detailed status, read from its D-Bus object (`org.freedesktop.systemd1.Unit`, plus
+ * `org.freedesktop.systemd1.Service` for a service), as `systemctl status` shows it. Strings are
+ * systemd's verbatim; an unset string is `''`. Timestamps are microseconds since the epoch
+ * (CLOCK_REALTIME), 0 = never since systemd loaded the unit.
+ */
+export interface UnitProperties {
+  /** The unit's primary name (`Id`); differs from the name asked for when that was an alias. */
+  readonly id: string;
+  readonly description: string;
+  readonly loadState: string;
+  readonly activeState: string;
+  readonly subState: string;
+  /** `linked-runtime`, `enabled-runtime`, `static`, ...; `''` for a unit without a file. */
+  readonly unitFileState: string;
+  /** The unit file systemd loaded (a link's target is not resolved); `''` when none. */
+  readonly fragmentPath: string;
+  readonly activeEnterTimestamp: number;
+  readonly activeExitTimestamp: number;
+  readonly inactiveEnterTimestamp: number;
+  readonly inactiveExitTimestamp: number;
+  /** Set when the unit is a service (its name ends in `.service`), else undefined. */
+  readonly service: ServiceProperties | undefined;
+}
+
+/** The `org.freedesktop.systemd1.Service` properties of {@link UnitProperties}. */
+export interface ServiceProperties {
+  /** PID of the running main process; 0 when none runs. */
+  readonly mainPid: number;
+  /** PID of the last main process started (kept after it exits); 0 when none was. */
+  readonly execMainPid: number;
+  /** How the last main process ended, as waitid's `si_code`: 0 = still running or never ran, 1 CLD_EXITED, 2 CLD_KILLED, 3 CLD_DUMPED. */
+  readonly execMainCode: number;
+  /** Its exit status (CLD_EXITED) or signal number (CLD_KILLED, CLD_DUMPED). */
+  readonly execMainStatus: number;
+  /** `success`, `exit-code`, `signal`, `timeout`, `core-dump`, ... */
+  readonly result: string;
+  /** The unit's cgroup path as systemd names it (e.g. `/fleet-abc-m1/app.slice/hello.service`); `''` while it has none (not running). */
+  readonly controlGroup: string;
+  /** The slice the unit belongs to, e.g. `app.slice` (also while the unit does not run). */
+  readonly slice: string;
 }
 
 /** A systemd signal, reduced to what a wake-up needs. Never carries state to act on: re-read it. */
@@ -217,6 +262,72 @@ export class Systemd1 {
   }
 
   /**
+   * A unit's detailed status: the object path from `Manager.GetUnit`, or `Manager.LoadUnit` when the
+   * unit is not loaded (then systemd loads it: a unit without a file reports `loadState`
+   * `not-found`, which is a value, not an error), then `Properties.GetAll` on the Unit interface
+   * and, for a service, the Service interface. Throws a terminal `SystemdError` for a name systemd
+   * rejects as invalid.
+   */
+  async getUnitProperties(name: string): Promise<UnitProperties> {
+    let path: string;
+    try {
+      path = String((await this.#call('GetUnit', 's', [name]))[0]);
+    } catch (err) {
+      if (!isNoSuchUnitError(err)) throw err;
+      path = String((await this.#call('LoadUnit', 's', [name]))[0]);
+    }
+    const unit = new PropertyBag(`GetAll ${unitInterface} ${name}`, await this.#getAll(path, unitInterface, name));
+    const id = unit.string('Id');
+    let service: ServiceProperties | undefined;
+    if (id.endsWith('.service')) {
+      const props = new PropertyBag(`GetAll ${serviceInterface} ${name}`, await this.#getAll(path, serviceInterface, name));
+      service = {
+        mainPid: props.number('MainPID'),
+        execMainPid: props.number('ExecMainPID'),
+        execMainCode: props.number('ExecMainCode'),
+        execMainStatus: props.number('ExecMainStatus'),
+        result: props.string('Result'),
+        controlGroup: props.string('ControlGroup'),
+        slice: props.string('Slice'),
+      };
+    }
+    return {
+      id,
+      description: unit.string('Description'),
+      loadState: unit.string('LoadState'),
+      activeState: unit.string('ActiveState'),
+      subState: unit.string('SubState'),
+      unitFileState: unit.string('UnitFileState'),
+      fragmentPath: unit.string('FragmentPath'),
+      activeEnterTimestamp: unit.number('ActiveEnterTimestamp'),
+      activeExitTimestamp: unit.number('ActiveExitTimestamp'),
+      inactiveEnterTimestamp: unit.number('InactiveEnterTimestamp'),
+      inactiveExitTimestamp: unit.number('InactiveExitTimestamp'),
+      service,
+    };
+  }
+
+  /**
+   * The manager's own cgroup (`Manager.ControlGroup`), e.g. `/fleet-abc-m1` for a user instance
+   * in its own cgroup: its units' cgroups are `<this>/<slice path>/<unit>`. `''` when systemd
+   * reports none.
+   */
+  async getManagerControlGroup(): Promise<string> {
+    const message = new Message({
+      destination: systemdService,
+      path: managerPath,
+      interface: propertiesInterface,
+      member: 'Get',
+      signature: 'ss',
+      body: [managerInterface, 'ControlGroup'],
+    });
+    const [value] = await this.#send(`Get ${managerInterface}.ControlGroup`, message);
+    const unwrapped = value instanceof Variant ? (value.value as unknown) : value;
+    if (typeof unwrapped !== 'string') throw malformed('Get ControlGroup', value);
+    return unwrapped;
+  }
+
+  /**
    * Delivers systemd's `JobRemoved` and units' `PropertiesChanged` signals to `listener`. The first
    * call installs the connection's single match rule (every signal systemd sends); later calls share
    * it. Signals flow only after {@link subscribe}. Returns a function that removes the listener.
@@ -264,6 +375,11 @@ export class Systemd1 {
       return;
     }
     for (const listener of this.#signalListeners) listener(signal);
+  }
+
+  async #getAll(path: string, iface: string, unit: string): Promise<unknown> {
+    const message = new Message({ destination: systemdService, path, interface: propertiesInterface, member: 'GetAll', signature: 's', body: [iface] });
+    return (await this.#send(`GetAll ${iface} ${unit}`, message))[0];
   }
 
   #call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
@@ -330,6 +446,38 @@ function toSystemdError(operation: string, err: unknown): SystemdError {
   const transient =
     err instanceof DBusDisconnectedError || err instanceof DBusTimeoutError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string');
   return new SystemdError(operation, transient, { cause: err });
+}
+
+/** The `a{sv}` reply of `Properties.GetAll`, read with type checks: every value arrives in a Variant, 64-bit ones as BigInt. */
+class PropertyBag {
+  readonly #operation: string;
+  readonly #values: Record<string, unknown>;
+
+  constructor(operation: string, reply: unknown) {
+    if (typeof reply !== 'object' || reply === null) throw malformed(operation, reply);
+    this.#operation = operation;
+    this.#values = reply as Record<string, unknown>;
+  }
+
+  string(key: string): string {
+    const value = this.#get(key);
+    if (typeof value !== 'string') throw malformed(this.#operation, { [key]: typeof value });
+    return value;
+  }
+
+  /** u, i, t (BigInt) as a number: PIDs, exit statuses and µs timestamps fit in a double exactly. */
+  number(key: string): number {
+    const value = this.#get(key);
+    if (typeof value === 'number') return value;
+    if (typeof value === 'bigint') return Number(value);
+    throw malformed(this.#operation, { [key]: typeof value });
+  }
+
+  #get(key: string): unknown {
+    const wrapped = this.#values[key];
+    if (wrapped === undefined) throw new SystemdError(this.#operation, false, { cause: new Error(`the reply has no property ${key}`) });
+    return wrapped instanceof Variant ? (wrapped.value as unknown) : wrapped;
+  }
 }
 
 function parseChanges(operation: string, value: unknown): UnitFileChange[] {

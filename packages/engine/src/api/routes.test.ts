@@ -1,19 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { parseUnitName } from '../model/index.js';
+import type { Clock } from '../clock.js';
+import { hashUnitFile, parseUnitName, type Unit, type UnitFile } from '../model/index.js';
+import type { ClusterReader, CreateUnitOutcome } from '../registry/index.js';
 import { aMachine, InMemoryRegistry } from '../testing/index.js';
-import { handleApiRequest, type ApiResponse } from './routes.js';
+import { discoveryDocument } from './discovery.js';
+import type { ApiDeps, ApiResponse } from './request.js';
+import { handleApiRequest } from './routes.js';
 
 const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }];
 
-function api(registry = new InMemoryRegistry(), tokenLimit = 100) {
+const otherOptions = [{ section: 'Service', name: 'ExecStart', value: '/bin/other' }];
+
+function api<R extends InMemoryRegistry>(registry: R, deps: Partial<ApiDeps> = {}) {
   const call = (method: string, path: string, body?: unknown, query = ''): Promise<ApiResponse> =>
-    handleApiRequest({ method, path, query: new URLSearchParams(query), body }, { units: registry, cluster: registry, tokenLimit });
+    handleApiRequest({ method, path, query: new URLSearchParams(query), body }, { units: registry, cluster: registry, machines: registry, tokenLimit: 100, ...deps });
   return { registry, call };
 }
+const fresh = (deps: Partial<ApiDeps> = {}) => api(new InMemoryRegistry(), deps);
 
 describe('API v1 units', () => {
   it('creates a unit (201), sets its desired state (204), reads (200) and deletes it (204, then 404)', async () => {
-    const { call } = api();
+    const { call } = fresh();
     expect(await call('PUT', '/units/hello.service', { name: 'hello.service', desiredState: 'launched', options })).toEqual({ status: 201 });
     expect(await call('PUT', '/units/hello.service', { desiredState: 'loaded' })).toEqual({ status: 204 });
     expect(await call('GET', '/units/hello.service')).toEqual({
@@ -35,7 +42,7 @@ describe('API v1 units', () => {
     ['unknown fields', '/units/x.service', { desiredState: 'launched', options, bogus: 1 }, /unknown field\(s\) in unit: bogus/],
     ['a template set to launched', '/units/web@.service', { desiredState: 'launched', options }, /is a template/],
   ])('rejects %s with 400 and stores nothing', async (_what, path, body, message) => {
-    const { call, registry } = api();
+    const { call, registry } = fresh();
     const response = await call('PUT', path, body);
     expect(response.status).toBe(400);
     expect((response.body as { error: { code: number; message: string } }).error).toEqual({ code: 400, message: expect.stringMatching(message) });
@@ -43,21 +50,67 @@ describe('API v1 units', () => {
   });
 
   it('answers 409 when setting the state of a unit that does not exist', async () => {
-    const { call } = api();
+    const { call } = fresh();
     expect((await call('PUT', '/units/nope.service', { desiredState: 'launched' })).status).toBe(409);
   });
 
-  it('answers 409 and keeps the stored unit when the options differ', async () => {
-    const { call, registry } = api();
+  it('replaces the stored file when the options differ (204): new hash and desired state, the unit keeps its name', async () => {
+    const { call, registry } = fresh();
     await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
-    const before = registry.units.get(parseUnitName('hello.service'));
-    const response = await call('PUT', '/units/hello.service', { desiredState: 'inactive', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/other' }] });
-    expect(response.status).toBe(409);
-    expect(registry.units.get(parseUnitName('hello.service'))).toEqual(before);
+    expect(await call('PUT', '/units/hello.service', { desiredState: 'loaded', options: otherOptions })).toEqual({ status: 204 });
+    const stored = registry.units.get(parseUnitName('hello.service'));
+    expect(stored).toEqual({ name: 'hello.service', hash: hashUnitFile(otherOptions as UnitFile), desiredState: 'loaded' });
+    expect((await call('GET', '/units/hello.service')).body).toMatchObject({ options: otherOptions, desiredState: 'loaded' });
+    // The old file stays until the engine collects it (schedule entries may still refer to it).
+    expect(registry.files.has(hashUnitFile(options as UnitFile))).toBe(true);
+  });
+
+  it('sets only the desired state when the options hash the same (204)', async () => {
+    const { call, registry } = fresh();
+    await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
+    expect(await call('PUT', '/units/hello.service', { desiredState: 'inactive', options })).toEqual({ status: 204 });
+    expect(registry.units.get(parseUnitName('hello.service'))).toEqual({ name: 'hello.service', hash: hashUnitFile(options as UnitFile), desiredState: 'inactive' });
+  });
+
+  it.each([
+    ['[X-Fleet] rules', '/units/hello.service', { desiredState: 'launched', options: [...options, { section: 'X-Fleet', name: 'Global', value: 'true' }, { section: 'X-Fleet', name: 'MachineOf', value: 'db.service' }] }, /invalid \[X-Fleet\] section of hello.service: .*cannot be combined/],
+    ['an unknown [X-Fleet] key', '/units/hello.service', { desiredState: 'launched', options: [...options, { section: 'X-Fleet', name: 'Bogus', value: 'x' }] }, /Bogus/],
+    ['the template rule', '/units/web@.service', { desiredState: 'loaded', options: otherOptions }, /is a template/],
+  ])('validates a replacement as a create (%s): 400, the stored unit unchanged', async (_what, path, body, message) => {
+    const { call, registry } = fresh();
+    await call('PUT', path, { desiredState: 'inactive', options });
+    const before = [...registry.units.values()];
+    const response = await call('PUT', path, body);
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).toMatch(message);
+    expect([...registry.units.values()]).toEqual(before);
+  });
+
+  it('replaces a template only with desired state inactive', async () => {
+    const { call, registry } = fresh();
+    await call('PUT', '/units/web@.service', { desiredState: 'inactive', options });
+    expect(await call('PUT', '/units/web@.service', { desiredState: 'inactive', options: otherOptions })).toEqual({ status: 204 });
+    expect(registry.units.get(parseUnitName('web@.service'))?.hash).toBe(hashUnitFile(otherOptions as UnitFile));
+  });
+
+  it('answers 409 and loses nothing when the unit changes between the read and the replace', async () => {
+    /** Another request sets the desired state right after this one read the unit. */
+    class RacingRegistry extends InMemoryRegistry {
+      override async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
+        const outcome = await super.createUnit(unit);
+        if (outcome.kind === 'exists') await this.setDesiredState(unit.name, 'loaded');
+        return outcome;
+      }
+    }
+    const { call, registry } = api(new RacingRegistry());
+    await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
+    const response = await call('PUT', '/units/hello.service', { desiredState: 'launched', options: otherOptions });
+    expect(response).toEqual({ status: 409, body: { error: { code: 409, message: 'unit hello.service was changed by another request while it was being replaced; retry' } } });
+    expect(registry.units.get(parseUnitName('hello.service'))).toEqual({ name: 'hello.service', hash: hashUnitFile(options as UnitFile), desiredState: 'loaded' });
   });
 
   it('pages unit lists with nextPageToken', async () => {
-    const { call } = api(new InMemoryRegistry(), 2);
+    const { call } = fresh({ tokenLimit: 2 });
     for (const n of ['a', 'b', 'c', 'd', 'e']) await call('PUT', `/units/${n}.service`, { desiredState: 'inactive', options });
     const names: string[] = [];
     let token: string | undefined = '';
@@ -71,15 +124,63 @@ describe('API v1 units', () => {
   });
 
   it('answers 503 while etcd is unreachable', async () => {
-    const { call, registry } = api();
+    const { call, registry } = fresh();
     registry.unavailable = true;
     expect(await call('GET', '/units')).toEqual({ status: 503, body: { error: { code: 503, message: 'fleet server unable to communicate with etcd' } } });
+  });
+
+  it('answers 503 instead of hanging when the registry does not answer within registryTimeoutMs', async () => {
+    let expire: () => void = () => undefined;
+    const sleeps: number[] = [];
+    const clock: Clock = { now: () => 0, sleep: (ms) => { sleeps.push(ms); return new Promise<void>((resolve) => (expire = resolve)); } };
+    const stalled: ClusterReader = { snapshot: () => new Promise(() => undefined), unitFiles: () => new Promise(() => undefined) };
+    const { call } = fresh({ cluster: stalled, registryTimeoutMs: 3000, clock });
+    const answer = call('GET', '/units');
+    expect(sleeps).toEqual([3000]);
+    expire();
+    expect(await answer).toEqual({ status: 503, body: { error: { code: 503, message: 'fleet server unable to communicate with etcd' } } });
+    // A registry that answers in time is not affected by the bound.
+    expect((await fresh({ registryTimeoutMs: 3000, clock }).call('GET', '/units')).status).toBe(200);
+  });
+});
+
+describe('API v1 methods and discovery', () => {
+  it.each([
+    ['POST', '/units', 'GET'],
+    ['PATCH', '/units/x.service', 'GET, PUT, DELETE'],
+    ['PUT', '/state', 'GET'],
+    ['DELETE', '/state/x.service', 'GET'],
+    ['PUT', '/machines', 'GET, PATCH'],
+    ['POST', '/discovery', 'GET'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const response = await fresh().call(method, path);
+    expect(response.status).toBe(405);
+    expect(response.headers).toEqual({ Allow: allow });
+    expect((response.body as { error: { message: string } }).error.message).toBe(`method ${method} not allowed on ${path}: only ${allow} supported`);
+  });
+
+  it('serves the discovery document', async () => {
+    const response = await fresh().call('GET', '/discovery');
+    expect(response).toEqual({ status: 200, body: discoveryDocument });
+    expect(discoveryDocument).toMatchObject({ kind: 'discovery#restDescription', id: 'fleet:v1', rootUrl: '$ENDPOINT/', basePath: '/fleet/v1/' });
+    const methods = Object.values(discoveryDocument.resources).flatMap((r) => Object.values(r.methods).map((m) => `${m.httpMethod} ${m.path}`));
+    expect(methods.sort()).toEqual([
+      'DELETE units/{unitName}', 'GET machines', 'GET state', 'GET state/{unitName}', 'GET units', 'GET units/{unitName}', 'PATCH machines', 'PUT units/{unitName}',
+    ]);
+  });
+
+  it.each(['/discovery/x', '/machines/x', '/units/a.service/b', '/nothing'])('answers 404 for %s', async (path) => {
+    expect((await fresh().call('GET', path)).status).toBe(404);
+  });
+
+  it('answers 400 for malformed percent-encoding in a unit name', async () => {
+    expect((await fresh().call('GET', '/units/%E0%A4%A.service')).status).toBe(400);
   });
 });
 
 describe('API v1 state and machines', () => {
   it('filters unit states by machine and unit, and lists machines', async () => {
-    const { call, registry } = api();
+    const { call, registry } = fresh();
     const a = aMachine('a', { rack: 'r1' });
     const b = aMachine('b');
     registry.machines.set(a.id, a);
@@ -94,7 +195,7 @@ describe('API v1 state and machines', () => {
     expect((await call('GET', '/machines')).body).toEqual({
       machines: [{ id: a.id, primaryIP: '127.0.0.1', metadata: { rack: 'r1' } }, { id: b.id, primaryIP: '127.0.0.1', metadata: {} }],
     });
-    expect((await call('POST', '/machines')).status).toBe(405);
-    expect((await call('GET', '/nothing')).status).toBe(404);
+    expect((await call('GET', '/state/x.service')).body).toMatchObject({ name: 'x.service', machineID: a.id });
+    expect((await call('GET', '/state/z.service')).status).toBe(404);
   });
 });

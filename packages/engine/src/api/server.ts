@@ -1,18 +1,26 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '../log.js';
-import { apiError, handleApiRequest, type ApiDeps, type ApiResponse } from './routes.js';
+import { apiError, type ApiDeps, type ApiResponse } from './request.js';
+import { handleApiRequest } from './routes.js';
+import type { ApiTls } from './tls.js';
 import { apiPrefixes } from './wire.js';
 
-/** Bodies larger than this are refused before parsing. */
+/** Bodies larger than this are refused (400, as fleet has no 413) before parsing. */
 export const maxBodyBytes = 1024 * 1024;
 
-/** Where the API listens: always a unix socket, optionally TCP. */
+/** Where the API listens: always a unix socket, optionally TCP (plain HTTP, or HTTPS with `tls`). */
 export interface ApiListenOptions {
   readonly socketPath: string;
-  /** `host:port`; must be a loopback address unless `allowRemote`. */
+  /**
+   * `host:port`. A non-loopback host is refused unless clients are authenticated (`tls` with a
+   * `ca`: mutual TLS) or `allowRemote` says the operator accepts an unauthenticated API.
+   */
   readonly tcp?: string | undefined;
   readonly allowRemote?: boolean;
+  /** Serve HTTPS on `tcp`; with `tls.ca`, require and verify client certificates. */
+  readonly tls?: ApiTls | undefined;
 }
 
 /** A running API server. */
@@ -22,7 +30,10 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Serves fleet's API v1 under `/fleet/v1` and `/v1-alpha` on a unix socket (mode 0660) and optional TCP. */
+/**
+ * Serves fleet's API v1 under `/fleet/v1` and `/v1-alpha` on a unix socket (mode 0660) and optional
+ * TCP. Every answer is `application/json` (204s included, as fleet's); a 405 carries `Allow`.
+ */
 export async function startApiServer(deps: ApiDeps, listen: ApiListenOptions, log: Logger): Promise<ApiServer> {
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void serve(req, res, deps, log);
@@ -38,10 +49,16 @@ export async function startApiServer(deps: ApiDeps, listen: ApiListenOptions, lo
     const colon = listen.tcp.lastIndexOf(':');
     const host = listen.tcp.slice(0, colon);
     const port = Number(listen.tcp.slice(colon + 1));
-    if (!listen.allowRemote && !isLoopback(host)) {
-      throw new Error(`refusing to serve the unauthenticated API on ${host}: not a loopback address (set api_allow_remote to override)`);
+    const authenticated = listen.tls?.ca !== undefined;
+    if (!listen.allowRemote && !authenticated && !isLoopback(host)) {
+      throw new Error(
+        `refusing to serve the unauthenticated API on ${host}: not a loopback address (set api_cert_file, api_key_file and api_ca_file for mutual TLS, or api_allow_remote to override)`,
+      );
     }
-    const tcpServer = createServer(handler);
+    const tls = listen.tls;
+    const tcpServer: Server = tls === undefined
+      ? createServer(handler)
+      : createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }) }, handler);
     await listenOn(tcpServer, { host, port });
     const address = tcpServer.address();
     tcpAddress = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : listen.tcp;
@@ -88,12 +105,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps, l
     response = apiError(500, 'internal error');
   }
   res.statusCode = response.status;
-  if (response.body === undefined) {
-    res.end();
-    return;
-  }
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify(response.body));
+  res.end(response.body === undefined ? undefined : JSON.stringify(response.body));
 }
 
 async function readBody(req: IncomingMessage): Promise<{ kind: 'ok'; value: unknown } | { kind: 'error'; message: string }> {

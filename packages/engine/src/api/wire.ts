@@ -33,7 +33,10 @@ export interface WireUnitPage {
   nextPageToken?: string;
 }
 
-/** `PUT /fleet/v1/units/<name>` body: create (with options) or set the desired state. */
+/**
+ * `PUT /fleet/v1/units/<name>` body: create (with options; 201), set the desired state (without
+ * options, or with options of the same hash; 204), or replace the options (a different hash; 204).
+ */
 export interface WireUnitPut {
   name?: string;
   desiredState: string;
@@ -65,6 +68,18 @@ export interface WireMachine {
 export interface WireMachinePage {
   machines: WireMachine[];
   nextPageToken?: string;
+}
+
+/**
+ * One operation of a `PATCH /fleet/v1/machines` body (an array of them, applied all or none).
+ * `add` and `replace` set the key, `remove` drops it (even a key from fleetd's configuration).
+ */
+export interface WireMachineMetadataOp {
+  op: 'add' | 'remove' | 'replace';
+  /** `/<machine ID>/metadata/<key>`; the key is `[A-Za-z0-9_.-]+`. */
+  path: string;
+  /** Required and non-empty for `add` and `replace`; ignored for `remove`. */
+  value?: string;
 }
 
 /** Error body of every non-2xx answer. */

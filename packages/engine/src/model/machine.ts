@@ -49,6 +49,56 @@ export function parseMetadata(text: string): Metadata {
   return out;
 }
 
+/**
+ * Metadata changes made through the API (`PATCH /fleet/v1/machines`), kept apart from what fleetd
+ * was configured with: a string sets the key, `null` removes it (fleet's "" tombstone), even when
+ * the configured metadata has it.
+ */
+export type MetadataOverrides = Readonly<Record<string, string | null>>;
+
+/** Keys the API accepts in metadata paths (fleet's `[A-Za-z0-9_.-]+`). */
+export const metadataKeyPattern = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The effective metadata of a machine: the configured metadata with the overrides applied (an
+ * override wins; a `null` override removes the key). Pure; `undefined` overrides change nothing.
+ */
+export function applyMetadataOverrides(configured: Metadata, overrides: MetadataOverrides | undefined): Metadata {
+  if (overrides === undefined) return configured;
+  const out = new Map(Object.entries(configured));
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === null) out.delete(key);
+    else out.set(key, value);
+  }
+  // fromEntries defines own properties, so a key such as `__proto__` stays plain data.
+  return Object.fromEntries(out);
+}
+
+/** One metadata change of a `PATCH /fleet/v1/machines`: set `key` to `value`, or remove it (`null`). */
+export interface MetadataChange {
+  readonly machineId: MachineId;
+  readonly key: string;
+  readonly value: string | null;
+}
+
+/**
+ * The stored overrides after `changes`, applied in order (the last change of a key wins). Machines
+ * whose overrides end up empty map to `{}`. Pure: `current` is not modified.
+ */
+export function patchMetadataOverrides(
+  current: ReadonlyMap<MachineId, MetadataOverrides>,
+  changes: readonly MetadataChange[],
+): Map<MachineId, MetadataOverrides> {
+  const working = new Map<MachineId, Map<string, string | null>>();
+  for (const [id, o] of current) working.set(id, new Map(Object.entries(o)));
+  for (const c of changes) {
+    const o = working.get(c.machineId) ?? new Map<string, string | null>();
+    o.set(c.key, c.value);
+    working.set(c.machineId, o);
+  }
+  return new Map([...working].map(([id, o]) => [id, Object.fromEntries(o)]));
+}
+
 /** The 8-character short form fleetctl prints. */
 export function shortMachineId(id: MachineId): string {
   return id.slice(0, 8);

@@ -334,6 +334,16 @@ describe('planEngineTasks: bookkeeping', () => {
     expect(launched.tasks).toEqual([{ change: { kind: 'schedule', entry: scheduled(loaded, a, 'loaded') }, reason: { code: 'target-changed' } }]);
   });
 
+  it('moves the entry to the new hash when the unit file was replaced, and collects the old file', () => {
+    const before = aUnit('hello.service', 'launched', 'ExecStart=/bin/old');
+    const after = aUnit('hello.service', 'launched', 'ExecStart=/bin/new');
+    const replaced = planEngineTasks(aSnapshot({ units: [after], machines: [a], schedule: [scheduled(before, a)], unitFileHashes: [before.hash, after.hash] }));
+    // The old file is still referenced by the stored entry in this pass; the next pass collects it.
+    expect(replaced.tasks).toEqual([{ change: { kind: 'schedule', entry: scheduled(after, a) }, reason: { code: 'target-changed' } }]);
+    const next = planEngineTasks(aSnapshot({ units: [after], machines: [a], schedule: [scheduled(after, a)], unitFileHashes: [before.hash, after.hash], revision: '12' }));
+    expect(next.tasks).toEqual([{ change: { kind: 'delete-unit-file', hash: before.hash, unchangedSince: '12' }, reason: { code: 'unreferenced-file' } }]);
+  });
+
   it('keeps one entry of a unit scheduled twice', () => {
     expect(summary(plan({ units: [[db]], schedule: [[db, b], [db, a]] }))).toEqual(['-db.service@b duplicate']);
   });

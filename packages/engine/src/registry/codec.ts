@@ -1,9 +1,9 @@
 import { CorruptRecordError } from '../errors.js';
 import {
-  isMachineId, isTargetState, unitFileProblem, unitNameProblem,
-  type MachineId, type MachineState, type ScheduledUnit, type Unit, type UnitFile, type UnitName, type UnitState,
+  isMachineId, isTargetState, metadataKeyPattern, unitFileProblem, unitNameProblem,
+  type MachineId, type MachineState, type MetadataOverrides, type ScheduledUnit, type Unit, type UnitFile, type UnitName, type UnitState,
 } from '../model/index.js';
-import type { StoredScheduleEntry, StoredUnit } from './keys.js';
+import type { StoredMetadataOverrides, StoredScheduleEntry, StoredUnit } from './keys.js';
 
 /** Unit record without its file (files are stored once per hash). */
 export type UnitRecord = Omit<Unit, 'file'>;
@@ -67,6 +67,20 @@ export const codec = {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new CorruptRecordError(key, 'metadata must be an object');
     for (const value of Object.values(metadata)) if (typeof value !== 'string') throw new CorruptRecordError(key, 'metadata values must be strings');
     return { id: id as MachineId, publicIp: v['publicIp'], metadata: metadata as Record<string, string>, version: v['version'] };
+  },
+
+  encodeMetadataOverrides(overrides: MetadataOverrides): string {
+    const stored: StoredMetadataOverrides = overrides;
+    return JSON.stringify(stored);
+  },
+  decodeMetadataOverrides(key: string, id: string, raw: string): { machineId: MachineId; overrides: MetadataOverrides } {
+    const v = parseObject(key, raw);
+    if (!isMachineId(id)) throw new CorruptRecordError(key, 'invalid machine ID in key');
+    for (const [k, value] of Object.entries(v)) {
+      if (!metadataKeyPattern.test(k)) throw new CorruptRecordError(key, `invalid metadata key ${JSON.stringify(k)}`);
+      if (value !== null && typeof value !== 'string') throw new CorruptRecordError(key, 'metadata values must be strings or null');
+    }
+    return { machineId: id, overrides: v as MetadataOverrides };
   },
 
   /** Reasons are plain text; only the unit name in the key is validated. */

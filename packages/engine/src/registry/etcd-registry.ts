@@ -1,19 +1,23 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { RegistryUnavailableError } from '../errors.js';
+import { FleetError, RegistryUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { hashUnitFile, type MachineId, type MachineState, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '../model/index.js';
+import {
+  applyMetadataOverrides, hashUnitFile, patchMetadataOverrides,
+  type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState,
+} from '../model/index.js';
 import { codec, type UnitRecord } from './codec.js';
 import { KeySchema } from './keys.js';
 import type {
-  ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineScheduleReader,
-  ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome,
+  ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader,
+  ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome,
 } from './registry.js';
+import { mergeWakeups, watchPrefix } from './watch.js';
 
 /** etcd caps operations per transaction at 128 by default; stay under it. */
 const maxOpsPerTxn = 100;
 
 /** The registry on a real etcd (v3 API through `etcd3`). The only file that knows etcd3's builders. */
-export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, ChangeFeed {
+export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
   readonly keys: KeySchema;
   /** Files are immutable per hash: cache them. */
   private readonly fileCache = new Map<string, UnitFile>();
@@ -35,7 +39,20 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     if (result.succeeded) return { kind: 'created' };
     const kv = result.responses[0]?.response_range?.kvs[0];
     if (kv === undefined) return this.createUnit(unit); // deleted between compare and read: try again
-    return { kind: 'exists', existing: codec.decodeUnit(key, unit.name, kv.value.toString()) };
+    return { kind: 'exists', existing: codec.decodeUnit(key, unit.name, kv.value.toString()), revision: kv.mod_revision };
+  }
+
+  async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
+    const key = this.keys.unit(unit.name);
+    const record: UnitRecord = { name: unit.name, hash: hashUnitFile(unit.file), desiredState: unit.desiredState };
+    // A missing key has mod revision 0, so a unit destroyed meanwhile is a conflict too.
+    const result = await this.call('replace unit', () =>
+      this.client
+        .if(key, 'Mod', '==', revision)
+        .then(this.client.put(this.keys.unitFile(record.hash)).value(codec.encodeUnitFile(unit.file)), this.client.put(key).value(codec.encodeUnit(record)))
+        .commit(),
+    );
+    return result.succeeded ? { kind: 'replaced' } : { kind: 'conflict' };
   }
 
   async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
@@ -119,9 +136,10 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const revision = unitsRes.header.revision;
     const kvsAt = (prefix: string): Promise<IKeyValue[]> =>
       this.call('snapshot', () => this.client.getAll().prefix(prefix).revision(revision).exec().then((r) => r.kvs));
-    const [scheduleKvs, machineKvs, stateKvs, reasonKvs, fileKeys] = await Promise.all([
+    const [scheduleKvs, machineKvs, overrideKvs, stateKvs, reasonKvs, fileKeys] = await Promise.all([
       kvsAt(this.keys.schedules),
       kvsAt(this.keys.machines),
+      kvsAt(this.keys.machineMetadata),
       kvsAt(this.keys.states),
       kvsAt(this.keys.reasons),
       this.call('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
@@ -132,7 +150,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const machines = new Map<MachineId, MachineState>();
     const states: UnitState[] = [];
     const reasons = new Map<UnitName, string>();
-    for (const kv of [...unitsRes.kvs, ...scheduleKvs, ...machineKvs, ...stateKvs, ...reasonKvs]) {
+    const overrides = new Map<MachineId, MetadataOverrides>();
+    for (const kv of [...unitsRes.kvs, ...scheduleKvs, ...machineKvs, ...overrideKvs, ...stateKvs, ...reasonKvs]) {
       const key = kv.key.toString();
       const raw = kv.value.toString();
       const c = this.keys.classify(key);
@@ -144,6 +163,9 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         else if (c?.kind === 'machines') {
           const m = codec.decodeMachine(key, c.parts[0] ?? '', raw);
           machines.set(m.id, m);
+        } else if (c?.kind === 'machine-metadata') {
+          const o = codec.decodeMetadataOverrides(key, c.parts[0] ?? '', raw);
+          overrides.set(o.machineId, o.overrides);
         } else if (c?.kind === 'states') states.push(codec.decodeState(key, c.parts[0] ?? '', c.parts[1] ?? '', raw));
         else if (c?.kind === 'reasons') reasons.set(codec.decodeReasonKey(key, c.parts[0] ?? ''), raw);
         else corrupt.push(key);
@@ -151,8 +173,62 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         corrupt.push(key);
       }
     }
+    // Effective metadata here, once, so that the engine, the API and fleetctl all see the same.
+    for (const [id, o] of overrides) {
+      const m = machines.get(id);
+      if (m !== undefined) machines.set(id, { ...m, metadata: applyMetadataOverrides(m.metadata, o) });
+    }
     const unitFileHashes = fileKeys.map((k) => k.slice(this.keys.unitFiles.length));
     return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt };
+  }
+
+  async patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void> {
+    const ids = [...new Set(changes.map((c) => c.machineId))];
+    if (ids.length > maxOpsPerTxn) throw new FleetError('INVALID_REQUEST', `a metadata patch may change at most ${maxOpsPerTxn} machines`);
+    for (;;) {
+      const current = await Promise.all(ids.map(async (id) => {
+        const key = this.keys.machineMetadataOf(id);
+        const kv = (await this.call('read machine metadata', () => this.client.get(key).exec())).kvs[0];
+        return { id, key, revision: kv?.mod_revision ?? '0', overrides: kv === undefined ? {} : this.decodeOverridesOrNone(key, id, kv.value.toString()) };
+      }));
+      const next = patchMetadataOverrides(new Map(current.map((c) => [c.id, c.overrides])), changes);
+      // Every machine's key must be unchanged since it was read (a missing key has mod revision 0).
+      const [first, ...rest] = current;
+      if (first === undefined) return;
+      let txn = this.client.if(first.key, 'Mod', '==', first.revision);
+      for (const c of rest) txn = txn.and(c.key, 'Mod', '==', c.revision);
+      const ops = current.map((c) => {
+        const o = next.get(c.id) ?? {};
+        return Object.keys(o).length === 0 ? this.client.delete().key(c.key) : this.client.put(c.key).value(codec.encodeMetadataOverrides(o));
+      });
+      const result = await this.call('patch machine metadata', () => txn.then(...ops).commit());
+      if (result.succeeded) return;
+    }
+  }
+
+  /** A corrupt overrides record is replaced by the patch rather than blocking every patch of the machine. */
+  private decodeOverridesOrNone(key: string, id: MachineId, raw: string): MetadataOverrides {
+    try {
+      return codec.decodeMetadataOverrides(key, id, raw).overrides;
+    } catch (err) {
+      this.log.warn('replacing corrupt machine metadata', { key, err });
+      return {};
+    }
+  }
+
+  async metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>> {
+    const res = await this.call('read machine metadata', () => this.client.getAll().prefix(this.keys.machineMetadata).exec());
+    const out = new Map<MachineId, MetadataOverrides>();
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      try {
+        const o = codec.decodeMetadataOverrides(key, key.slice(this.keys.machineMetadata.length), kv.value.toString());
+        out.set(o.machineId, o.overrides);
+      } catch (err) {
+        this.log.warn('skipping corrupt machine metadata', { key, err });
+      }
+    }
+    return out;
   }
 
   async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
@@ -202,9 +278,9 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void> {
-    // The engine cares about intent (units) and presence (machines); its own schedule writes and the
-    // agents' state reports must not wake it.
-    const prefixes = scope.kind === 'cluster' ? [this.keys.units, this.keys.machines] : [this.keys.machineSchedule(scope.machine)];
+    // The engine cares about intent (units) and presence (machines and their metadata); its own
+    // schedule writes and the agents' state reports must not wake it.
+    const prefixes = scope.kind === 'cluster' ? [this.keys.units, this.keys.machines, this.keys.machineMetadata] : [this.keys.machineSchedule(scope.machine)];
     return mergeWakeups(prefixes.map((p) => watchPrefix(this.client, p, signal, this.log)));
   }
 
@@ -214,79 +290,5 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     } catch (err) {
       throw new RegistryUnavailableError(operation, { cause: err });
     }
-  }
-}
-
-/**
- * Turns an etcd watch into coalesced wake-ups. A wake-up is also emitted when the watch (re)connects,
- * since events may have been missed while disconnected; consumers re-read state (level-triggered).
- */
-export async function* watchPrefix(client: Etcd3, prefix: string, signal: AbortSignal, log: Logger): AsyncIterable<void> {
-  let pending = true; // the first wake-up is immediate: consumers read once before any change
-  let notify: (() => void) | undefined;
-  const wake = (): void => {
-    pending = true;
-    notify?.();
-  };
-  let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
-  while (!signal.aborted && watcher === undefined) {
-    try {
-      watcher = await client.watch().prefix(prefix).create();
-    } catch (err) {
-      log.warn('cannot create watch; retrying', { prefix, err });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  if (watcher === undefined) return;
-  watcher.on('data', wake);
-  watcher.on('connected', wake);
-  watcher.on('error', (err) => log.warn('watch error', { prefix, err }));
-  const onAbort = (): void => notify?.();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    while (!signal.aborted) {
-      if (!pending) await new Promise<void>((resolve) => (notify = resolve));
-      notify = undefined;
-      if (signal.aborted) break;
-      pending = false;
-      yield;
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    await watcher.cancel().catch(() => undefined);
-  }
-}
-
-/** Merges wake-up streams into one; ends when all of them end. */
-export async function* mergeWakeups(sources: readonly AsyncIterable<void>[]): AsyncIterable<void> {
-  if (sources.length === 1 && sources[0] !== undefined) {
-    yield* sources[0];
-    return;
-  }
-  let pending = false;
-  let notify: (() => void) | undefined;
-  let live = sources.length;
-  const drains = sources.map(async (source) => {
-    try {
-      for await (const _ of source) {
-        pending = true;
-        notify?.();
-      }
-    } finally {
-      live--;
-      notify?.();
-    }
-  });
-  try {
-    while (live > 0 || pending) {
-      if (!pending) await new Promise<void>((resolve) => (notify = resolve));
-      notify = undefined;
-      if (pending) {
-        pending = false;
-        yield;
-      }
-    }
-  } finally {
-    await Promise.allSettled(drains);
   }
 }

@@ -3,3 +3,4 @@ export * from './codec.js';
 export * from './registry.js';
 export * from './etcd-registry.js';
 export * from './presence.js';
+export * from './watch.js';

@@ -10,6 +10,7 @@ import type { MachineId, UnitName } from '../model/index.js';
  * | `unit-files/<sha1>`                  | unit options JSON              | immutable; GC'd by engine |
  * | `schedule/<machine>/<unit>`          | {@link StoredScheduleEntry}    | leader writes, fenced     |
  * | `machines/<machine>`                 | machine presence JSON          | bound to the agent lease  |
+ * | `machine-metadata/<machine>`         | {@link StoredMetadataOverrides}| until changed by the API  |
  * | `states/<machine>/<unit>`            | unit state JSON                | bound to the agent lease  |
  * | `reasons/<unit>`                     | why the unit cannot be placed  | leader writes, fenced     |
  * | `engine/leader/<lease id>`           | candidate machine ID           | bound to the leader lease |
@@ -17,6 +18,13 @@ import type { MachineId, UnitName } from '../model/index.js';
  * The schedule is keyed by machine first so an agent watches only `schedule/<its id>/`: a change to one
  * machine's work wakes one agent, not the cluster (fleet's worst scaling flaw). The schedule entry
  * carries the target state and the file hash, so the agent needs nothing else to act.
+ *
+ * `machine-metadata/<machine>` holds what `PATCH /fleet/v1/machines` set: `{key: value}` overrides
+ * and `{key: null}` removals of the metadata fleetd was configured with. It has no lease, so it
+ * outlives the machine's presence: a machine that leaves and rejoins (or restarts with the same
+ * configuration) keeps its patched metadata. The effective metadata (configured, then overrides) is
+ * computed when the snapshot is read, so the API, the engine and every other reader agree on it.
+ * Overrides may name a machine that is not present; they apply when it joins.
  */
 export class KeySchema {
   readonly prefix: string;
@@ -37,6 +45,9 @@ export class KeySchema {
 
   get machines(): string { return `${this.prefix}machines/`; }
   machine(id: MachineId): string { return `${this.machines}${id}`; }
+
+  get machineMetadata(): string { return `${this.prefix}machine-metadata/`; }
+  machineMetadataOf(id: MachineId): string { return `${this.machineMetadata}${id}`; }
 
   get states(): string { return `${this.prefix}states/`; }
   machineStates(machine: MachineId): string { return `${this.states}${machine}/`; }
@@ -60,6 +71,7 @@ export class KeySchema {
       case 'units':
       case 'unit-files':
       case 'machines':
+      case 'machine-metadata':
       case 'reasons':
         return parts.length === 1 ? { kind, parts } : undefined;
       case 'schedule':
@@ -72,7 +84,7 @@ export class KeySchema {
 }
 
 export interface ClassifiedKey {
-  readonly kind: 'units' | 'unit-files' | 'machines' | 'schedule' | 'states' | 'reasons';
+  readonly kind: 'units' | 'unit-files' | 'machines' | 'machine-metadata' | 'schedule' | 'states' | 'reasons';
   readonly parts: readonly string[];
 }
 
@@ -88,3 +100,6 @@ export interface StoredScheduleEntry {
   readonly targetState: string;
   readonly hash: string;
 }
+
+/** Stored under `machine-metadata/<machine>`: a value overrides the configured one, `null` removes the key. */
+export type StoredMetadataOverrides = Readonly<Record<string, string | null>>;

@@ -1,4 +1,4 @@
-import type { MachineId, MachineState, ScheduledUnit, TargetState, Unit, UnitFile, UnitName, UnitState } from '../model/index.js';
+import type { MachineId, MachineState, MetadataChange, MetadataOverrides, ScheduledUnit, TargetState, Unit, UnitFile, UnitName, UnitState } from '../model/index.js';
 import type { UnitRecord } from './codec.js';
 
 /** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */
@@ -6,6 +6,7 @@ export interface ClusterSnapshot {
   readonly revision: string;
   readonly units: ReadonlyMap<UnitName, UnitRecord>;
   readonly schedule: readonly ScheduledUnit[];
+  /** Present machines, with their effective metadata (configured + API overrides). */
   readonly machines: ReadonlyMap<MachineId, MachineState>;
   readonly states: readonly UnitState[];
   /** Why units that should run are not placed, as the engine last wrote it. */
@@ -19,12 +20,23 @@ export interface ClusterSnapshot {
 /** Result of {@link UnitStore.createUnit}. */
 export type CreateUnitOutcome =
   | { readonly kind: 'created' }
-  | { readonly kind: 'exists'; readonly existing: UnitRecord };
+  /** `revision` identifies this version of the stored unit, for {@link UnitStore.replaceUnit}. */
+  | { readonly kind: 'exists'; readonly existing: UnitRecord; readonly revision: string };
+
+/** Result of {@link UnitStore.replaceUnit}: `conflict` when the unit changed or vanished since `revision`. */
+export type ReplaceUnitOutcome = { readonly kind: 'replaced' } | { readonly kind: 'conflict' };
 
 /** Writes made on behalf of users (the API). Never fenced: they express intent, not decisions. */
 export interface UnitStore {
   /** Stores the file (by hash) and the unit atomically. Does not overwrite an existing unit. */
   createUnit(unit: Unit): Promise<CreateUnitOutcome>;
+  /**
+   * Replaces a stored unit's file, hash and desired state (fleet's `--replace`): the new file is
+   * stored by hash and the unit record rewritten in one transaction that succeeds only while the unit
+   * is still at `revision` (as returned by {@link createUnit}), so a concurrent change is never
+   * overwritten unseen. The engine then moves the schedule to the new hash and agents reload the unit.
+   */
+  replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome>;
   /** `false` when there is no such unit. */
   setDesiredState(name: UnitName, state: TargetState): Promise<boolean>;
   /** `false` when there is no such unit. */
@@ -33,6 +45,21 @@ export interface UnitStore {
   getUnit(name: UnitName): Promise<Unit | undefined>;
   /** The file with this hash, or `undefined` (e.g. garbage-collected). */
   getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/**
+ * Metadata set through the API. Stored apart from the machines' presence (which carries the
+ * configured metadata and expires with the machine), so it survives a machine leaving and rejoining;
+ * {@link ClusterReader.snapshot} returns machines with their effective metadata.
+ */
+export interface MachineMetadataStore {
+  /**
+   * Applies the changes in order, all or none (one transaction), on top of the stored overrides.
+   * Machines need not be present: the overrides wait for them. Throws RegistryUnavailableError.
+   */
+  patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void>;
+  /** The stored overrides of every machine (present or not). */
+  metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>>;
 }
 
 /** Reads for the engine and the API. */

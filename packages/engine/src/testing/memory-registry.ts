@@ -1,33 +1,47 @@
 import { RegistryUnavailableError } from '../errors.js';
-import { hashUnitFile, type MachineId, type MachineState, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '../model/index.js';
+import {
+  applyMetadataOverrides, hashUnitFile, patchMetadataOverrides,
+  type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState,
+} from '../model/index.js';
 import type { UnitRecord } from '../registry/codec.js';
-import type { ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '../registry/registry.js';
+import type {
+  ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome,
+} from '../registry/registry.js';
 
 /**
  * The registry roles over plain maps, for fast tests of the API, the engine and fleetctl.
  * `unavailable = true` makes every call fail as during an etcd outage.
  */
-export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWriter {
+export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineMetadataStore {
   readonly units = new Map<UnitName, UnitRecord>();
   readonly files = new Map<string, UnitFile>();
   readonly schedule = new Map<string, ScheduledUnit>();
+  /** Present machines with their configured metadata (as their presence records hold it). */
   readonly machines = new Map<MachineId, MachineState>();
+  /** Metadata set through the API, by machine; applied in {@link snapshot}. */
+  readonly metadata = new Map<MachineId, MetadataOverrides>();
   readonly states = new Map<string, UnitState>();
   readonly reasons = new Map<UnitName, string>();
   /** The fence key that is currently valid; writes with any other fence lose. */
   leaderFence: LeaderFence | undefined;
   unavailable = false;
   private revision = 1;
+  /** The revision at which each unit was last written (units set directly by tests count as '0'). */
+  private readonly unitRevisions = new Map<UnitName, string>();
 
   async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
     this.check('create unit');
     const existing = this.units.get(unit.name);
-    if (existing !== undefined) return { kind: 'exists', existing };
-    const hash = hashUnitFile(unit.file);
-    this.files.set(hash, unit.file);
-    this.units.set(unit.name, { name: unit.name, hash, desiredState: unit.desiredState });
-    this.revision++;
+    if (existing !== undefined) return { kind: 'exists', existing, revision: this.unitRevisions.get(unit.name) ?? '0' };
+    this.writeUnit(unit);
     return { kind: 'created' };
+  }
+
+  async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
+    this.check('replace unit');
+    if (!this.units.has(unit.name) || (this.unitRevisions.get(unit.name) ?? '0') !== revision) return { kind: 'conflict' };
+    this.writeUnit(unit);
+    return { kind: 'replaced' };
   }
 
   async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
@@ -35,13 +49,14 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
     const unit = this.units.get(name);
     if (unit === undefined) return false;
     this.units.set(name, { ...unit, desiredState: state });
-    this.revision++;
+    this.unitRevisions.set(name, String(++this.revision));
     return true;
   }
 
   async destroyUnit(name: UnitName): Promise<boolean> {
     this.check('destroy unit');
     this.revision++;
+    this.unitRevisions.delete(name);
     return this.units.delete(name);
   }
 
@@ -73,12 +88,23 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
       revision: String(this.revision),
       units: new Map(this.units),
       schedule: [...this.schedule.values()],
-      machines: new Map(this.machines),
+      machines: new Map([...this.machines].map(([id, m]) => [id, { ...m, metadata: applyMetadataOverrides(m.metadata, this.metadata.get(id)) }])),
       states: [...this.states.values()],
       reasons: new Map(this.reasons),
       unitFileHashes: [...this.files.keys()],
       corrupt: [],
     };
+  }
+
+  async patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void> {
+    this.check('patch machine metadata');
+    for (const [id, o] of patchMetadataOverrides(this.metadata, changes)) this.metadata.set(id, o);
+    this.revision++;
+  }
+
+  async metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>> {
+    this.check('read machine metadata');
+    return new Map(this.metadata);
   }
 
   async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
@@ -98,6 +124,13 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
   /** Test helper: records a unit state as an agent would. */
   putState(state: UnitState): void {
     this.states.set(`${state.machineId}/${state.name}`, state);
+  }
+
+  private writeUnit(unit: Unit): void {
+    const hash = hashUnitFile(unit.file);
+    this.files.set(hash, unit.file);
+    this.units.set(unit.name, { name: unit.name, hash, desiredState: unit.desiredState });
+    this.unitRevisions.set(unit.name, String(++this.revision));
   }
 
   private check(operation: string): void {

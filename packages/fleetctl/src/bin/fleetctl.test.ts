@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness } from '../testing/harness.js';
@@ -38,7 +40,45 @@ describe('the fleetctl bin', () => {
     expect(r).toEqual({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
   });
 
-  it('exits 1 with one error line for an unknown command', async () => {
-    expect(await spawnFleetctl(['bogus'])).toEqual({ code: 1, stdout: '', stderr: 'Error: Unknown argument: bogus\n' });
+  it('exits 1 for an unknown command, with the help hint', async () => {
+    expect(await spawnFleetctl(['bogus'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Error: unknown command "bogus" for "fleetctl"\nRun \'fleetctl help\' for usage.\n',
+    });
+  });
+
+  it('exits 2 for verify, as fleet does', async () => {
+    expect(await spawnFleetctl(['verify', 'hello.service'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'WARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n',
+    });
+  });
+
+  it('completes in bash through the script of `fleetctl completion bash`', async () => {
+    h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
+    // `fleetctl` on PATH, as the script calls it by the name typed.
+    const wrapper = join(h.dir, 'fleetctl');
+    await writeFile(wrapper, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const script = [
+      'source <(fleetctl completion bash)',
+      't() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _fleetctl_completions; echo "${COMPREPLY[*]}"; }',
+      't fleetctl list-m',
+      't fleetctl st',
+      't fleetctl list-m --f',
+      't fleetctl list-machines -o ""',
+      't fleetctl sto he',
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        'bash',
+        ['-c', script],
+        { env: { PATH: `${h.dir}:${process.env['PATH'] ?? ''}`, FLEETCTL_ENDPOINT: h.api.endpoint } },
+        (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(`${String(err)}: ${stderr}`))),
+      );
+    });
+    expect(out).toBe('list-machines\nstart stop status\n--fields --full\ntable json\nhello.service\n');
   });
 });

@@ -14,7 +14,8 @@ export function catCommand(deps: CommandDeps): CommandModule<GlobalArgs, CatArgs
     builder: (y) => y.positional('unit', { type: 'string', demandOption: true }),
     handler: async (args) => {
       const name = unitNameFromArg(String(args.unit));
-      const unit = await deps.client(args).getUnit(name);
+      const client = await deps.client(args);
+      const unit = await client.getUnit(name);
       if (unit === undefined) throw new FleetError('UNIT_NOT_FOUND', `Unit ${name} not found`);
       deps.output.out(serializeUnitFile(unit.options));
     },

@@ -2,19 +2,19 @@ import { FleetError } from '@fleet/engine';
 import type { Clock } from '@fleet/engine';
 import type { Argv } from 'yargs';
 import type { FleetApiClient } from '../api-client.js';
+import { DeprecatedFeatureError } from '../cli-errors.js';
+import { envBoolean, envNumber } from '../env.js';
+import type { Env } from '../env.js';
+import { lastNumber, lastString } from '../global-flags.js';
+import type { GlobalArgs } from '../global-flags.js';
 import { outputFormats } from '../output.js';
 import type { ListingOptions, Output, OutputFormat } from '../output.js';
 import type { ReadTextFile } from '../unit-source.js';
 
-/** Environment variables, as `process.env`. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** fleetctl's global flags, after parsing. */
-export interface GlobalArgs {
-  endpoint: string;
-  'request-timeout': number;
-  debug: boolean;
-}
+export { envBoolean, envNumber, envString, envValue } from '../env.js';
+export type { Env } from '../env.js';
+export { lastNumber, lastString } from '../global-flags.js';
+export type { GlobalArgs } from '../global-flags.js';
 
 /** What every command needs. Built once per invocation by `buildCli`. */
 export interface CommandDeps {
@@ -22,52 +22,18 @@ export interface CommandDeps {
   readonly clock: Clock;
   readonly env: Env;
   readonly readFile: ReadTextFile;
-  /** The API client for the global flags of this invocation. Throws for an invalid endpoint or timeout. */
-  client(args: GlobalArgs): FleetApiClient;
-}
-
-/** The value of `--flag` from `FLEETCTL_<FLAG>` (fleet's getFlagsFromEnv), or `undefined`. */
-export function envValue(env: Env, flag: string): string | undefined {
-  return env[`FLEETCTL_${flag.toUpperCase().replace(/-/g, '_')}`];
-}
-
-/** A boolean flag's default from the environment (`true/yes/1/on/t`, `false/no/0/off/f`). */
-export function envBoolean(env: Env, flag: string, fallback: boolean): boolean {
-  const value = envValue(env, flag);
-  if (value === undefined || value.trim() === '') return fallback;
-  const v = value.trim().toLowerCase();
-  if (['true', 'yes', '1', 'on', 't'].includes(v)) return true;
-  if (['false', 'no', '0', 'off', 'f'].includes(v)) return false;
-  throw new FleetError('INVALID_CONFIG', `invalid boolean ${JSON.stringify(value)} in ${envName(flag)}`);
-}
-
-/** A number flag's default from the environment. */
-export function envNumber(env: Env, flag: string, fallback: number): number {
-  const value = envValue(env, flag);
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new FleetError('INVALID_CONFIG', `invalid number ${JSON.stringify(value)} in ${envName(flag)}`);
-  return n;
-}
-
-function envName(flag: string): string {
-  return `FLEETCTL_${flag.toUpperCase().replace(/-/g, '_')}`;
+  /**
+   * The API client for the global flags of this invocation. Rejects with a `FleetError`
+   * (`INVALID_CONFIG`) for flags that cannot reach the API (`--driver=etcd`, `--tunnel`, an
+   * invalid endpoint or timeout, unreadable TLS files).
+   */
+  client(args: GlobalArgs): Promise<FleetApiClient>;
 }
 
 /** `--block-attempts` and `--no-block`. */
 export interface BlockArgs {
   'block-attempts': number;
   'no-block': boolean;
-}
-
-/** A repeated scalar flag takes its last value, as in fleet (pflag). yargs would make it an array. */
-export function lastString(value: string | string[]): string {
-  return Array.isArray(value) ? (value[value.length - 1] ?? '') : value;
-}
-
-/** {@link lastString} for numeric flags. */
-export function lastNumber(value: number | number[]): number {
-  return Array.isArray(value) ? (value[value.length - 1] ?? Number.NaN) : value;
 }
 
 /** Adds fleet's blocking flags to a command. */
@@ -101,12 +67,33 @@ export interface ReplaceArgs {
   replace: boolean;
 }
 
+/** Adds `--replace` (submit, load, start). */
 export function withReplaceFlag<T>(y: Argv<T>): Argv<T & ReplaceArgs> {
   return y.option('replace', {
     type: 'boolean',
     default: false,
     describe: 'Replace units in the registry whose local unit file differs (keeping their desired state)',
   }) as Argv<T & ReplaceArgs>;
+}
+
+/** `--sign`: fleet's deprecated unit signing, refused with exit code 2. */
+export interface SignArgs {
+  sign: boolean;
+}
+
+/** Adds fleet's deprecated `--sign` (submit, load, start). See {@link refuseSign}. */
+export function withSignFlag<T>(y: Argv<T>): Argv<T & SignArgs> {
+  return y.option('sign', { type: 'boolean', default: false, describe: 'DEPRECATED - this option cannot be used' }) as Argv<T & SignArgs>;
+}
+
+/**
+ * Throws a {@link DeprecatedFeatureError} (exit code 2) when `--sign` is set, before anything
+ * else happens, as fleet does.
+ */
+export function refuseSign(args: SignArgs): void {
+  if (args.sign) {
+    throw new DeprecatedFeatureError('WARNING: --sign is deprecated: the signed/verified units feature is DEPRECATED and cannot be used.');
+  }
 }
 
 /** The flags of the list-* commands. */
@@ -133,6 +120,7 @@ export function withListingFlags<T>(y: Argv<T>, defaultFields: string, validFiel
   >;
 }
 
+/** The parsed listing flags as `renderListing` takes them. */
 export function listingOptions(args: ListingArgs): ListingOptions {
   return { fields: args.fields, full: args.full, noLegend: args['no-legend'], format: args.output as OutputFormat };
 }

@@ -18,7 +18,7 @@ export function destroyCommand(deps: CommandDeps): CommandModule<GlobalArgs, Des
     handler: async (args) => {
       const attempts = blockAttempts(args);
       const names = [...new Set(unitArgs(args).map((arg) => unitNameFromArg(arg)))];
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const destroyed: string[] = [];
       for (const name of names) {
         if (await client.destroyUnit(name)) destroyed.push(name);

@@ -9,7 +9,11 @@ import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 export const listMachinesFields: FieldTable<WireMachine> = {
   machine: { text: (m, full) => machineIdLegend(m.id, full) },
   ip: { text: (m) => orDash(m.primaryIP) },
-  metadata: { text: (m) => metadataLegend(m.metadata ?? {}), json: (m) => ({ ...(m.metadata ?? {}) }) },
+  // Keys sorted, as in the table: stable whatever order the API sends them in.
+  metadata: {
+    text: (m) => metadataLegend(m.metadata ?? {}),
+    json: (m) => Object.fromEntries(Object.entries(m.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  },
 };
 
 export const defaultListMachinesFields = 'machine,ip,metadata';
@@ -28,7 +32,8 @@ export function listMachinesCommand(deps: CommandDeps): CommandModule<GlobalArgs
     handler: async (args) => {
       const options = listingOptions(args);
       parseFields(options.fields, listMachinesFields);
-      const machines = await deps.client(args).listMachines();
+      const client = await deps.client(args);
+      const machines = await client.listMachines();
       deps.output.out(renderListing(machineRows(machines), listMachinesFields, options));
     },
   };

@@ -60,7 +60,7 @@ export function listUnitFilesCommand(deps: CommandDeps): CommandModule<GlobalArg
       const options = listingOptions(args);
       const fields = parseFields(options.fields, listUnitFilesFields);
       if (fields.includes('tmachine')) deps.output.err('WARNING: The "tmachine" field is deprecated. Use "target" instead\n');
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const units = await client.listUnits();
       const ips = new Map<string, string>();
       if (fields.includes('target') || fields.includes('tmachine')) {

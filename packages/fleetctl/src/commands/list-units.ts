@@ -40,7 +40,7 @@ export function listUnitsCommand(deps: CommandDeps): CommandModule<GlobalArgs, G
     handler: async (args) => {
       const options = listingOptions(args);
       const fields = parseFields(options.fields, listUnitsFields);
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const states = await client.listUnitStates();
       const ips = new Map<string, string>();
       if (fields.includes('machine')) for (const m of await client.listMachines()) ips.set(m.id, m.primaryIP);

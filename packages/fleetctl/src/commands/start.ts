@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { ensureUnits, refuseTemplates } from '../ensure-units.js';
-import { blockAttempts, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag } from './context.js';
-import type { BlockArgs, CommandDeps, GlobalArgs, ReplaceArgs } from './context.js';
+import { blockAttempts, refuseSign, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag, withSignFlag } from './context.js';
+import type { BlockArgs, CommandDeps, GlobalArgs, ReplaceArgs, SignArgs } from './context.js';
 import { driveUnits } from './drive.js';
 
-type StartArgs = GlobalArgs & BlockArgs & ReplaceArgs & { units: string[] };
+type StartArgs = GlobalArgs & BlockArgs & ReplaceArgs & SignArgs & { units: string[] };
 
 /**
  * `fleetctl start UNIT...`: submit and load if needed, set the desired state `launched`, then wait
@@ -15,12 +15,13 @@ export function startCommand(deps: CommandDeps): CommandModule<GlobalArgs, Start
     command: 'start <units..>',
     describe: 'Start one or more units in the cluster, first submitting and loading them if necessary',
     builder: (y) =>
-      withReplaceFlag(withBlockFlags(y.positional('units', unitsPositional), deps.env, 'launched')),
+      withSignFlag(withReplaceFlag(withBlockFlags(y.positional('units', unitsPositional), deps.env, 'launched'))),
     handler: async (args) => {
+      refuseSign(args);
       const names = unitArgs(args);
       const attempts = blockAttempts(args);
       refuseTemplates(names, 'start');
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace });
       await driveUnits(deps, client, units.map((u) => u.unit), 'launched', 'start', attempts);
     },

@@ -37,7 +37,7 @@ export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, Stat
         .option('full', { alias: 'l', type: 'boolean', default: false, describe: 'Print full machine IDs' }) as Argv<StatusArgs>,
     handler: async (args) => {
       const names = [...new Set(unitArgs(args).map((arg) => unitNameFromArg(arg)))];
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const found: UnitStatus[] = [];
       const missing: string[] = [];
       for (const name of names) {

@@ -19,7 +19,7 @@ export function stopCommand(deps: CommandDeps): CommandModule<GlobalArgs, StopAr
     builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, 'stopped'),
     handler: async (args) => {
       const attempts = blockAttempts(args);
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const units = await findUnits(client, unitArgs(args));
       for (const unit of units) {
         if (!isGlobalUnit(unit.options) && unit.desiredState === 'inactive') {

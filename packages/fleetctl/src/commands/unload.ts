@@ -14,7 +14,7 @@ export function unloadCommand(deps: CommandDeps): CommandModule<GlobalArgs, Unlo
     builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, 'unloaded'),
     handler: async (args) => {
       const attempts = blockAttempts(args);
-      const client = deps.client(args);
+      const client = await deps.client(args);
       const units = await findUnits(client, unitArgs(args));
       await driveUnits(deps, client, units, 'inactive', 'unload', attempts);
     },

@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '@fleet/engine';
 import type { WireMachine, WireUnit, WireUnitOption, WireUnitState } from '@fleet/engine/api';
@@ -43,24 +45,36 @@ export class FakeFleetApi {
   /** Called before each request is answered; tests advance the world here. */
   onRequest: ((req: RecordedRequest) => void) | undefined;
 
-  private constructor(private readonly server: Server, readonly socketPath: string) {}
+  private constructor(
+    private readonly server: Server,
+    /** The `--endpoint` value for this server. */
+    readonly endpoint: string,
+  ) {}
 
   /** Starts listening on `<dir>/fleet.sock`. */
   static async start(dir: string): Promise<FakeFleetApi> {
     const socketPath = join(dir, 'fleet.sock');
     let api: FakeFleetApi | undefined;
     const server = createServer((req, res) => void api?.handle(req, res));
-    api = new FakeFleetApi(server, socketPath);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, resolve);
-    });
+    api = new FakeFleetApi(server, `unix://${socketPath}`);
+    await listen(server, socketPath);
     return api;
   }
 
-  /** The `--endpoint` value for this server. */
-  get endpoint(): string {
-    return `unix://${this.socketPath}`;
+  /**
+   * Starts listening with TLS on 127.0.0.1 (a free port); the endpoint is `https://localhost:PORT`.
+   * With `ca` and `requestCert`, only clients with a certificate signed by `ca` get answers.
+   */
+  static async startHttps(tls: { key: string; cert: string; ca?: string; requestCert?: boolean }): Promise<FakeFleetApi> {
+    let api: FakeFleetApi | undefined;
+    const server = createHttpsServer(
+      { key: tls.key, cert: tls.cert, ...(tls.ca === undefined ? {} : { ca: tls.ca }), requestCert: tls.requestCert === true, rejectUnauthorized: tls.requestCert === true },
+      (req, res) => void api?.handle(req, res),
+    );
+    await listen(server, 0, '127.0.0.1');
+    const port = (server.address() as AddressInfo).port;
+    api = new FakeFleetApi(server, `https://localhost:${port}`);
+    return api;
   }
 
   /** Adds a unit (desired and current state `inactive` unless given). */
@@ -200,6 +214,14 @@ export class CapturedOutput {
   readonly err = (text: string): void => {
     this.stderr += text;
   };
+}
+
+function listen(server: Server, where: string | number, host?: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (typeof where === 'string') server.listen(where, resolve);
+    else server.listen(where, host, resolve);
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

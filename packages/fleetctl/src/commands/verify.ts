@@ -1,0 +1,17 @@
+import type { CommandModule } from 'yargs';
+import { DeprecatedFeatureError, signedUnitsDeprecated } from '../cli-errors.js';
+import type { GlobalArgs } from './context.js';
+
+/**
+ * `fleetctl verify UNIT`: deprecated in fleet ("DEPRECATED - No longer works"); hidden from help,
+ * prints fleet's warning and exits 2 without contacting the API, whatever the arguments.
+ */
+export function verifyCommand(): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command: 'verify [units..]',
+    describe: false,
+    handler: () => {
+      throw new DeprecatedFeatureError(signedUnitsDeprecated);
+    },
+  };
+}
