@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { Engine, EtcdLeadership, InvalidConfigError, systemClock, type Clock, type FleetdConfig, type Logger } from '@fleet/engine';
-import { readApiTls, startApiServer, type ApiServer } from '@fleet/engine/api';
+import { httpForwarder, readApiTls, startApiServer, type ApiServer, type UnitInspection } from '@fleet/engine/api';
 import { parseMachineId, type MachineId, type MachineState } from '@fleet/engine/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
 import { Agent } from './agent.js';
+import { formatUnitStatus } from './format-unit-status.js';
+import { SystemdUnitInspector } from './systemd/systemd-unit-inspector.js';
 import { SystemdUnitManager } from './systemd/systemd-unit-manager.js';
 import { UnitStatePublisher } from './unit-state-publisher.js';
 
@@ -36,7 +38,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   const machineId = await resolveMachineId(config);
   // Unreadable or mismatched TLS files stop fleetd here, before anything starts.
   const tls = config.apiTls === undefined ? undefined : await readApiTls(config.apiTls);
-  const machine: MachineState = { id: machineId, publicIp: config.publicIp || detectPublicIp(), metadata: config.metadata, version: fleetdVersion };
+  const publicIp = config.publicIp || detectPublicIp();
   log = log.child({ machine: machineId.slice(0, 8) });
   const client = new Etcd3({ hosts: [...config.etcdServers], dialTimeout: config.etcdRequestTimeoutMs });
   const registry = new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' }));
@@ -46,12 +48,27 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     unitsDirectory: config.unitsDirectory,
     logger: log.child({ component: 'systemd' }),
   });
-  const presence = new MachinePresence(client, config.etcdKeyPrefix, machine, config.agentTtlSeconds, clock, log.child({ component: 'presence' }));
+  // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
+  const inspector = new SystemdUnitInspector({ busAddress, journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
+  const inspection: UnitInspection = {
+    machineId,
+    localStatus: async (unit) => {
+      const detail = await inspector.status(unit);
+      return { text: formatUnitStatus(detail, clock.now()), unit: detail };
+    },
+    localJournal: (unit, options) => inspector.journal(unit, options),
+    forward: httpForwarder({ tls }),
+  };
   const api = await startApiServer(
-    { units: registry, cluster: registry, machines: registry, tokenLimit: config.tokenLimit, registryTimeoutMs: apiRegistryTimeouts * config.etcdRequestTimeoutMs },
+    { units: registry, cluster: registry, machines: registry, tokenLimit: config.tokenLimit, registryTimeoutMs: apiRegistryTimeouts * config.etcdRequestTimeoutMs, inspection },
     { socketPath: config.apiSocket, tcp: config.apiListen, allowRemote: config.apiAllowRemote, tls },
     log.child({ component: 'api' }),
   );
+  const apiUrl = api.tcpAddress === undefined ? undefined : `${tls === undefined ? 'http' : 'https'}://${reachableAddress(api.tcpAddress, publicIp)}`;
+  const machine: MachineState = {
+    id: machineId, publicIp, metadata: config.metadata, version: fleetdVersion, ...(apiUrl === undefined ? {} : { apiUrl }),
+  };
+  const presence = new MachinePresence(client, config.etcdKeyPrefix, machine, config.agentTtlSeconds, clock, log.child({ component: 'presence' }));
   const controller = new AbortController();
   const signal = controller.signal;
   await presence.start(signal);
@@ -80,6 +97,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     await api.close();
     await presence.stop({ revoke: false });
     await units.close().catch(() => undefined);
+    await inspector.close().catch(() => undefined);
     client.close();
     if (firstError !== undefined) throw firstError;
   })();
@@ -103,6 +121,15 @@ async function resolveMachineId(config: FleetdConfig): Promise<MachineId> {
   } catch (err) {
     throw new InvalidConfigError(config.machineId === undefined ? 'machine_id_file' : 'machine_id', (err as Error).message);
   }
+}
+
+/** `host:port` other machines can dial: a wildcard bind address is replaced by the public IP. */
+function reachableAddress(bound: string, publicIp: string): string {
+  const colon = bound.lastIndexOf(':');
+  const host = bound.slice(0, colon);
+  const port = bound.slice(colon + 1);
+  const dialable = host === '0.0.0.0' || host === '::' ? publicIp : host;
+  return `${dialable.includes(':') ? `[${dialable}]` : dialable}:${port}`;
 }
 
 /** fleet picks the first non-loopback IPv4 address; so do we, falling back to loopback. */

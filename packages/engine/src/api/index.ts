@@ -5,3 +5,6 @@ export * from './discovery.js';
 export * from './machines-routes.js';
 export * from './tls.js';
 export * from './server.js';
+export * from './inspection.js';
+export * from './machine-units-routes.js';
+export * from './forward.js';

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { ClusterReader, MachineMetadataStore, UnitStore } from '../registry/index.js';
+import type { UnitInspection } from './inspection.js';
 
 /** An API answer as a value: status, extra headers and JSON body (none for 204). */
 export interface ApiResponse {
@@ -7,6 +8,12 @@ export interface ApiResponse {
   /** Headers besides `Content-Type` (always `application/json`), e.g. `Allow` on a 405. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: unknown;
+  /**
+   * A streamed body instead of JSON (a unit's log): written chunk by chunk as `contentType`; the
+   * stream is abandoned when the client goes away (the request's `signal` aborts).
+   */
+  readonly stream?: AsyncIterable<string | Uint8Array>;
+  readonly contentType?: string;
 }
 
 export interface ApiRequest {
@@ -16,6 +23,10 @@ export interface ApiRequest {
   readonly query: URLSearchParams;
   /** Parsed JSON body, or `undefined` when there was none. */
   readonly body: unknown;
+  /** Aborts when the client disconnects. */
+  readonly signal?: AbortSignal;
+  /** True when another fleetd forwarded this request here (it is never forwarded again). */
+  readonly forwarded?: boolean;
 }
 
 /** What the API reads and writes through: registry roles only, so it runs over etcd or in memory. */
@@ -32,6 +43,8 @@ export interface ApiDeps {
   readonly registryTimeoutMs?: number;
   /** Measures {@link registryTimeoutMs}; the system clock when unset. */
   readonly clock?: Clock;
+  /** Reaches units' systemd status and logs (fleetd provides it); unset: those endpoints answer 501. */
+  readonly inspection?: UnitInspection;
 }
 
 /** The message of every 503, as fleet words it. */

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { FleetError, RegistryUnavailableError } from '../errors.js';
 import { discovery } from './discovery.js';
+import { machineUnitItem } from './machine-units-routes.js';
 import { machinesCollection } from './machines-routes.js';
 import { apiError, etcdUnavailableMessage, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import { unitStates } from './state-routes.js';
@@ -26,6 +27,9 @@ export async function handleApiRequest(req: ApiRequest, deps: ApiDeps): Promise<
 async function route(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const segments = req.path.split('/').filter((s) => s !== '');
   const [collection, item, ...rest] = segments;
+  if (collection === 'machines' && item !== undefined && rest.length === 3 && rest[0] === 'units') {
+    return machineUnitItem(req, deps, decodeSegment(item), decodeSegment(rest[1] ?? ''), rest[2] ?? '');
+  }
   if (rest.length > 0) return apiError(404, 'not found');
   switch (collection) {
     case 'units':

@@ -91,6 +91,8 @@ function listenOn(server: Server, options: { path: string } | { host: string; po
 
 async function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps, log: Logger): Promise<void> {
   let response: ApiResponse;
+  const gone = new AbortController();
+  res.once('close', () => gone.abort(new Error('client went away')));
   try {
     const url = new URL(req.url ?? '/', 'http://fleet');
     const prefix = apiPrefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
@@ -98,7 +100,19 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps, l
     else {
       const body = await readBody(req);
       if (body.kind === 'error') response = apiError(400, body.message);
-      else response = await handleApiRequest({ method: req.method ?? 'GET', path: url.pathname.slice(prefix.length), query: url.searchParams, body: body.value }, deps);
+      else {
+        response = await handleApiRequest(
+          {
+            method: req.method ?? 'GET',
+            path: url.pathname.slice(prefix.length),
+            query: url.searchParams,
+            body: body.value,
+            signal: gone.signal,
+            forwarded: req.headers[forwardedHeader] !== undefined,
+          },
+          deps,
+        );
+      }
     }
   } catch (err) {
     log.error('API request failed', { method: req.method, url: req.url, err });
@@ -106,8 +120,30 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps, l
   }
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+  if (response.stream !== undefined) {
+    await writeStream(res, response.stream, response.contentType ?? 'application/octet-stream', gone.signal, log);
+    return;
+  }
   res.setHeader('Content-Type', 'application/json');
   res.end(response.body === undefined ? undefined : JSON.stringify(response.body));
+}
+
+/** Header a fleetd sets on a request it forwards to another fleetd. */
+export const forwardedHeader = 'x-fleet-forwarded';
+
+async function writeStream(res: ServerResponse, stream: AsyncIterable<string | Uint8Array>, contentType: string, signal: AbortSignal, log: Logger): Promise<void> {
+  res.setHeader('Content-Type', contentType);
+  res.flushHeaders();
+  try {
+    for await (const chunk of stream) {
+      if (signal.aborted) break;
+      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', () => resolve()));
+    }
+  } catch (err) {
+    if (!signal.aborted) log.warn('streamed answer failed', { err });
+  } finally {
+    res.end();
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<{ kind: 'ok'; value: unknown } | { kind: 'error'; message: string }> {

@@ -13,6 +13,11 @@ export interface MachineState {
   readonly metadata: Metadata;
   /** fleetd version of the machine. */
   readonly version: string;
+  /**
+   * Ours: base URL of the machine's fleetd API over TCP (`http://127.0.0.1:4001`), through which
+   * other fleetds reach the unit status and logs this machine holds; absent without `api_listen`.
+   */
+  readonly apiUrl?: string;
 }
 
 const machineIdPattern = /^[0-9a-f]{32}$/;

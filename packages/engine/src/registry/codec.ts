@@ -56,7 +56,7 @@ export const codec = {
   },
 
   encodeMachine(machine: MachineState): string {
-    return JSON.stringify({ id: machine.id, publicIp: machine.publicIp, metadata: machine.metadata, version: machine.version });
+    return JSON.stringify({ id: machine.id, publicIp: machine.publicIp, metadata: machine.metadata, version: machine.version, apiUrl: machine.apiUrl });
   },
   decodeMachine(key: string, id: string, raw: string): MachineState {
     const v = parseObject(key, raw);
@@ -66,7 +66,10 @@ export const codec = {
     const metadata = v['metadata'];
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new CorruptRecordError(key, 'metadata must be an object');
     for (const value of Object.values(metadata)) if (typeof value !== 'string') throw new CorruptRecordError(key, 'metadata values must be strings');
-    return { id: id as MachineId, publicIp: v['publicIp'], metadata: metadata as Record<string, string>, version: v['version'] };
+    const apiUrl = v['apiUrl'];
+    if (apiUrl !== undefined && (typeof apiUrl !== 'string' || !/^https?:\/\/[^/]+$/.test(apiUrl))) throw new CorruptRecordError(key, 'apiUrl must be an http(s) base URL');
+    const machine: MachineState = { id: id as MachineId, publicIp: v['publicIp'], metadata: metadata as Record<string, string>, version: v['version'] };
+    return apiUrl === undefined ? machine : { ...machine, apiUrl };
   },
 
   encodeMetadataOverrides(overrides: MetadataOverrides): string {
