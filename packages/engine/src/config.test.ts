@@ -32,6 +32,9 @@ describe('loadConfig', () => {
     [{ fileText: 'disable_engine=maybe' }, /disable_engine: "maybe" is not a boolean/],
     [{ flags: { engine_reconcile_interval: '0' } }, /engine_reconcile_interval: "0" is not a positive number/],
     [{ fileText: '[section]\nx=1' }, /sections are not supported/],
+    [{ fileText: 'etcd_cafile=/etc/ssl/etcd-ca.pem' }, /etcd_cafile: TLS to etcd is not supported yet/],
+    [{ env: { FLEET_ETCD_USERNAME: 'root' } }, /etcd_username: etcd authentication is not supported yet/],
+    [{ fileText: 'enable_grpc=true' }, /enable_grpc: the gRPC engine-agent transport is not supported/],
     [{ fileText: 'api_listen=127.0.0.1:49153\napi_cert_file=/c.pem' }, /api_key_file: must be set together with api_cert_file/],
     [{ fileText: 'api_listen=127.0.0.1:49153\napi_key_file=/k.pem' }, /api_cert_file: must be set together with api_key_file/],
     [{ fileText: 'api_listen=127.0.0.1:49153\napi_ca_file=/ca.pem' }, /api_ca_file: needs api_cert_file and api_key_file/],
@@ -49,5 +52,9 @@ describe('loadConfig', () => {
       env: { FLEET_API_CA_FILE: '/etc/fleet/clients-ca.crt' },
     }).apiTls;
     expect(mutual?.caFile).toBe('/etc/fleet/clients-ca.crt');
+  });
+
+  it('accepts fleet options that do nothing here when they are left empty or off', () => {
+    expect(() => loadConfig({ fileText: 'etcd_cafile=\nenable_grpc=false\nverify_units=true\ndisable_watches=true\n' })).not.toThrow();
   });
 });

@@ -68,7 +68,20 @@ export const configDefaults: Readonly<Record<string, string>> = {
 };
 
 /** Options fleet knows that we accept and ignore (deprecated or not applicable). */
-const ignoredOptions = new Set(['verify_units', 'authorized_keys_file', 'enable_grpc', 'disable_watches', 'etcd_username', 'etcd_password', 'etcd_keyfile', 'etcd_certfile', 'etcd_cafile']);
+const ignoredOptions = new Set(['verify_units', 'authorized_keys_file', 'disable_watches']);
+
+/**
+ * Options fleet knows that this project does not implement yet: refused when set, so that a
+ * cluster that depends on them (etcd over TLS or with authentication) fails loudly at start.
+ */
+const unsupportedOptions: Readonly<Record<string, string>> = {
+  etcd_username: 'etcd authentication is not supported yet',
+  etcd_password: 'etcd authentication is not supported yet',
+  etcd_keyfile: 'TLS to etcd is not supported yet',
+  etcd_certfile: 'TLS to etcd is not supported yet',
+  etcd_cafile: 'TLS to etcd is not supported yet',
+  enable_grpc: 'the gRPC engine-agent transport is not supported (agents always use etcd)',
+};
 
 /**
  * Builds the configuration: defaults < INI file < `FLEET_<OPTION>` environment < flags.
@@ -86,7 +99,7 @@ export function loadConfig(sources: { fileText?: string; env?: Readonly<Record<s
   for (const [envKey, value] of Object.entries(sources.env ?? {})) {
     if (!envKey.startsWith('FLEET_') || value === undefined) continue;
     const key = envKey.slice('FLEET_'.length).toLowerCase();
-    if (key in configDefaults) raw[key] = value;
+    if (key in configDefaults || key in unsupportedOptions) setOption(raw, key, value, 'environment');
   }
   for (const [key, value] of Object.entries(sources.flags ?? {})) setOption(raw, key.replace(/-/g, '_'), value, 'flags');
   return validate(raw);
@@ -94,6 +107,11 @@ export function loadConfig(sources: { fileText?: string; env?: Readonly<Record<s
 
 function setOption(raw: Record<string, string>, key: string, value: string, where: string): void {
   if (ignoredOptions.has(key)) return;
+  const unsupported = unsupportedOptions[key];
+  if (unsupported !== undefined) {
+    if (value.trim() === '' || (key === 'enable_grpc' && ['false', '0', 'no', 'off', 'f'].includes(value.trim().toLowerCase()))) return;
+    throw new InvalidConfigError(key, unsupported);
+  }
   if (!(key in configDefaults)) throw new InvalidConfigError(key, `unknown option (in ${where})`);
   raw[key] = value;
 }
