@@ -27,11 +27,19 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
+/** The built fleetctl binary (run it with `process.execPath`). */
+export const fleetctlBin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+
+/** The fleetctl command line (node, the bin, `--endpoint`) for `machine`'s API socket, as words. */
+export function fleetctlCommand(machine: LocalMachine): string[] {
+  return [process.execPath, fleetctlBin, '--endpoint', `unix://${machine.apiSocket}`];
+}
+
 /** Runs the real fleetctl binary against `machine`'s API socket. */
 export async function fleetctl(machine: LocalMachine, ...args: string[]): Promise<CommandResult> {
-  const bin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+  const [node = process.execPath, ...rest] = fleetctlCommand(machine);
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, '--endpoint', `unix://${machine.apiSocket}`, ...args], { cwd: repoRoot, timeout: 120_000 });
+    const { stdout, stderr } = await exec(node, [...rest, ...args], { cwd: repoRoot, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

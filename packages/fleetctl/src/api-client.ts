@@ -10,13 +10,37 @@ import type {
   WireUnitState,
   WireUnitStatePage,
 } from '@fleet/engine/api';
-import { parseEndpoint, sendHttp, TransportError } from './http-transport.js';
-import type { Endpoint, TlsMaterial } from './http-transport.js';
+import { openHttpStream, parseEndpoint, sendHttp, TransportError } from './http-transport.js';
+import type { Endpoint, HttpStream, TlsMaterial } from './http-transport.js';
+import { splitLines } from './line-splitter.js';
 
 /** Filters of `GET /fleet/v1/state`. */
 export interface UnitStateFilter {
   readonly unitName?: string;
   readonly machineID?: string;
+}
+
+/**
+ * `GET /fleet/v1/machines/<id>/units/<name>/status` (ours): systemd's status of a unit, as the
+ * machine that runs it renders it.
+ */
+export interface MachineUnitStatus {
+  /** The machine that answered. */
+  readonly machineID: string;
+  /** `systemctl status`-like text (lines separated by `\n`, no trailing newline needed). */
+  readonly text: string;
+  /** The same as plain data (names, states, timestamps...), passed on as the machine sent it. */
+  readonly unit: unknown;
+}
+
+/** Options of {@link FleetApiClient.unitJournal}. */
+export interface JournalOptions {
+  /** How many of the newest lines to start with (the API's default is 10). */
+  readonly lines?: number;
+  /** Keep the connection open and yield new lines as they are logged. */
+  readonly follow?: boolean;
+  /** Aborting closes the connection; the iteration then ends quietly. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -42,6 +66,20 @@ export interface FleetApiClient {
   listUnitStates(filter?: UnitStateFilter): Promise<WireUnitState[]>;
   /** The machines of the cluster. */
   listMachines(): Promise<WireMachine[]>;
+  /**
+   * systemd's status of `unit` on machine `machineID` (ours; any fleetd forwards to the one on that
+   * machine). API errors: 404 unknown machine, 502 that machine's fleetd cannot be reached, 503
+   * etcd down.
+   */
+  unitStatus(machineID: string, unit: string): Promise<MachineUnitStatus>;
+  /**
+   * The unit's log lines on machine `machineID` (journalctl's short format), without their line
+   * breaks, as they arrive (ours). With `follow` the iteration goes on until `signal` aborts, the
+   * consumer stops iterating (either closes the connection), or the server ends the answer.
+   * Iterating throws an {@link ApiError} when the API refuses (400 bad `lines`, 404, 502, 503),
+   * and an {@link ApiUnreachableError} when there is no answer or the connection breaks midway.
+   */
+  unitJournal(machineID: string, unit: string, options?: JournalOptions): AsyncIterable<string>;
 }
 
 /** The API answered with an error; `message` is the API's own message. */
@@ -125,6 +163,46 @@ export class HttpFleetApiClient implements FleetApiClient {
     return this.collect<WireMachinePage, WireMachine>('/machines', new URLSearchParams(), 'machines');
   }
 
+  async unitStatus(machineID: string, unit: string): Promise<MachineUnitStatus> {
+    const res = await this.call('GET', machineUnitPath(machineID, unit, 'status'), undefined, [200]);
+    const body = expectObject<Record<string, unknown>>(res.body, 'unit status');
+    const text = body['text'];
+    if (typeof text !== 'string') throw new ApiError(res.status, 'malformed API answer: unit status has no "text"');
+    const answered = body['machineID'];
+    return { machineID: typeof answered === 'string' && answered !== '' ? answered : machineID, text, unit: body['unit'] ?? null };
+  }
+
+  async *unitJournal(machineID: string, unit: string, options: JournalOptions = {}): AsyncIterable<string> {
+    const query = new URLSearchParams();
+    if (options.lines !== undefined) query.set('lines', String(options.lines));
+    query.set('follow', options.follow === true ? 'true' : 'false');
+    const path = `${machineUnitPath(machineID, unit, 'journal')}?${query.toString()}`;
+    const { signal } = options;
+    if (isAborted(signal)) return;
+    let stream: HttpStream;
+    try {
+      stream = await openHttpStream(this.endpoint, prefix + path, this.options.timeoutMs, this.options.tls, signal);
+    } catch (err) {
+      if (isAborted(signal)) return;
+      this.options.debug?.(`GET ${prefix}${path} failed: ${String(err)}`);
+      if (err instanceof TransportError) throw new ApiUnreachableError(this.endpoint.text, err.message, { cause: err });
+      throw err;
+    }
+    this.options.debug?.(`GET ${prefix}${path} -> ${stream.status}`);
+    try {
+      if (stream.status !== 200) {
+        throw new ApiError(stream.status, errorMessage(stream.status, await readAll(stream.body)));
+      }
+      yield* splitLines(stream.body);
+    } catch (err) {
+      if (isAborted(signal)) return;
+      if (err instanceof ApiError) throw err;
+      throw new ApiUnreachableError(this.endpoint.text, `the log stream broke: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      stream.close();
+    }
+  }
+
   private async collect<P extends { nextPageToken?: string }, T>(
     path: string,
     query: URLSearchParams,
@@ -175,6 +253,21 @@ export function makeHttpClient(config: ClientConfig): FleetApiClient {
 // Unit names only contain [A-Za-z0-9:_.@-], all legal in a path segment; keep "@" and ":" readable.
 function unitPath(name: string): string {
   return encodeURIComponent(name).replace(/%40/g, '@').replace(/%3A/gi, ':');
+}
+
+// A function, so that TypeScript does not narrow `aborted` after the first check.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function machineUnitPath(machineID: string, unit: string, what: 'status' | 'journal'): string {
+  return `/machines/${encodeURIComponent(machineID)}/units/${unitPath(unit)}/${what}`;
+}
+
+async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function errorMessage(status: number, body: string): string {

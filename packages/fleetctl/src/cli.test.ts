@@ -33,7 +33,10 @@ describe('a wrong command line', () => {
     [['status'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
     [['status', '-o', 'yaml', 'x'], 'Error: Invalid values: Argument: output, Given: "yaml", Choices: "text", "json"\n'],
     [['help', 'bogus'], 'Error: unknown help topic "bogus"\n'],
-    [['journal', 'hello'], 'Error: "journal" is not supported: unit logs need a fleet API endpoint that does not exist yet\n'],
+    [['fd-forward', '/x.sock'], 'Error: "fd-forward" is not supported: it only serves --tunnel, which is not supported\n'],
+    [['journal'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
+    [['journal', 'a', 'b'], 'Error: unexpected argument: b\n'],
+    [['journal', '--bogus', 'a'], 'Error: unknown flag: --bogus\n'],
     [['ssh', 'hello'], 'Error: "ssh" is not supported: fleetctl does not use SSH; ssh to the machine that list-units shows instead\n'],
   ])('fleetctl %j: one error line and the help hint, exit 1, no API call', async (args, error) => {
     const r = await h.fleetctl(args);

@@ -12,6 +12,7 @@ import { completionCommand } from './commands/completion.js';
 import type { CommandDeps } from './commands/context.js';
 import { destroyCommand } from './commands/destroy.js';
 import { helpCommand } from './commands/help.js';
+import { journalCommand } from './commands/journal.js';
 import { listMachinesCommand } from './commands/list-machines.js';
 import { listUnitFilesCommand } from './commands/list-unit-files.js';
 import { listUnitsCommand } from './commands/list-units.js';
@@ -29,6 +30,8 @@ import { completionTarget, isZsh, unitCandidates } from './completion.js';
 import type { Env } from './env.js';
 import { globalFlagsGroup, withGlobalFlags } from './global-flags.js';
 import type { GlobalArgs } from './global-flags.js';
+import { noInterrupts } from './interrupts.js';
+import type { Interrupts } from './interrupts.js';
 import type { Output } from './output.js';
 import { readLocalFile } from './unit-source.js';
 import type { ReadTextFile } from './unit-source.js';
@@ -50,11 +53,15 @@ export interface CliDeps {
   makeClient(config: ClientConfig): FleetApiClient;
   /** Reads local unit files and TLS files; defaults to the file system. */
   readonly readFile?: ReadTextFile;
+  /**
+   * Ctrl-C, for commands that end cleanly on it (`journal -f` exits 0); `bin/fleetctl.ts` wires
+   * SIGINT. Without it, nothing is ever interrupted.
+   */
+  readonly interrupts?: Interrupts;
 }
 
 /** fleet's commands this fleetctl does not have, and why (an error rather than "unknown command"). */
 const unsupportedCommands: Readonly<Record<string, string>> = {
-  journal: 'unit logs need a fleet API endpoint that does not exist yet',
   ssh: 'fleetctl does not use SSH; ssh to the machine that list-units shows instead',
   'fd-forward': 'it only serves --tunnel, which is not supported',
 };
@@ -91,6 +98,7 @@ function commandEntries(deps: CommandDeps): CommandEntry[] {
     entry(destroyCommand(deps)),
     entry(catCommand(deps)),
     entry(statusCommand(deps)),
+    entry(journalCommand(deps)),
     entry(listUnitsCommand(deps)),
     entry(listUnitFilesCommand(deps)),
     entry(listMachinesCommand(deps)),
@@ -163,6 +171,7 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
     env,
     clock: deps.clock,
     readFile,
+    interrupts: deps.interrupts ?? noInterrupts,
     client: async (args) => deps.makeClient(await clientConfig(args, readFile, debugLine(args))),
   };
   const entries = commandEntries(commandDeps);
@@ -280,7 +289,7 @@ async function complete(argv: readonly string[], deps: CliDeps): Promise<number>
     // A command word (or help topic): all commands are candidates, the shell keeps those with its prefix.
     const asked = target.kind === 'command' ? [words[0] ?? 'fleetctl', ''] : words;
     const processArgs = [completionRequestFlag, ...asked];
-    const sandbox: CliDeps = { ...deps, output: { out: () => undefined, err: () => undefined }, makeClient: noClient };
+    const sandbox: CliDeps = { ...deps, output: { out: () => undefined, err: () => undefined }, makeClient: noClient, interrupts: noInterrupts };
     let text = '';
     await createCli(sandbox, processArgs).parser.parseAsync(processArgs, {}, (_err, _args, out) => {
       text = out;

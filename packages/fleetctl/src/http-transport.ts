@@ -90,17 +90,7 @@ export function sendHttp(
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
   const signal = AbortSignal.timeout(timeoutMs);
-  const options: RequestOptions = { method, path: endpoint.basePath + path, headers, signal };
-  if (endpoint.socketPath !== undefined) options.socketPath = endpoint.socketPath;
-  else {
-    options.hostname = endpoint.hostname;
-    if (endpoint.port !== undefined) options.port = endpoint.port;
-  }
-  if (endpoint.protocol === 'https:') {
-    if (tls.ca !== undefined) options.ca = tls.ca;
-    if (tls.cert !== undefined) options.cert = tls.cert;
-    if (tls.key !== undefined) options.key = tls.key;
-  }
+  const options: RequestOptions = { ...requestOptions(endpoint, method, path, headers, tls), signal };
   const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (err: unknown): void => {
@@ -115,5 +105,79 @@ export function sendHttp(
     });
     req.on('error', fail);
     req.end(payload);
+  });
+}
+
+function requestOptions(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, tls: TlsMaterial): RequestOptions {
+  const options: RequestOptions = { method, path: endpoint.basePath + path, headers };
+  if (endpoint.socketPath !== undefined) options.socketPath = endpoint.socketPath;
+  else {
+    options.hostname = endpoint.hostname;
+    if (endpoint.port !== undefined) options.port = endpoint.port;
+  }
+  if (endpoint.protocol === 'https:') {
+    if (tls.ca !== undefined) options.ca = tls.ca;
+    if (tls.cert !== undefined) options.cert = tls.cert;
+    if (tls.key !== undefined) options.key = tls.key;
+  }
+  return options;
+}
+
+/** An HTTP answer whose body is still arriving. */
+export interface HttpStream {
+  readonly status: number;
+  /** The `Content-Type` header, `''` when absent. */
+  readonly contentType: string;
+  /** The body, chunk by chunk; ends with the answer, or throws when the connection breaks. */
+  readonly body: AsyncIterable<Buffer>;
+  /** Closes the connection (idempotent); `body` then ends with an error. */
+  close(): void;
+}
+
+/**
+ * Sends one GET and resolves as soon as the answer's headers arrive, leaving the body to be read
+ * as it comes (a followed log never ends on its own). `timeoutMs` bounds only the wait for the
+ * headers. Aborting `signal` closes the connection, before or after the headers. Rejects with a
+ * {@link TransportError} when there is no answer in time or the connection fails before the
+ * headers, and with the signal's reason when `signal` aborts first.
+ */
+export function openHttpStream(
+  endpoint: Endpoint,
+  path: string,
+  timeoutMs: number,
+  tls: TlsMaterial = {},
+  signal?: AbortSignal,
+): Promise<HttpStream> {
+  const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const req = send(requestOptions(endpoint, 'GET', path, { accept: 'text/plain, application/json' }, tls));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+    }, timeoutMs);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      req.destroy();
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const close = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      req.destroy();
+    };
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted === true) return;
+      reject(new TransportError(timedOut ? `request timed out after ${timeoutMs} ms` : err.message));
+    });
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      const type = res.headers['content-type'];
+      resolve({ status: res.statusCode ?? 0, contentType: typeof type === 'string' ? type : '', body: res, close });
+    });
+    req.end();
   });
 }

@@ -1,5 +1,5 @@
 import { orDash } from './output.js';
-import type { UnitStatus } from './unit-status.js';
+import type { SystemdReport, UnitStatus } from './unit-status.js';
 
 /** Turns a full machine ID into its legend (`c31e44e1.../10.10.1.1`). */
 export type MachineLegend = (machineId: string) => string;
@@ -23,6 +23,17 @@ const valueColumn = `${indent}         `;
  * ` - <description>` is left out when the unit has none; `Machine:` is `global` for global units
  * and `-` when the unit is not scheduled; the `Reason:` line appears only when the API gives one;
  * `State:` has one line per machine reporting the unit, or says `no state reported`.
+ *
+ * When `status.systemd` is set, each machine's report follows (in the order of the `State:`
+ * lines), after one empty line: systemd's text as the machine rendered it, or one line
+ * `   systemd status unavailable: <message>`:
+ *
+ * ```text
+ *
+ * ● hello.service - Hello World
+ *      Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)
+ *      Active: active (running) since Sun 2026-11-22 02:37:09 UTC; 2s ago
+ * ```
  */
 export function formatStatusBlock(status: UnitStatus, legend: MachineLegend): string {
   const title = status.description === undefined ? status.unit : `${status.unit} - ${oneLine(status.description)}`;
@@ -38,7 +49,14 @@ export function formatStatusBlock(status: UnitStatus, legend: MachineLegend): st
   );
   const [first = 'no state reported', ...rest] = states;
   lines.push(`${indent}State:   ${first}`, ...rest.map((line) => `${valueColumn}${line}`));
+  for (const report of status.systemd ?? []) lines.push('', ...systemdLines(report));
   return lines.map((line) => `${line}\n`).join('');
+}
+
+function systemdLines(report: SystemdReport): string[] {
+  if (!report.ok) return [`${indent}systemd status unavailable: ${oneLine(report.error)}`];
+  // As the machine rendered it, minus trailing line breaks (each line gets its own).
+  return report.text.replace(/[\r\n]+$/, '').split(/\r?\n/);
 }
 
 /** The blocks of several units, separated by an empty line (as `systemctl status` does). */
@@ -56,6 +74,11 @@ export interface StatusJson {
   global: boolean;
   reason: string | null;
   states: { machine: string; load: string; active: string; sub: string; hash: string }[];
+  /**
+   * systemd's status from each machine of `states` (when it was read): its text and data, or
+   * `text` and `unit` `null` and the `error` that kept it from being read.
+   */
+  systemd?: { machine: string; text: string | null; unit: unknown; error: string | null }[];
 }
 
 /** The JSON objects of `fleetctl status -o json`, in the order given. */
@@ -69,7 +92,14 @@ export function statusJson(statuses: readonly UnitStatus[]): StatusJson[] {
     global: s.global,
     reason: s.reason ?? null,
     states: s.states.map(({ machine, load, active, sub, hash }) => ({ machine, load, active, sub, hash })),
+    ...(s.systemd === undefined ? {} : { systemd: s.systemd.map(systemdJson) }),
   }));
+}
+
+function systemdJson(report: SystemdReport): NonNullable<StatusJson['systemd']>[number] {
+  return report.ok
+    ? { machine: report.machine, text: report.text, unit: report.unit, error: null }
+    : { machine: report.machine, text: null, unit: null, error: report.error };
 }
 
 // A line break or TAB in a description or reason would break the block.

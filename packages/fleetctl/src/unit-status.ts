@@ -31,7 +31,20 @@ export interface UnitStatus {
   readonly reason: string | undefined;
   /** One entry per reporting machine, sorted by machine ID. */
   readonly states: readonly UnitMachineState[];
+  /**
+   * systemd's own status from each machine of `states`, in the same order; `undefined` when not
+   * asked for (see {@link withSystemdReports}).
+   */
+  readonly systemd?: readonly SystemdReport[];
 }
+
+/**
+ * systemd's status of a unit on one machine, as that machine renders it
+ * (`GET /fleet/v1/machines/<id>/units/<unit>/status`), or why it could not be read.
+ */
+export type SystemdReport =
+  | { readonly machine: string; readonly ok: true; readonly text: string; readonly unit: unknown }
+  | { readonly machine: string; readonly ok: false; readonly error: string };
 
 /**
  * Reads the status of unit `name` through the API: `GET /units/<name>`, then
@@ -56,6 +69,25 @@ export async function collectUnitStatus(client: FleetApiClient, name: string): P
       .sort((a, b) => compare(a.machineID, b.machineID))
       .map(machineState),
   };
+}
+
+/**
+ * `status` with systemd's own status of the unit from every machine that reports a state for it
+ * (one request each, in the order of `states`). Never rejects: a machine whose status cannot be
+ * read (unknown, unreachable, etcd down...) gets a report with the error's message instead.
+ */
+export async function withSystemdReports(client: Pick<FleetApiClient, 'unitStatus'>, status: UnitStatus): Promise<UnitStatus> {
+  const systemd: SystemdReport[] = [];
+  for (const { machine } of status.states) {
+    if (machine === '') continue;
+    try {
+      const { text, unit } = await client.unitStatus(machine, status.unit);
+      systemd.push({ machine, ok: true, text, unit });
+    } catch (err) {
+      systemd.push({ machine, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { ...status, systemd };
 }
 
 function machineState(s: WireUnitState): UnitMachineState {

@@ -1,4 +1,5 @@
 import type { WireUnit, WireUnitState } from '@fleet/engine/api';
+import { hashUnitFile } from '@fleet/engine/model';
 import { describe, expect, it } from 'vitest';
 import type { FleetApiClient } from './api-client.js';
 import { MachineDirectory } from './machine-directory.js';
@@ -8,7 +9,13 @@ import type { WaitGoal } from './wait.js';
 
 const m1 = 'c31e44e1f25c4b2c8e5a6e8b3f1a2b3c';
 
-/** One poll's view of the world: `script[n]` is what the n-th poll (0-based) of a unit sees. */
+const v1 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v1' }];
+const v2 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v2' }];
+
+/**
+ * One poll's view of the world: `script[n]` is what the n-th poll (0-based) of a unit sees. The
+ * unit's options default to none and the state's hash to the hash of the unit's options.
+ */
 type Frame = { unit?: Partial<WireUnit> | 'error'; state?: Partial<WireUnitState> };
 
 function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
@@ -31,21 +38,31 @@ function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
       const list = scripts[unitName] ?? [];
       const f = list[Math.min((polls.get(unitName) ?? 1) - 1, list.length - 1)];
       if (f?.state === undefined) return [];
-      return [{ name: unitName, hash: 'h', machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...f.state }];
+      const options = f.unit === 'error' ? [] : (f.unit?.options ?? []);
+      const hash = hashUnitFile(options);
+      return [{ name: unitName, hash, machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...f.state }];
     },
     listMachines: async () => [{ id: m1, primaryIP: '10.10.1.1', metadata: {} }],
     listUnits: unsupported,
     createUnit: unsupported,
     setDesiredState: unsupported,
     destroyUnit: unsupported,
+    unitStatus: unsupported,
+    unitJournal: () => {
+      throw new Error('not used');
+    },
   };
 }
 
-async function wait(scripts: Record<string, Frame[]>, goal: WaitGoal, attempts = 0) {
+async function wait(scripts: Record<string, Frame[]>, goal: WaitGoal, attempts = 0, replaced: readonly string[] = []) {
   const client = scriptedClient(scripts);
   const output = new CapturedOutput();
   const clock = new SteppingClock();
-  const failures = await waitForUnits(client, new MachineDirectory(client), Object.keys(scripts), goal, output, { attempts, clock });
+  const failures = await waitForUnits(client, new MachineDirectory(client), Object.keys(scripts), goal, output, {
+    attempts,
+    clock,
+    replaced: new Set(replaced),
+  });
   return { failures, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps.length };
 }
 
@@ -125,5 +142,55 @@ describe('waitForUnits', () => {
   it('destroy times out while the unit is still registered', async () => {
     const r = await wait({ 'hello.service': [pending] }, 'destroy', 1);
     expect(r.failures[0]?.message).toBe('timed out waiting for unit hello.service to report state destroyed after 1 attempt (still registered)');
+  });
+});
+
+describe('waitForUnits after --replace: the new unit file, not the previous one', () => {
+  const onV2 = (state: Partial<WireUnitState>): Frame => ({ unit: { currentState: 'launched', machineID: m1, options: v2 }, state });
+  // The registry holds v2 already; the machine still runs v1 for a while.
+  const v1Running = onV2({ hash: hashUnitFile(v1) });
+  const v2Running = onV2({});
+
+  it('start does not count the previous version, still active, as started', async () => {
+    const r = await wait({ 'app.service': [v1Running, v1Running, v1Running, v2Running] }, 'start');
+    expect(r.failures).toEqual([]);
+    expect(r.sleeps).toBe(3);
+    expect(r.stdout).toBe('Unit app.service launched on c31e44e1.../10.10.1.1\n');
+  });
+
+  it('start does not count the previous version failing as a failure of the new one', async () => {
+    const v1Failed = onV2({ hash: hashUnitFile(v1), systemdActiveState: 'failed', systemdSubState: 'failed' });
+    const r = await wait({ 'app.service': [v1Failed, v2Running] }, 'start');
+    expect(r.failures).toEqual([]);
+    expect(r.sleeps).toBe(1);
+  });
+
+  it('start fails when the new version fails', async () => {
+    const v2Failed = onV2({ systemdActiveState: 'failed', systemdSubState: 'failed' });
+    const r = await wait({ 'app.service': [v1Running, v2Failed] }, 'start');
+    expect(r.failures).toEqual([{ name: 'app.service', kind: 'failed', message: 'unit app.service failed to start on c31e44e1.../10.10.1.1 (failed/failed)' }]);
+  });
+
+  it('says that the previous unit file still runs, in progress lines and on timeout', async () => {
+    const r = await wait({ 'app.service': [v1Running] }, 'start', 10);
+    const where = `scheduled on c31e44e1.../10.10.1.1, active/running with the previous unit file ${hashUnitFile(v1).slice(0, 7)} (waiting for ${hashUnitFile(v2).slice(0, 7)})`;
+    expect(r.stderr).toBe(`Waiting for app.service: ${where}\n`);
+    expect(r.failures[0]?.message).toBe(`timed out waiting for unit app.service to report state launched after 10 attempts (${where})`);
+  });
+
+  it('load of a replaced unit waits until its machine reports the new unit file', async () => {
+    const loaded = (hash: string | undefined): Frame => ({
+      unit: { currentState: 'loaded', machineID: m1, options: v2 },
+      ...(hash === undefined ? {} : { state: { hash, systemdActiveState: 'inactive', systemdSubState: 'dead' } }),
+    });
+    const r = await wait({ 'app.service': [loaded(hashUnitFile(v1)), loaded(undefined), loaded(hashUnitFile(v2))] }, 'load', 0, ['app.service']);
+    expect(r.sleeps).toBe(2);
+    expect(r.stdout).toBe('Unit app.service loaded on c31e44e1.../10.10.1.1\n');
+  });
+
+  it('load of a unit that was not replaced only waits for the fleet state, as fleet does', async () => {
+    const r = await wait({ 'app.service': [{ unit: { currentState: 'loaded', machineID: m1, options: v2 }, state: { hash: hashUnitFile(v1) } }] }, 'load');
+    expect(r.sleeps).toBe(0);
+    expect(r.failures).toEqual([]);
   });
 });

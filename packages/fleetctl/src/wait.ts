@@ -4,7 +4,7 @@ import type { WireUnit, WireUnitState } from '@fleet/engine/api';
 import type { FleetApiClient } from './api-client.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
-import { unitReason } from './unit-info.js';
+import { unitHash, unitReason } from './unit-info.js';
 
 /** What a command waits for after changing desired states. */
 export type WaitGoal = 'start' | 'load' | 'stop' | 'unload' | 'destroy';
@@ -31,6 +31,11 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   readonly pollIntervalMs?: number;
   readonly progressIntervalMs?: number;
+  /**
+   * Units whose options the command just replaced (`--replace`): `load` then also waits until the
+   * unit's machine reports the new unit file (`start` always does).
+   */
+  readonly replaced?: ReadonlySet<string>;
 }
 
 /** A unit that did not reach its goal: it failed, vanished, or the attempts ran out. */
@@ -75,7 +80,10 @@ const runningStates = new Set(['active', 'activating', 'deactivating', 'reloadin
  * is one poll of the pending units.
  *
  * `start` waits for the fleet state `launched` and systemd's ActiveState `active` on the unit's
- * machine, and gives up on a unit as soon as systemd reports it `failed`. `stop` waits for `loaded`
+ * machine, for the unit file the registry holds now: a state entry whose `hash` differs (the
+ * previous version, still running after `--replace`) does not count, neither as done nor as failed.
+ * It gives up on a unit as soon as systemd reports that file `failed`. `load` waits for `loaded`
+ * (and, for units in `replaced`, for the machine to report the new hash). `stop` waits for `loaded`
  * and an ActiveState that is not running. Resolves the units that did not make it (empty on
  * success); rejects only when `signal` aborts.
  */
@@ -90,16 +98,17 @@ export async function waitForUnits(
   const { clock, attempts } = options;
   const pollMs = options.pollIntervalMs ?? defaultPollIntervalMs;
   const progressMs = options.progressIntervalMs ?? defaultProgressIntervalMs;
+  const replaced = options.replaced ?? new Set<string>();
   const pending = [...new Set(names)];
   const failures: WaitFailure[] = [];
   const lastStatus = new Map<string, Status>();
   let lastProgress = clock.now();
   for (let attempt = 1; pending.length > 0; attempt++) {
-    const seen = await Promise.all(pending.map((name) => observe(client, name, goal)));
+    const seen = await Promise.all(pending.map((name) => observe(client, name, goal, replaced.has(name))));
     const still: string[] = [];
     for (const [i, name] of pending.entries()) {
       const obs = seen[i] as Observation;
-      const verdict = judge(goal, obs);
+      const verdict = judge(goal, obs, replaced.has(name));
       if (verdict === 'done') output.out(`${await successLine(name, goal, obs, machines)}\n`);
       else if (verdict === 'failed') failures.push({ name, kind: 'failed', message: await failureMessage(name, goal, obs, machines) });
       else {
@@ -129,10 +138,11 @@ export async function waitForUnits(
   return failures;
 }
 
-async function observe(client: FleetApiClient, name: string, goal: WaitGoal): Promise<Observation> {
+async function observe(client: FleetApiClient, name: string, goal: WaitGoal, replaced: boolean): Promise<Observation> {
   try {
     const unit = await client.getUnit(name);
-    if (unit === undefined || unit.machineID === undefined || (goal !== 'start' && goal !== 'stop')) {
+    const needsState = goal === 'start' || goal === 'stop' || (goal === 'load' && replaced);
+    if (unit === undefined || unit.machineID === undefined || !needsState) {
       return { unit, state: undefined };
     }
     const states = await client.listUnitStates({ unitName: name, machineID: unit.machineID });
@@ -142,7 +152,7 @@ async function observe(client: FleetApiClient, name: string, goal: WaitGoal): Pr
   }
 }
 
-function judge(goal: WaitGoal, obs: Observation): Verdict {
+function judge(goal: WaitGoal, obs: Observation, replaced: boolean): Verdict {
   if (obs.error !== undefined) return 'pending';
   const { unit, state } = obs;
   if (goal === 'destroy') return unit === undefined ? 'done' : 'pending';
@@ -150,17 +160,23 @@ function judge(goal: WaitGoal, obs: Observation): Verdict {
   if (unit === undefined) return 'failed';
   switch (goal) {
     case 'load':
-      return unit.currentState === 'loaded' ? 'done' : 'pending';
+      if (unit.currentState !== 'loaded') return 'pending';
+      return !replaced || (state !== undefined && runsCurrentFile(unit, state)) ? 'done' : 'pending';
     case 'unload':
       return unit.currentState === 'inactive' ? 'done' : 'pending';
     case 'stop':
       if (unit.currentState !== 'loaded') return 'pending';
       return state === undefined || !runningStates.has(state.systemdActiveState) ? 'done' : 'pending';
     case 'start':
-      if (unit.currentState !== 'launched' || state === undefined) return 'pending';
+      if (unit.currentState !== 'launched' || state === undefined || !runsCurrentFile(unit, state)) return 'pending';
       if (state.systemdActiveState === 'failed') return 'failed';
       return state.systemdActiveState === 'active' ? 'done' : 'pending';
   }
+}
+
+/** The machine reports the unit file the registry holds now (not the one a `--replace` replaced). */
+function runsCurrentFile(unit: WireUnit, state: WireUnitState): boolean {
+  return state.hash === unitHash(unit.options);
 }
 
 async function successLine(name: string, goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
@@ -208,6 +224,8 @@ async function describe(goal: WaitGoal, obs: Observation, machines: MachineDirec
   }
   const legend = await machines.legend(unit.machineID);
   const systemd = state === undefined ? `state ${unit.currentState}` : `${state.systemdActiveState}/${state.systemdSubState}`;
-  const where = `scheduled on ${legend}, ${systemd}`;
+  const previous =
+    state === undefined || runsCurrentFile(unit, state) ? '' : ` with the previous unit file ${state.hash.slice(0, 7)} (waiting for ${unitHash(unit.options).slice(0, 7)})`;
+  const where = `scheduled on ${legend}, ${systemd}${previous}`;
   return reason === undefined ? { where } : { where, reason };
 }

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness } from '../testing/harness.js';
+import { machineA, optionsOf, startHarness } from '../testing/harness.js';
 import type { Harness } from '../testing/harness.js';
 
 // The compiled bin (`npx tsc -b`, which npm test's bootstrap runs). A missing build fails the test.
@@ -16,6 +17,29 @@ function spawnFleetctl(args: string[], env: Record<string, string> = {}): Promis
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
     });
   });
+}
+
+/** A running bin whose stdout is collected; `printed(text)` resolves once stdout contains `text`. */
+function startFleetctl(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const printed = (text: string): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (!stdout.includes(text)) return;
+        child.stdout.off('data', check);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      check();
+    });
+  return { child: child as ChildProcess, exited, printed, output: () => ({ stdout, stderr }) };
 }
 
 describe('the fleetctl bin', () => {
@@ -54,6 +78,34 @@ describe('the fleetctl bin', () => {
       stdout: '',
       stderr: 'WARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n',
     });
+  });
+
+  it('journal -f prints new lines until Ctrl-C (SIGINT), then exits 0', async () => {
+    h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], { desiredState: 'launched' });
+    h.api.converge();
+    h.api.journals.set(`${machineA}/hello.service`, ['first']);
+    const run = startFleetctl(['journal', '-f', 'hello'], { FLEETCTL_ENDPOINT: h.api.endpoint });
+    await run.printed('first\n');
+    h.api.appendJournal(machineA, 'hello.service', 'second');
+    await run.printed('second\n');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.output()).toEqual({ stdout: 'first\nsecond\n', stderr: '' });
+    await h.api.whenFollowers(0);
+  });
+
+  it('Ctrl-C still ends a command that did not capture it (a blocking start), as usual', async () => {
+    h.api.autoConverge = false; // never starts
+    h.api.addUnit('hello.service', optionsOf('[Service]\nExecStart=/bin/true\n'), { desiredState: 'launched' });
+    const run = startFleetctl(['start', 'hello'], { FLEETCTL_ENDPOINT: h.api.endpoint });
+    // Polling (the unit asked for a third time): the command's handler is running.
+    await new Promise<void>((resolve) => {
+      h.api.onRequest = () => {
+        if (h.api.requests.filter((q) => q.url === '/fleet/v1/units/hello.service').length >= 3) resolve();
+      };
+    });
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });
   });
 
   it('completes in bash through the script of `fleetctl completion bash`', async () => {

@@ -2,6 +2,24 @@
 import { systemClock } from '@fleet/engine';
 import { makeHttpClient } from '../api-client.js';
 import { run } from '../cli.js';
+import type { CapturedInterrupt, Interrupts } from '../interrupts.js';
+
+/**
+ * SIGINT while a command captured it (`journal -f`): the first aborts the command's signal (it
+ * then ends with its own exit code), a second one exits at once with 130. Otherwise Node's default
+ * applies: the process ends.
+ */
+const interrupts: Interrupts = {
+  capture(): CapturedInterrupt {
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      if (controller.signal.aborted) process.exit(130);
+      controller.abort(new Error('interrupted (Ctrl-C)'));
+    };
+    process.on('SIGINT', onSigint);
+    return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+  },
+};
 
 const code = await run(process.argv.slice(2), {
   output: {
@@ -11,5 +29,6 @@ const code = await run(process.argv.slice(2), {
   env: process.env,
   clock: systemClock,
   makeClient: makeHttpClient,
+  interrupts,
 });
 process.exitCode = code;

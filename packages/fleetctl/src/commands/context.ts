@@ -7,6 +7,7 @@ import { envBoolean, envNumber } from '../env.js';
 import type { Env } from '../env.js';
 import { lastNumber, lastString } from '../global-flags.js';
 import type { GlobalArgs } from '../global-flags.js';
+import type { Interrupts } from '../interrupts.js';
 import { outputFormats } from '../output.js';
 import type { ListingOptions, Output, OutputFormat } from '../output.js';
 import type { ReadTextFile } from '../unit-source.js';
@@ -22,6 +23,8 @@ export interface CommandDeps {
   readonly clock: Clock;
   readonly env: Env;
   readonly readFile: ReadTextFile;
+  /** Ctrl-C, for commands that end cleanly on it (`journal -f`). */
+  readonly interrupts: Interrupts;
   /**
    * The API client for the global flags of this invocation. Rejects with a `FleetError`
    * (`INVALID_CONFIG`) for flags that cannot reach the API (`--driver=etcd`, `--tunnel`, an

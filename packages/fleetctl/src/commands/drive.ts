@@ -11,7 +11,8 @@ import type { CommandDeps } from './context.js';
 export type DriveVerb = Exclude<WaitGoal, 'destroy'>;
 
 /**
- * Sets the desired state of each unit (skipping units already there), then waits as fleet does:
+ * Sets the desired state of each unit (skipping units already there), then waits as fleet does
+ * (`replaced`: the units whose options `--replace` just changed, see `WaitOptions.replaced`):
  * global units never block (`Triggered global unit X start`), `--no-block` (attempts `-1`) prints
  * `Triggered unit X start`, otherwise {@link waitForUnits}. Throws one {@link UnitsNotReadyError}
  * naming every unit that failed or timed out.
@@ -23,6 +24,7 @@ export async function driveUnits(
   target: TargetState,
   verb: DriveVerb,
   attempts: number,
+  replaced: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const blocking: string[] = [];
   for (const unit of units) {
@@ -30,7 +32,7 @@ export async function driveUnits(
     if (isGlobalUnit(unit.options)) deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
     else blocking.push(unit.name);
   }
-  await waitOrTrigger(deps, client, blocking, verb, attempts);
+  await waitOrTrigger(deps, client, blocking, verb, attempts, replaced);
 }
 
 /** Waits for `names` to reach `goal`, or with attempts `-1` just says they were triggered. */
@@ -40,6 +42,7 @@ export async function waitOrTrigger(
   names: readonly string[],
   goal: WaitGoal,
   attempts: number,
+  replaced: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   if (names.length === 0) return;
   if (attempts < 0) {
@@ -49,6 +52,7 @@ export async function waitOrTrigger(
   const failures = await waitForUnits(client, new MachineDirectory(client), names, goal, deps.output, {
     attempts,
     clock: deps.clock,
+    replaced,
   });
   throwIfFailed(failures);
 }

@@ -199,7 +199,36 @@ describe('start', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'Unit hello.service replaced\nUnit hello.service launched on c31e44e1.../10.10.1.1\n' });
     expect(h.api.writes()).toEqual(['PUT /fleet/v1/units/hello.service launched +options']);
   });
+
+  it('after --replace, waits until the machine runs the new unit file, not the previous one still active', async () => {
+    h.api.addUnit('hello.service', optionsOf(helloV2), { desiredState: 'launched' });
+    h.api.converge(); // the previous version runs on machine A
+    h.api.autoConverge = false;
+    convergeOnStatePoll(3);
+    const r = await h.fleetctl(['start', '--replace', path('hello.service')]);
+    expect(r).toMatchObject({ code: 0, stdout: 'Unit hello.service replaced\nUnit hello.service launched on c31e44e1.../10.10.1.1\n', stderr: '' });
+    expect(r.sleeps).toEqual([250, 250]);
+  });
+
+  it('after --replace, a previous version that failed is not the new one failing', async () => {
+    h.api.addUnit('hello.service', optionsOf(helloV2), { desiredState: 'launched' });
+    h.api.failing.add('hello.service');
+    h.api.converge(); // the previous version failed on machine A
+    h.api.failing.delete('hello.service');
+    h.api.autoConverge = false;
+    convergeOnStatePoll(2);
+    const r = await h.fleetctl(['start', '--replace', path('hello.service')]);
+    expect(r).toMatchObject({ code: 0, stdout: 'Unit hello.service replaced\nUnit hello.service launched on c31e44e1.../10.10.1.1\n' });
+  });
 });
+
+/** The fake cluster catches up with the registry when the n-th state poll comes in. */
+function convergeOnStatePoll(n: number): void {
+  let polls = 0;
+  h.api.onRequest = (req) => {
+    if (req.url.startsWith('/fleet/v1/state') && ++polls === n) h.api.converge();
+  };
+}
 
 describe('load', () => {
   it('submits, sets loaded and waits for loaded', async () => {
@@ -216,6 +245,16 @@ describe('load', () => {
       code: 1,
       stderr: `Error: timed out waiting for unit hello.service to report state loaded after 2 attempts (not scheduled): ${reason}\n`,
     });
+  });
+
+  it('after --replace, waits until the machine reports the new unit file loaded', async () => {
+    h.api.addUnit('hello.service', optionsOf(helloV2), { desiredState: 'loaded' });
+    h.api.converge();
+    h.api.autoConverge = false;
+    convergeOnStatePoll(2);
+    const r = await h.fleetctl(['load', '--replace', path('hello.service')]);
+    expect(r).toMatchObject({ code: 0, stdout: 'Unit hello.service replaced\nUnit hello.service loaded on c31e44e1.../10.10.1.1\n' });
+    expect(r.sleeps).toEqual([250]);
   });
 
   it('never blocks on global units', async () => {

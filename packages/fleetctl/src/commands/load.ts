@@ -20,7 +20,8 @@ export function loadCommand(deps: CommandDeps): CommandModule<GlobalArgs, LoadAr
       refuseTemplates(names, 'load');
       const client = await deps.client(args);
       const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace });
-      await driveUnits(deps, client, units.map((u) => u.unit), 'loaded', 'load', attempts);
+      const replaced = new Set(units.filter((u) => u.outcome === 'replaced').map((u) => u.name));
+      await driveUnits(deps, client, units.map((u) => u.unit), 'loaded', 'load', attempts, replaced);
     },
   };
 }

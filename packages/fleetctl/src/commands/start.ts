@@ -23,7 +23,8 @@ export function startCommand(deps: CommandDeps): CommandModule<GlobalArgs, Start
       refuseTemplates(names, 'start');
       const client = await deps.client(args);
       const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace });
-      await driveUnits(deps, client, units.map((u) => u.unit), 'launched', 'start', attempts);
+      const replaced = new Set(units.filter((u) => u.outcome === 'replaced').map((u) => u.name));
+      await driveUnits(deps, client, units.map((u) => u.unit), 'launched', 'start', attempts, replaced);
     },
   };
 }

@@ -8,6 +8,16 @@ const globalUnit = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n';
 const pending = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nMachineMetadata=rack=r3\n';
 const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
 
+// What the machines' systemd says (the fake's status endpoint).
+const helloText =
+  '● hello.service - Hello World\n' +
+  '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
+  '     Active: active (running) since Sun 2026-11-22 02:37:09 UTC; 2s ago\n' +
+  '   Main PID: 12053\n' +
+  '     CGroup: /fleet-abc-m1/app.slice/hello.service';
+const helloData = { name: 'hello.service', activeState: 'active', subState: 'running', service: { mainPid: 12053 } };
+const globalText = (n: string) => `● global.service\n     Active: active (running) on ${n}`;
+
 let h: Harness;
 beforeEach(async () => {
   h = await startHarness();
@@ -17,16 +27,20 @@ beforeEach(async () => {
   h.api.converge();
   h.api.autoConverge = false;
   h.api.addUnit('pending.service', optionsOf(pending), { desiredState: 'launched', reason });
+  h.api.systemdStatus.set(`${machineA}/hello.service`, { text: helloText, unit: helloData });
+  h.api.systemdStatus.set(`${machineA}/global.service`, { text: globalText('A'), unit: { name: 'global.service' } });
+  h.api.systemdStatus.set(`${machineB}/global.service`, { text: `${globalText('B')}\n`, unit: { name: 'global.service' } });
 });
 afterEach(async () => {
   await h.close();
 });
 
-const helloBlock =
+const helloFleet =
   '● hello.service - Hello World\n' +
   '   Desired: launched   Current: launched\n' +
   '   Machine: c31e44e1.../10.10.1.1\n' +
   '   State:   loaded active running on c31e44e1.../10.10.1.1\n';
+const helloBlock = `${helloFleet}\n${helloText}\n`;
 
 describe('status', () => {
   it('prints one block per unit, in argument order, separated by an empty line', async () => {
@@ -41,6 +55,10 @@ describe('status', () => {
         '   State:   loaded active running on 595989bb.../10.10.1.2\n' +
         '            loaded active running on c31e44e1.../10.10.1.1\n' +
         '\n' +
+        `${globalText('B')}\n` +
+        '\n' +
+        `${globalText('A')}\n` +
+        '\n' +
         '● pending.service\n' +
         '   Desired: launched   Current: inactive\n' +
         '   Machine: -\n' +
@@ -49,17 +67,65 @@ describe('status', () => {
     );
   });
 
+  it('appends systemd\'s status after the fleet block, as the machine rendered it', async () => {
+    const r = await h.fleetctl(['status', 'hello']);
+    expect(r).toEqual({
+      code: 0,
+      stdout:
+        '● hello.service - Hello World\n' +
+        '   Desired: launched   Current: launched\n' +
+        '   Machine: c31e44e1.../10.10.1.1\n' +
+        '   State:   loaded active running on c31e44e1.../10.10.1.1\n' +
+        '\n' +
+        '● hello.service - Hello World\n' +
+        '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
+        '     Active: active (running) since Sun 2026-11-22 02:37:09 UTC; 2s ago\n' +
+        '   Main PID: 12053\n' +
+        '     CGroup: /fleet-abc-m1/app.slice/hello.service\n',
+      stderr: '',
+      sleeps: [],
+    });
+  });
+
+  it('says in one line when a machine\'s systemd status is unavailable, and goes on (exit 0)', async () => {
+    h.api.unreachable.add(machineB);
+    const r = await h.fleetctl(['status', 'global', 'hello']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      '● global.service\n' +
+        '   Desired: launched   Current: launched\n' +
+        '   Machine: global\n' +
+        '   State:   loaded active running on 595989bb.../10.10.1.2\n' +
+        '            loaded active running on c31e44e1.../10.10.1.1\n' +
+        '\n' +
+        `   systemd status unavailable: machine ${machineB} could not be reached at http://fake: connect ECONNREFUSED\n` +
+        '\n' +
+        `${globalText('A')}\n` +
+        '\n' +
+        helloBlock,
+    );
+  });
+
+  it('keeps going when etcd is down for one status request', async () => {
+    h.api.onRequest = (req) => {
+      if (req.url.endsWith('/units/hello.service/status')) h.api.failNext = { status: 503, message: 'fleet is unable to communicate with etcd' };
+    };
+    const r = await h.fleetctl(['status', 'hello']);
+    expect(r).toMatchObject({ code: 0, stdout: `${helloFleet}\n   systemd status unavailable: fleet is unable to communicate with etcd\n` });
+  });
+
   it('prints full machine IDs with -l', async () => {
     const r = await h.fleetctl(['status', '-l', 'hello']);
     expect(r.stdout).toBe(
       '● hello.service - Hello World\n' +
         '   Desired: launched   Current: launched\n' +
         `   Machine: ${machineA}/10.10.1.1\n` +
-        `   State:   loaded active running on ${machineA}/10.10.1.1\n`,
+        `   State:   loaded active running on ${machineA}/10.10.1.1\n` +
+        `\n${helloText}\n`,
     );
   });
 
-  it('shows every state entry, also of a machine the unit is no longer scheduled to', async () => {
+  it('shows every state entry, also of a machine the unit is no longer scheduled to, with its systemd status', async () => {
     h.api.states.push({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' });
     const r = await h.fleetctl(['status', 'hello']);
     expect(r.stdout).toBe(
@@ -67,83 +133,87 @@ describe('status', () => {
         '   Desired: launched   Current: launched\n' +
         '   Machine: c31e44e1.../10.10.1.1\n' +
         '   State:   loaded deactivating stop-sigterm on 595989bb.../10.10.1.2\n' +
-        '            loaded active running on c31e44e1.../10.10.1.1\n',
+        '            loaded active running on c31e44e1.../10.10.1.1\n' +
+        '\n' +
+        // The fake makes B's text up from its state entry.
+        '● hello.service - Hello World\n' +
+        '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
+        '     Active: deactivating (stop-sigterm)\n' +
+        '\n' +
+        `${helloText}\n`,
     );
   });
 
-  it('prints a JSON array with -o json: full machine IDs, null for "none"', async () => {
+  it('prints a JSON array with -o json: full machine IDs, null for "none", systemd\'s status per machine', async () => {
+    h.api.unreachable.add(machineB);
     const r = await h.fleetctl(['status', '-o', 'json', 'hello', 'global', 'pending']);
     const helloHash = hashUnitFile(optionsOf(hello));
     const globalHash = hashUnitFile(optionsOf(globalUnit));
-    const state = (machine: string, hash: string) =>
-      '      {\n' +
-      `        "machine": "${machine}",\n` +
-      '        "load": "loaded",\n' +
-      '        "active": "active",\n' +
-      '        "sub": "running",\n' +
-      `        "hash": "${hash}"\n` +
-      '      }';
+    const state = (machine: string, hash: string) => ({ machine, load: 'loaded', active: 'active', sub: 'running', hash });
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toBe(
-      '[\n' +
-        '  {\n' +
-        '    "unit": "hello.service",\n' +
-        '    "description": "Hello World",\n' +
-        '    "desiredState": "launched",\n' +
-        '    "currentState": "launched",\n' +
-        `    "machine": "${machineA}",\n` +
-        '    "global": false,\n' +
-        '    "reason": null,\n' +
-        '    "states": [\n' +
-        `${state(machineA, helloHash)}\n` +
-        '    ]\n' +
-        '  },\n' +
-        '  {\n' +
-        '    "unit": "global.service",\n' +
-        '    "description": null,\n' +
-        '    "desiredState": "launched",\n' +
-        '    "currentState": "launched",\n' +
-        '    "machine": null,\n' +
-        '    "global": true,\n' +
-        '    "reason": null,\n' +
-        '    "states": [\n' +
-        `${state(machineB, globalHash)},\n` +
-        `${state(machineA, globalHash)}\n` +
-        '    ]\n' +
-        '  },\n' +
-        '  {\n' +
-        '    "unit": "pending.service",\n' +
-        '    "description": null,\n' +
-        '    "desiredState": "launched",\n' +
-        '    "currentState": "inactive",\n' +
-        '    "machine": null,\n' +
-        '    "global": false,\n' +
-        `    "reason": "${reason}",\n` +
-        '    "states": []\n' +
-        '  }\n' +
-        ']\n',
-    );
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        unit: 'hello.service',
+        description: 'Hello World',
+        desiredState: 'launched',
+        currentState: 'launched',
+        machine: machineA,
+        global: false,
+        reason: null,
+        states: [state(machineA, helloHash)],
+        systemd: [{ machine: machineA, text: helloText, unit: helloData, error: null }],
+      },
+      {
+        unit: 'global.service',
+        description: null,
+        desiredState: 'launched',
+        currentState: 'launched',
+        machine: null,
+        global: true,
+        reason: null,
+        states: [state(machineB, globalHash), state(machineA, globalHash)],
+        systemd: [
+          { machine: machineB, text: null, unit: null, error: `machine ${machineB} could not be reached at http://fake: connect ECONNREFUSED` },
+          { machine: machineA, text: globalText('A'), unit: { name: 'global.service' }, error: null },
+        ],
+      },
+      {
+        unit: 'pending.service',
+        description: null,
+        desiredState: 'launched',
+        currentState: 'inactive',
+        machine: null,
+        global: false,
+        reason,
+        states: [],
+        systemd: [],
+      },
+    ]);
   });
 
-  it('reads through the API only, fetching the machine list once for the legends', async () => {
+  it('reads through the API only: one systemd status per state entry, the machine list once for the legends', async () => {
     await h.fleetctl(['status', 'hello', 'global']);
     expect(h.api.requests.map((q) => `${q.method} ${q.url}`)).toEqual([
       'GET /fleet/v1/units/hello.service',
       'GET /fleet/v1/state?unitName=hello.service',
+      `GET /fleet/v1/machines/${machineA}/units/hello.service/status`,
       'GET /fleet/v1/units/global.service',
       'GET /fleet/v1/state?unitName=global.service',
+      `GET /fleet/v1/machines/${machineB}/units/global.service/status`,
+      `GET /fleet/v1/machines/${machineA}/units/global.service/status`,
       'GET /fleet/v1/machines',
     ]);
   });
 
   it('does not need the machine list for JSON', async () => {
     await h.fleetctl(['status', '-o', 'json', 'hello']);
-    expect(h.api.requests.some((q) => q.url.startsWith('/fleet/v1/machines'))).toBe(false);
+    expect(h.api.requests.some((q) => q.url.startsWith('/fleet/v1/machines?') || q.url === '/fleet/v1/machines')).toBe(false);
   });
 
   it('prints machine IDs without IPs when the machine list is unavailable', async () => {
     h.api.onRequest = (req) => {
-      if (req.url.startsWith('/fleet/v1/machines')) h.api.failNext = { status: 503, message: 'etcd down' };
+      if (req.url === '/fleet/v1/machines') h.api.failNext = { status: 503, message: 'etcd down' };
     };
     const r = await h.fleetctl(['status', 'hello']);
     expect(r).toMatchObject({ code: 0, stderr: '' });

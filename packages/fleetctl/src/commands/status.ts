@@ -4,7 +4,7 @@ import { MachineDirectory } from '../machine-directory.js';
 import { machineLegend } from '../output.js';
 import { formatStatusText, statusJson } from '../status-format.js';
 import type { MachineLegend } from '../status-format.js';
-import { collectUnitStatus } from '../unit-status.js';
+import { collectUnitStatus, withSystemdReports } from '../unit-status.js';
 import type { UnitStatus } from '../unit-status.js';
 import { unitNameFromArg } from '../unit-source.js';
 import { lastString, unitArgs, unitsPositional } from './context.js';
@@ -19,12 +19,14 @@ type StatusArgs = GlobalArgs & { units: string[]; output: string; full: boolean 
 /**
  * `fleetctl status UNIT...`: what the cluster knows about each unit, from the API alone (fleet's
  * `status` runs `systemctl status` over SSH instead). For each unit, in argument order, a block
- * (see `formatStatusBlock`) or, with `-o json`, one object of a JSON array. Units that do not exist
- * are reported after the others by one error, `unit X does not exist` (exit code 1).
+ * (see `formatStatusBlock`): fleet's view, then systemd's status from each machine that reports
+ * the unit (read through the API, which forwards to that machine's fleetd); with `-o json`, one
+ * object of a JSON array. A machine whose systemd status cannot be read gets one line
+ * `systemd status unavailable: <message>` and does not change the exit code. Units that do not
+ * exist are reported after the others by one error, `unit X does not exist` (exit code 1).
  *
- * Seam for systemd's full status: the data comes through `FleetApiClient` only
- * (`collectUnitStatus`) and rendering is pure (`status-format.ts`); an SSH-backed mode can append
- * `systemctl status` of each state's machine to a unit's block without changing either.
+ * The data comes through `FleetApiClient` only (`collectUnitStatus`, `withSystemdReports`) and
+ * rendering is pure (`status-format.ts`).
  */
 export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, StatusArgs> {
   return {
@@ -43,7 +45,7 @@ export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, Stat
       for (const name of names) {
         const status = await collectUnitStatus(client, name);
         if (status === undefined) missing.push(name);
-        else found.push(status);
+        else found.push(await withSystemdReports(client, status));
       }
       if ((args.output as StatusFormat) === 'json') {
         deps.output.out(`${JSON.stringify(statusJson(found), null, 2)}\n`);

@@ -25,9 +25,18 @@ export interface CannedError {
   readonly message: string;
 }
 
+/** What the fake's status endpoint answers for one unit on one machine. */
+export interface FakeSystemdStatus {
+  readonly text: string;
+  readonly unit: unknown;
+}
+
 /**
  * An in-process fleet API v1 on a unix socket, for fleetctl's tests: serves units, states and
- * machines from plain fields, pages lists by `pageSize`, and records every request.
+ * machines from plain fields, pages lists by `pageSize`, and records every request. Also serves our
+ * `machines/<id>/units/<unit>/status` (from `systemdStatus`, else text made up from the state
+ * entry) and `.../journal` (from `journals`; `follow=true` keeps the answer open and
+ * {@link FakeFleetApi.appendJournal} streams to it); machines in `unreachable` answer 502.
  * With `autoConverge` (the default), every read first moves each unit to its desired state on the
  * first machine (systemd `active/running` when launched, `failed/failed` for units in `failing`);
  * global units get no `machineID` and a state on every machine.
@@ -44,6 +53,14 @@ export class FakeFleetApi {
   failNext: CannedError | undefined;
   /** Called before each request is answered; tests advance the world here. */
   onRequest: ((req: RecordedRequest) => void) | undefined;
+  /** systemd status per `<machine>/<unit>`; unset entries are made up from `states`. */
+  readonly systemdStatus = new Map<string, FakeSystemdStatus>();
+  /** Log lines (without line breaks) per `<machine>/<unit>`. */
+  readonly journals = new Map<string, string[]>();
+  /** Machines whose fleetd "cannot be reached": their status and journal answer 502. */
+  readonly unreachable = new Set<string>();
+  private readonly followers = new Map<ServerResponse, string>();
+  private followerWaiters: (() => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -125,7 +142,31 @@ export class FakeFleetApi {
     };
   }
 
+  /** Adds log lines of `unit` on `machine`, and streams them to the requests following that log. */
+  appendJournal(machine: string, unit: string, ...lines: string[]): void {
+    const key = `${machine}/${unit}`;
+    this.journals.set(key, [...(this.journals.get(key) ?? []), ...lines]);
+    for (const [res, followed] of this.followers) if (followed === key) res.write(lines.map((l) => `${l}\n`).join(''));
+  }
+
+  /** How many `follow=true` journal requests are open. */
+  get followerCount(): number {
+    return this.followers.size;
+  }
+
+  /** Resolves once the number of open `follow=true` journal requests is `count`. */
+  async whenFollowers(count: number): Promise<void> {
+    while (this.followers.size !== count) await new Promise<void>((resolve) => this.followerWaiters.push(resolve));
+  }
+
+  /** Ends every open `follow=true` journal answer normally, as a server shutting down would. */
+  endJournals(): void {
+    for (const res of this.followers.keys()) res.end();
+  }
+
   async close(): Promise<void> {
+    this.endJournals();
+    this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -142,6 +183,11 @@ export class FakeFleetApi {
     if (record.method === 'GET' && this.autoConverge) this.converge();
     const url = new URL(record.url, 'http://fake');
     const unitMatch = /^\/fleet\/v1\/units\/([^/]+)$/.exec(url.pathname);
+    const machineUnit = /^\/fleet\/v1\/machines\/([^/]+)\/units\/([^/]+)\/(status|journal)$/.exec(url.pathname);
+    if (record.method === 'GET' && machineUnit !== null) {
+      const [, machine = '', unitName = '', what] = machineUnit;
+      return this.machineUnit(res, url, decodeURIComponent(machine), decodeURIComponent(unitName), what === 'journal');
+    }
     if (record.method === 'GET' && url.pathname === '/fleet/v1/units') return this.page(res, url, 'units', [...this.units.values()]);
     if (record.method === 'GET' && url.pathname === '/fleet/v1/machines') return this.page(res, url, 'machines', this.machines);
     if (record.method === 'GET' && url.pathname === '/fleet/v1/state') {
@@ -163,6 +209,51 @@ export class FakeFleetApi {
     }
     if (record.method === 'PUT') return this.put(res, name, unit, record.body as { desiredState?: string; options?: WireUnitOption[] });
     return send(res, 405, { error: { code: 405, message: 'method not allowed' } });
+  }
+
+  private machineUnit(res: ServerResponse, url: URL, machine: string, unit: string, journal: boolean): void {
+    const lines = url.searchParams.get('lines') ?? '10';
+    if (journal && !/^\d+$/.test(lines)) return send(res, 400, { error: { code: 400, message: 'lines must be an integer from 0 to 100000' } });
+    if (!this.machines.some((m) => m.id === machine)) return send(res, 404, { error: { code: 404, message: `machine ${machine} is not in the cluster` } });
+    if (this.unreachable.has(machine)) {
+      return send(res, 502, { error: { code: 502, message: `machine ${machine} could not be reached at http://fake: connect ECONNREFUSED` } });
+    }
+    const key = `${machine}/${unit}`;
+    if (!journal) return send(res, 200, { machineID: machine, ...(this.systemdStatus.get(key) ?? this.madeUpStatus(machine, unit)) });
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    const all = this.journals.get(key) ?? [];
+    const newest = Number(lines) === 0 ? [] : all.slice(-Number(lines));
+    if (newest.length > 0) res.write(newest.map((l) => `${l}\n`).join(''));
+    if (url.searchParams.get('follow') !== 'true') return void res.end();
+    this.followers.set(res, key);
+    this.wakeFollowerWaiters();
+    res.on('close', () => {
+      this.followers.delete(res);
+      this.wakeFollowerWaiters();
+    });
+  }
+
+  private wakeFollowerWaiters(): void {
+    const waiters = this.followerWaiters;
+    this.followerWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  // What a machine's systemd would say, from the state entry (or "not found" without one).
+  private madeUpStatus(machine: string, unit: string): FakeSystemdStatus {
+    const state = this.states.find((s) => s.name === unit && s.machineID === machine);
+    const load = state?.systemdLoadState ?? 'not-found';
+    const active = state?.systemdActiveState ?? 'inactive';
+    const sub = state?.systemdSubState ?? 'dead';
+    const description = this.units.get(unit)?.options.find((o) => o.section === 'Unit' && o.name === 'Description')?.value ?? '';
+    const glyph = active === 'failed' ? '×' : active === 'inactive' ? '○' : '●';
+    const text = [
+      `${glyph} ${unit}${description === '' ? '' : ` - ${description}`}`,
+      `     Loaded: ${load === 'loaded' ? `loaded (/run/fleet/units/${unit}; linked-runtime)` : load}`,
+      // As systemctl: the sub-state is left out where it only repeats the state.
+      `     Active: ${sub === active ? active : `${active} (${sub})`}`,
+    ].join('\n');
+    return { text, unit: { name: unit, description, loadState: load, activeState: active, subState: sub } };
   }
 
   private put(res: ServerResponse, name: string, unit: FakeUnit | undefined, body: { desiredState?: string; options?: WireUnitOption[] }): void {

@@ -26,7 +26,9 @@ export const pendingReason = '3 machines: 2 rejected by MachineMetadata rack=r3,
  * Puts one fixed cluster state into `api` (and turns auto-convergence off), for golden output:
  * three machines (metadata: several keys, none, one), and units in every state fleetctl shows:
  * launched and active, activating, loaded but stopped, failed, global on every machine, inactive
- * (never scheduled), unschedulable with a reason, and a template.
+ * (never scheduled), unschedulable with a reason, and a template. systemd's status: hello.service's
+ * as a real machine renders it, the others made up by the fake from their states; the third
+ * machine's fleetd cannot be reached (its units' systemd status is unavailable).
  */
 export function loadGoldenCluster(api: FakeFleetApi): void {
   api.autoConverge = false;
@@ -69,4 +71,22 @@ export function loadGoldenCluster(api: FakeFleetApi): void {
     state('db.service', machineC, 'inactive', 'dead'),
     state('broken.service', machineA, 'failed', 'failed'),
   ];
+  api.systemdStatus.set(`${machineA}/hello.service`, {
+    text: [
+      '● hello.service - Hello World',
+      '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)',
+      '     Active: active (running) since Sun 2026-11-22 02:37:09 UTC; 2s ago',
+      '   Main PID: 12053',
+      '     CGroup: /fleet-abc-m1/app.slice/hello.service',
+    ].join('\n'),
+    unit: {
+      name: 'hello.service',
+      description: 'Hello World',
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+      service: { mainPid: 12053, result: 'success' },
+    },
+  });
+  api.unreachable.add(machineC);
 }
