@@ -26,7 +26,8 @@ const valueColumn = `${indent}         `;
  *
  * When `status.systemd` is set, each machine's report follows (in the order of the `State:`
  * lines), after one empty line: systemd's text as the machine rendered it, or one line
- * `   systemd status unavailable: <message>`:
+ * `   systemd status unavailable: <message>`; when there are several (a global unit), each is
+ * headed by `   on <machine>:`:
  *
  * ```text
  *
@@ -49,7 +50,12 @@ export function formatStatusBlock(status: UnitStatus, legend: MachineLegend): st
   );
   const [first = 'no state reported', ...rest] = states;
   lines.push(`${indent}State:   ${first}`, ...rest.map((line) => `${valueColumn}${line}`));
-  for (const report of status.systemd ?? []) lines.push('', ...systemdLines(report));
+  const reports = status.systemd ?? [];
+  for (const report of reports) {
+    // A unit on several machines (a global one) gets one section per machine: name the machine.
+    const header = reports.length > 1 ? [`${indent}on ${legend(report.machine)}:`] : [];
+    lines.push('', ...header, ...systemdLines(report));
+  }
   return lines.map((line) => `${line}\n`).join('');
 }
 

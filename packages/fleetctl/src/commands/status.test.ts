@@ -55,8 +55,10 @@ describe('status', () => {
         '   State:   loaded active running on 595989bb.../10.10.1.2\n' +
         '            loaded active running on c31e44e1.../10.10.1.1\n' +
         '\n' +
+        '   on 595989bb.../10.10.1.2:\n' +
         `${globalText('B')}\n` +
         '\n' +
+        '   on c31e44e1.../10.10.1.1:\n' +
         `${globalText('A')}\n` +
         '\n' +
         '● pending.service\n' +
@@ -98,8 +100,10 @@ describe('status', () => {
         '   State:   loaded active running on 595989bb.../10.10.1.2\n' +
         '            loaded active running on c31e44e1.../10.10.1.1\n' +
         '\n' +
+        '   on 595989bb.../10.10.1.2:\n' +
         `   systemd status unavailable: machine ${machineB} could not be reached at http://fake: connect ECONNREFUSED\n` +
         '\n' +
+        '   on c31e44e1.../10.10.1.1:\n' +
         `${globalText('A')}\n` +
         '\n' +
         helloBlock,
@@ -136,10 +140,12 @@ describe('status', () => {
         '            loaded active running on c31e44e1.../10.10.1.1\n' +
         '\n' +
         // The fake makes B's text up from its state entry.
+        '   on 595989bb.../10.10.1.2:\n' +
         '● hello.service - Hello World\n' +
         '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
         '     Active: deactivating (stop-sigterm)\n' +
         '\n' +
+        '   on c31e44e1.../10.10.1.1:\n' +
         `${helloText}\n`,
     );
   });
