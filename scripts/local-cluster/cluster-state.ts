@@ -45,7 +45,14 @@ export interface ClusterState {
   readonly clusterId: string;
   readonly dir: string;
   readonly createdAt: string;
-  readonly options: { agentTtl: string; engineReconcileInterval: number; withFleetd: boolean; fleetdBin: string };
+  readonly options: {
+    agentTtl: string;
+    engineReconcileInterval: number;
+    withFleetd: boolean;
+    fleetdBin: string;
+    /** PEM files for every fleetd's TCP API (HTTPS; with `caFile`, client certificates required). */
+    apiTls?: { certFile: string; keyFile: string; caFile?: string };
+  };
   etcd: { clientUrl: string; logFile: string; process: RecordedProcess } | null;
   /** null when no dockerd was started by this cluster. */
   dockerd: RecordedProcess | null;

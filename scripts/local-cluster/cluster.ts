@@ -54,6 +54,8 @@ export interface LocalClusterOptions {
   withFleetd?: boolean;
   /** Path of fleetd's entry point. Default `<repo>/packages/agent/dist/bin/fleetd.js`. */
   fleetdBin?: string;
+  /** Serve every fleetd's TCP API over HTTPS with these PEM files (with `caFile`: mutual TLS). */
+  apiTls?: { certFile: string; keyFile: string; caFile?: string };
   /** Progress lines ("etcd ready in 0.8 s"). Default: silent. */
   log?: (line: string) => void;
 }
@@ -96,7 +98,13 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     clusterId: randomBytes(3).toString('hex'),
     dir,
     createdAt: new Date().toISOString(),
-    options: { agentTtl: opts.agentTtl ?? '10s', engineReconcileInterval: opts.engineReconcileInterval ?? 2, withFleetd, fleetdBin },
+    options: {
+      agentTtl: opts.agentTtl ?? '10s',
+      engineReconcileInterval: opts.engineReconcileInterval ?? 2,
+      withFleetd,
+      fleetdBin,
+      ...(opts.apiTls === undefined ? {} : { apiTls: opts.apiTls }),
+    },
     etcd: null,
     dockerd: null,
     journald: null,
@@ -213,7 +221,7 @@ async function startMachine(state: ClusterState, index: number, metadata: string
     runtimeDir,
     cgroup,
     apiSocket,
-    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiUrl: `${state.options.apiTls === undefined ? 'http' : 'https'}://127.0.0.1:${apiPort}`,
     configFile: join(machineDir, 'fleetd.conf'),
     systemdLog: systemd.process.logFile,
     fleetdLog: join(machineDir, 'fleetd.log'),

@@ -24,9 +24,15 @@ export function fleetdConfig(state: ClusterState, m: MachineRecord): string {
     `machine_id=${m.machineId}`,
     `api_socket=${m.apiSocket}`,
     `api_listen=${new URL(m.apiUrl).host}`,
+    ...tlsLines(state.options.apiTls),
     'verbosity=0',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function tlsLines(tls: ClusterState['options']['apiTls']): string[] {
+  if (tls === undefined) return [];
+  return [`api_cert_file=${tls.certFile}`, `api_key_file=${tls.keyFile}`, ...(tls.caFile === undefined ? [] : [`api_ca_file=${tls.caFile}`])];
 }
 
 /**
