@@ -268,4 +268,10 @@ describe('status of units that do not exist', () => {
     expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits and ":_.@-"\n');
     expect(h.api.requests).toEqual([]);
   });
+
+  it("accepts fleet's --ssh-port and ignores it (no SSH)", async () => {
+    const r = await h.fleetctl(['status', '--ssh-port', '2222', 'hello']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('● hello.service - Hello World');
+  });
 });

@@ -7,14 +7,14 @@ import type { MachineLegend } from '../status-format.js';
 import { collectUnitStatus, withSystemdReports } from '../unit-status.js';
 import type { UnitStatus } from '../unit-status.js';
 import { unitNameFromArg } from '../unit-source.js';
-import { lastString, unitArgs, unitsPositional } from './context.js';
+import { lastString, lastNumber, unitArgs, unitsPositional } from './context.js';
 import type { CommandDeps, GlobalArgs } from './context.js';
 
 /** `fleetctl status -o`: the text blocks, or a JSON array. */
 export const statusFormats = ['text', 'json'] as const;
 export type StatusFormat = (typeof statusFormats)[number];
 
-type StatusArgs = GlobalArgs & { units: string[]; output: string; full: boolean };
+type StatusArgs = GlobalArgs & { units: string[]; output: string; full: boolean; 'ssh-port': number };
 
 /**
  * `fleetctl status UNIT...`: what the cluster knows about each unit, from the API alone (fleet's
@@ -36,7 +36,8 @@ export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, Stat
       y
         .positional('units', unitsPositional)
         .option('output', { alias: 'o', type: 'string', coerce: lastString, choices: statusFormats, default: 'text', describe: 'Output format' })
-        .option('full', { alias: 'l', type: 'boolean', default: false, describe: 'Print full machine IDs' }) as Argv<StatusArgs>,
+        .option('full', { alias: 'l', type: 'boolean', default: false, describe: 'Print full machine IDs' })
+        .option('ssh-port', { type: 'number', coerce: lastNumber, default: 22, describe: 'Accepted for compatibility with fleet; ignored (no SSH)' }) as Argv<StatusArgs>,
     handler: async (args) => {
       const names = [...new Set(unitArgs(args).map((arg) => unitNameFromArg(arg)))];
       const client = await deps.client(args);
