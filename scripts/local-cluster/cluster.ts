@@ -8,7 +8,7 @@ import { ensureJournald, stopJournald } from './journald.js';
 import { fleetdConfig, machineIdFor, startFleetd } from './fleetd-process.js';
 import { repoRoot, seconds } from './paths.js';
 import { isAlive, isRecordedAlive, pollUntil, recordProcess, stopProcess, type RecordedProcess } from './processes.js';
-import { removeCgroup, startSystemdUser } from './systemd-user.js';
+import { removeCgroup, removeCgroupWhenEmpty, startSystemdUser } from './systemd-user.js';
 
 export { clusterLiveness, readClusterState, toLocalMachine } from './cluster-state.js';
 export type { ClusterState, LocalMachine, MachineRecord } from './cluster-state.js';
@@ -298,7 +298,8 @@ async function stopClusterState(state: ClusterState): Promise<string[]> {
   };
   await Promise.all(state.machines.map((m) => step(`${m.name} fleetd`, m.fleetd, (pid) => stopProcess(pid, 10_000))));
   await Promise.all(state.machines.map((m) => step(`${m.name} systemd`, m.systemd, (pid) => stopProcess(pid, 30_000))));
-  for (const m of state.machines) removeCgroup(m.cgroup);
+  const leftCgroups = (await Promise.all(state.machines.map(async (m) => ((await removeCgroupWhenEmpty(m.cgroup)) ? undefined : m.cgroup)))).filter((c) => c !== undefined);
+  if (leftCgroups.length > 0) done.push(`left cgroup(s) ${leftCgroups.join(', ')}: processes still in them`);
   // etcd and dockerd are independent of each other (both take a few seconds to shut down cleanly).
   const stopDocker = async (p: RecordedProcess | null): Promise<void> => {
     if (p === null || !isRecordedAlive(p)) return;

@@ -52,7 +52,23 @@ export async function startSystemdUser(options: { runtimeDir: string; cgroup: st
 /** Stops the instance (SIGTERM makes systemd stop its units first, which runs their ExecStop) and removes its cgroups. */
 export async function stopSystemdUser(instance: Pick<SystemdUserInstance, 'process' | 'cgroup'>, graceMs = 30_000): Promise<void> {
   await stopProcess(instance.process.pid, graceMs);
-  removeCgroup(instance.cgroup);
+  await removeCgroupWhenEmpty(instance.cgroup);
+}
+
+/**
+ * Removes the cgroup directories, retrying for up to `waitMs`: right after systemd exits, the last
+ * processes of its units (a `docker run` client finishing) may still be leaving their cgroups.
+ * Resolves true when both hierarchies are clean; a cgroup that still has processes stays.
+ */
+export async function removeCgroupWhenEmpty(cgroup: string, waitMs = 5_000): Promise<boolean> {
+  const gone = (): boolean => cgroupRoots.every((root) => !existsSync(join(root, cgroup)));
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    removeCgroup(cgroup);
+    if (gone()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Removes the cgroup directories (children first). Best effort: a cgroup with live processes stays. */
