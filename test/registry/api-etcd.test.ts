@@ -1,46 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger, systemClock } from '@fleet/engine';
 import { handleApiRequest, startApiServer, type ApiDeps, type ApiResponse } from '@fleet/engine/api';
 import { hashUnitFile, parseUnitFile, parseUnitName, type MachineState } from '@fleet/engine/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
 import { aMachine } from '@fleet/engine/testing';
-import { startEtcd, type RunningEtcd } from '../../scripts/local-cluster/etcd.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
+import { useEtcd } from './etcd-fixture.js';
 
-let etcd: RunningEtcd;
-let client: Etcd3;
-let dir: string;
-let prefixCounter = 0;
-const freshPrefix = (): string => `/api-test-${process.pid}-${++prefixCounter}/`;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-api-etcd-'));
-  etcd = await startEtcd({ dir, logFile: join(dir, 'etcd.log') });
-  client = new Etcd3({ hosts: etcd.clientUrl });
-});
-
-afterAll(async () => {
-  client?.close();
-  await etcd?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = useEtcd('api-test');
+const freshPrefix = (): string => fixture.freshPrefix();
 
 const options = (command: string) => [{ section: 'Service', name: 'ExecStart', value: command }];
 
 /** The API over a registry on a fresh prefix, called in-process. */
 function api(tokenLimit = 100) {
   const prefix = freshPrefix();
-  const registry = new EtcdRegistry(client, prefix, silentLogger);
+  const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
   const deps: ApiDeps = { units: registry, cluster: registry, machines: registry, tokenLimit };
   const call = (method: string, path: string, body?: unknown, query = ''): Promise<ApiResponse> =>
     handleApiRequest({ method, path, query: new URLSearchParams(query), body }, deps);
   const presence = async (machine: MachineState): Promise<MachinePresence> => {
-    const p = new MachinePresence(client, prefix, machine, 10, systemClock, silentLogger);
+    const p = new MachinePresence(fixture.client, prefix, machine, 10, systemClock, silentLogger);
     await p.start(new AbortController().signal);
     return p;
   };
@@ -175,15 +157,15 @@ describe('API v1 on a real etcd', () => {
 
   it('answers 503 within the bound while etcd is frozen, and 200 again once it resumes', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const server = await startApiServer(
       { units: registry, cluster: registry, machines: registry, tokenLimit: 100, registryTimeoutMs: 1_000 },
-      { socketPath: join(dir, 'api.sock') },
+      { socketPath: join(fixture.dir, 'api.sock') },
       silentLogger,
     );
     const get = (path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
-        request({ socketPath: join(dir, 'api.sock'), path: `/fleet/v1${path}`, method }, (res) => {
+        request({ socketPath: join(fixture.dir, 'api.sock'), path: `/fleet/v1${path}`, method }, (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -191,7 +173,7 @@ describe('API v1 on a real etcd', () => {
       });
     try {
       expect((await get('/units')).status).toBe(200);
-      process.kill(etcd.process.pid, 'SIGSTOP');
+      process.kill(fixture.etcd.process.pid, 'SIGSTOP');
       const started = Date.now();
       const frozen = await get('/units');
       const elapsed = Date.now() - started;
@@ -201,7 +183,7 @@ describe('API v1 on a real etcd', () => {
       const patch = JSON.stringify([{ op: 'add', path: `/${aMachine('z').id}/metadata/k`, value: 'v' }]);
       expect((await get('/machines', 'PATCH', patch)).status).toBe(503);
     } finally {
-      process.kill(etcd.process.pid, 'SIGCONT');
+      process.kill(fixture.etcd.process.pid, 'SIGCONT');
     }
     await pollUntil('the API to answer 200 again', async () => ((await get('/units')).status === 200 ? true : undefined), { timeoutMs: 20_000 });
     await server.close();

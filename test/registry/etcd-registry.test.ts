@@ -1,39 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EtcdLeadership, silentLogger, systemClock } from '@fleet/engine';
 import { hashUnitFile, parseUnitFile, parseUnitName } from '@fleet/engine/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
 import { aMachine } from '@fleet/engine/testing';
-import { startEtcd, type RunningEtcd } from '../../scripts/local-cluster/etcd.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
+import { useEtcd } from './etcd-fixture.js';
 
-let etcd: RunningEtcd;
-let client: Etcd3;
-let dir: string;
-let prefixCounter = 0;
-const freshPrefix = (): string => `/test-${process.pid}-${++prefixCounter}/`;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-registry-'));
-  etcd = await startEtcd({ dir, logFile: join(dir, 'etcd.log') });
-  client = new Etcd3({ hosts: etcd.clientUrl });
-});
-
-afterAll(async () => {
-  client?.close();
-  await etcd?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = useEtcd('test');
+const freshPrefix = (): string => fixture.freshPrefix();
 
 const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const hello = { name: parseUnitName('hello.service'), file, hash: hashUnitFile(file), desiredState: 'launched' as const };
 
 describe('EtcdRegistry on a real etcd', () => {
   it('creates, reads, updates and destroys units; a second create reports the existing unit', async () => {
-    const registry = new EtcdRegistry(client, freshPrefix(), silentLogger);
+    const registry = new EtcdRegistry(fixture.client, freshPrefix(), silentLogger);
     expect(await registry.createUnit(hello)).toEqual({ kind: 'created' });
     expect(await registry.createUnit({ ...hello, desiredState: 'inactive' })).toEqual({
       kind: 'exists', existing: { name: hello.name, hash: hello.hash, desiredState: 'launched' }, revision: expect.stringMatching(/^\d+$/),
@@ -49,10 +30,10 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('skips corrupt records instead of failing the snapshot', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     await registry.createUnit(hello);
-    await client.put(`${prefix}units/bad.service`).value('{not json');
-    await client.put(`${prefix}units/..%2Fx`).value('{}');
+    await fixture.client.put(`${prefix}units/bad.service`).value('{not json');
+    await fixture.client.put(`${prefix}units/..%2Fx`).value('{}');
     const snapshot = await registry.snapshot();
     expect([...snapshot.units.keys()]).toEqual([hello.name]);
     expect([...snapshot.corrupt].sort()).toEqual([`${prefix}units/..%2Fx`, `${prefix}units/bad.service`]);
@@ -60,8 +41,8 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('fences schedule writes: a deposed leader cannot write', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
-    const leadership = new EtcdLeadership(client, prefix, 5, systemClock, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
+    const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const a = aMachine('a');
     const term = await leadership.campaign(a.id, new AbortController().signal);
     const entry = { name: hello.name, machineId: a.id, targetState: 'launched' as const, hash: hello.hash };
@@ -75,7 +56,7 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('elects one leader at a time and hands over when it resigns', async () => {
     const prefix = freshPrefix();
-    const leadership = new EtcdLeadership(client, prefix, 5, systemClock, silentLogger);
+    const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const stop = new AbortController();
     const first = await leadership.campaign(aMachine('a').id, stop.signal);
     let secondLeads = false;
@@ -84,7 +65,7 @@ describe('EtcdRegistry on a real etcd', () => {
       return t;
     });
     // The second candidate's key exists but is younger: it must not lead while the first does.
-    await pollUntil('second candidate key', async () => ((await client.getAll().prefix(`${prefix}engine/leader/`).keys()).length === 2 ? true : undefined), { timeoutMs: 5_000 });
+    await pollUntil('second candidate key', async () => ((await fixture.client.getAll().prefix(`${prefix}engine/leader/`).keys()).length === 2 ? true : undefined), { timeoutMs: 5_000 });
     expect(secondLeads).toBe(false);
     await first.resign();
     const term = await second;
@@ -95,9 +76,9 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('binds machine presence to a lease: revoked presence disappears with its unit states', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const machine = aMachine('m', { rack: 'r1' });
-    const presence = new MachinePresence(client, prefix, machine, 5, systemClock, silentLogger);
+    const presence = new MachinePresence(fixture.client, prefix, machine, 5, systemClock, silentLogger);
     await presence.start(new AbortController().signal);
     await presence.publishState({ name: hello.name, machineId: machine.id, hash: hello.hash, loadState: 'loaded', activeState: 'active', subState: 'running' });
     let snapshot = await registry.snapshot();
@@ -111,9 +92,9 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('lets presence expire after the TTL when released (a killed fleetd)', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const machine = aMachine('k');
-    const presence = new MachinePresence(client, prefix, machine, 2, systemClock, silentLogger);
+    const presence = new MachinePresence(fixture.client, prefix, machine, 2, systemClock, silentLogger);
     await presence.start(new AbortController().signal);
     await presence.stop({ revoke: false });
     expect((await registry.snapshot()).machines.has(machine.id)).toBe(true);
@@ -122,8 +103,8 @@ describe('EtcdRegistry on a real etcd', () => {
 
   it('wakes a machine-schedule watcher when that machine is scheduled work', async () => {
     const prefix = freshPrefix();
-    const registry = new EtcdRegistry(client, prefix, silentLogger);
-    const leadership = new EtcdLeadership(client, prefix, 5, systemClock, silentLogger);
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
+    const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const a = aMachine('a');
     const term = await leadership.campaign(a.id, new AbortController().signal);
     const stop = new AbortController();
