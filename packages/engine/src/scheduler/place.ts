@@ -14,6 +14,8 @@ export type Placement =
  */
 export function placeUnit(unit: UnitName, req: Requirements, state: PlacementState): Placement {
   const check = feasibility(unit, req, state);
+  const spreadKey = req.spreadBy;
+  const siblings = spreadKey === undefined ? undefined : state.siblingCounts(unit, spreadKey);
   const rejected = new Map<string, number>();
   let best: MachineId | undefined;
   let bestSpread = Infinity;
@@ -24,7 +26,7 @@ export function placeUnit(unit: UnitName, req: Requirements, state: PlacementSta
       rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
       continue;
     }
-    const spread = req.spreadBy === undefined ? 0 : state.siblingCount(unit, req.spreadBy, state.scopeValue(machine.id, req.spreadBy));
+    const spread = siblings === undefined || spreadKey === undefined ? 0 : siblings.get(state.scopeValue(machine.id, spreadKey)) ?? 0;
     const load = state.load(machine.id);
     // Machines come sorted by ID, so strict comparisons keep the lowest ID on ties.
     if (spread < bestSpread || (spread === bestSpread && load < bestLoad)) {

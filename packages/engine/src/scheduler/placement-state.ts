@@ -75,11 +75,14 @@ export class PlacementState {
     return this.holdersMatching(this.replaceHolders, unit);
   }
 
-  /** Instances of the same template placed on machines whose `key` has `value` (SpreadBy). */
-  siblingCount(unit: UnitName, key: string, value: string): number {
+  /**
+   * Counts of a unit's template siblings per value of `key` (SpreadBy), or undefined when the unit
+   * is not a template instance. Look it up once per decision, then per machine by value.
+   */
+  siblingCounts(unit: UnitName, key: string): ReadonlyMap<string, number> | undefined {
     const group = templateOf(unit);
-    if (group === undefined) return 0;
-    return this.siblings.get(`${group}\u0000${key}`)?.get(value) ?? 0;
+    if (group === undefined) return undefined;
+    return this.siblings.get(`${group}\u0000${key}`) ?? emptyCounts;
   }
 
   add(unit: UnitName, machine: MachineId): void {
@@ -133,6 +136,7 @@ export class PlacementState {
 }
 
 const emptySet: ReadonlySet<UnitName> = new Set();
+const emptyCounts: ReadonlyMap<string, number> = new Map();
 
 function register(index: Map<string, Map<UnitName, GlobHolder>>, glob: string, holder: GlobHolder): void {
   let holders = index.get(glob);
