@@ -28,13 +28,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
 
   async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
     const key = this.keys.unit(unit.name);
-    const record: UnitRecord = { name: unit.name, hash: hashUnitFile(unit.file), desiredState: unit.desiredState };
     const result = await this.call('create unit', () =>
-      this.client
-        .if(key, 'Create', '==', 0)
-        .then(this.client.put(this.keys.unitFile(record.hash)).value(codec.encodeUnitFile(unit.file)), this.client.put(key).value(codec.encodeUnit(record)))
-        .else(this.client.get(key))
-        .commit(),
+      this.client.if(key, 'Create', '==', 0).then(...this.writeUnitOps(unit)).else(this.client.get(key)).commit(),
     );
     if (result.succeeded) return { kind: 'created' };
     const kv = result.responses[0]?.response_range?.kvs[0];
@@ -43,16 +38,20 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
-    const key = this.keys.unit(unit.name);
-    const record: UnitRecord = { name: unit.name, hash: hashUnitFile(unit.file), desiredState: unit.desiredState };
     // A missing key has mod revision 0, so a unit destroyed meanwhile is a conflict too.
     const result = await this.call('replace unit', () =>
-      this.client
-        .if(key, 'Mod', '==', revision)
-        .then(this.client.put(this.keys.unitFile(record.hash)).value(codec.encodeUnitFile(unit.file)), this.client.put(key).value(codec.encodeUnit(record)))
-        .commit(),
+      this.client.if(this.keys.unit(unit.name), 'Mod', '==', revision).then(...this.writeUnitOps(unit)).commit(),
     );
     return result.succeeded ? { kind: 'replaced' } : { kind: 'conflict' };
+  }
+
+  /** The file (stored once per hash) and the unit record, written together in one transaction. */
+  private writeUnitOps(unit: Unit) {
+    const record: UnitRecord = { name: unit.name, hash: unit.hash, desiredState: unit.desiredState };
+    return [
+      this.client.put(this.keys.unitFile(unit.hash)).value(codec.encodeUnitFile(unit.file)),
+      this.client.put(this.keys.unit(unit.name)).value(codec.encodeUnit(record)),
+    ];
   }
 
   async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
@@ -89,45 +88,44 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     if (cached !== undefined) return cached;
     const key = this.keys.unitFile(hash);
     const kv = (await this.call('read unit file', () => this.client.get(key).exec())).kvs[0];
-    if (kv === undefined) return undefined;
-    const file = codec.decodeUnitFile(key, kv.value.toString());
+    return kv === undefined ? undefined : this.cacheVerifiedFile(key, hash, kv.value.toString());
+  }
+
+  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    const missing = [...new Set(hashes)].filter((hash) => !this.fileCache.has(hash));
+    if (missing.length > 16) {
+      // Cold cache (a new leader): one range read beats thousands of gets.
+      const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
+      for (const kv of res.kvs) {
+        const key = kv.key.toString();
+        this.cacheVerifiedFile(key, key.slice(this.keys.unitFiles.length), kv.value.toString());
+      }
+    } else {
+      await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
+    }
+    const out = new Map<string, UnitFile>();
+    for (const hash of hashes) {
+      const file = this.fileCache.get(hash);
+      if (file !== undefined) out.set(hash, file);
+    }
+    return out;
+  }
+
+  /** Decodes a stored file and caches it if it really has `hash`; a corrupt or mismatched one is skipped. */
+  private cacheVerifiedFile(key: string, hash: string, raw: string): UnitFile | undefined {
+    let file: UnitFile;
+    try {
+      file = codec.decodeUnitFile(key, raw);
+    } catch (err) {
+      this.log.warn('skipping corrupt unit file', { key, err });
+      return undefined;
+    }
     if (hashUnitFile(file) !== hash) {
       this.log.warn('unit file does not match its hash; ignoring it', { key });
       return undefined;
     }
     this.fileCache.set(hash, file);
     return file;
-  }
-
-  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
-    const out = new Map<string, UnitFile>();
-    const missing: string[] = [];
-    for (const hash of new Set(hashes)) {
-      const cached = this.fileCache.get(hash);
-      if (cached === undefined) missing.push(hash);
-      else out.set(hash, cached);
-    }
-    if (missing.length > 16) {
-      // Cold cache (a new leader): one range read beats thousands of gets.
-      const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
-      for (const kv of res.kvs) {
-        const key = kv.key.toString();
-        const hash = key.slice(this.keys.unitFiles.length);
-        try {
-          const file = codec.decodeUnitFile(key, kv.value.toString());
-          if (hashUnitFile(file) === hash) this.fileCache.set(hash, file);
-        } catch (err) {
-          this.log.warn('skipping corrupt unit file', { key, err });
-        }
-      }
-    } else {
-      await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
-    }
-    for (const hash of missing) {
-      const file = this.fileCache.get(hash);
-      if (file !== undefined) out.set(hash, file);
-    }
-    return out;
   }
 
   async snapshot(): Promise<ClusterSnapshot> {
@@ -281,7 +279,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     // The engine cares about intent (units) and presence (machines and their metadata); its own
     // schedule writes and the agents' state reports must not wake it.
     const prefixes = scope.kind === 'cluster' ? [this.keys.units, this.keys.machines, this.keys.machineMetadata] : [this.keys.machineSchedule(scope.machine)];
-    return mergeWakeups(prefixes.map((p) => watchPrefix(this.client, p, signal, this.log)));
+    return mergeWakeups(prefixes.map((p) => watchPrefix(this.client, p, signal, this.log)), signal);
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
