@@ -1,6 +1,6 @@
 import {
   hashUnitFile, isTargetState, isTemplate, parseUnitName, targetStates, unitFileProblem,
-  type Requirements, type TargetState, type UnitFile, type UnitName,
+  type Requirements, type ScheduledUnit, type TargetState, type UnitFile, type UnitName,
 } from '../model/index.js';
 import { parseRequirements, replacesCycleProblems, requirementsProblems } from '../model/requirements.js';
 import type { ClusterSnapshot } from '../registry/index.js';
@@ -14,13 +14,13 @@ export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<A
   const names = [...snapshot.units.keys()].sort();
   const page = paginate(names, req.query, deps.tokenLimit);
   if (page === undefined) return apiError(400, 'invalid nextPageToken');
-  const units: WireUnit[] = [];
-  for (const name of page.items) {
-    const record = snapshot.units.get(name);
-    const file = record === undefined ? undefined : await deps.units.getUnitFile(record.hash);
-    if (record === undefined || file === undefined) continue;
-    units.push(toWireUnit(name, file, record.desiredState, snapshot));
-  }
+  const records = page.items.flatMap((name) => snapshot.units.get(name) ?? []);
+  const files = await deps.cluster.unitFiles(records.map((r) => r.hash));
+  const placed = firstEntries(snapshot);
+  const units: WireUnit[] = records.flatMap((r) => {
+    const file = files.get(r.hash);
+    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, snapshot, placed)];
+  });
   return { status: 200, body: withToken({ units }, page.next) };
 }
 
@@ -33,7 +33,7 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
     case 'GET': {
       const [unit, snapshot] = await Promise.all([deps.units.getUnit(name), deps.cluster.snapshot()]);
       if (unit === undefined) return apiError(404, `unit ${name} does not exist`);
-      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, snapshot) };
+      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, snapshot, firstEntries(snapshot)) };
     }
     case 'DELETE':
       return (await deps.units.destroyUnit(name)) ? { status: 204 } : apiError(404, `unit ${name} does not exist`);
@@ -86,6 +86,9 @@ async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredS
 
 /** A Replaces= cycle the new unit would close with the stored units, as a message. */
 async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Promise<string | undefined> {
+  const own = parseRequirements(name, file);
+  // A cycle through the new unit leaves it by one of its own Replaces=: none, no cycle.
+  if (own.replaces.length === 0) return undefined;
   const snapshot = await deps.cluster.snapshot();
   const files = await deps.cluster.unitFiles([...snapshot.units.values()].map((u) => u.hash));
   const all = new Map<UnitName, Requirements>();
@@ -93,13 +96,22 @@ async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Pro
     const f = files.get(unit.hash);
     if (f !== undefined && unit.name !== name) all.set(unit.name, parseRequirements(unit.name, f));
   }
-  all.set(name, parseRequirements(name, file));
+  all.set(name, own);
   return replacesCycleProblems(all).get(name);
 }
 
-function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, snapshot: ClusterSnapshot): WireUnit {
-  const entries = snapshot.schedule.filter((s) => s.name === name);
-  const entry = entries[0];
+/** The first schedule entry of each unit (by machine ID), indexed once per answer. */
+function firstEntries(snapshot: ClusterSnapshot): ReadonlyMap<UnitName, ScheduledUnit> {
+  const out = new Map<UnitName, ScheduledUnit>();
+  for (const e of snapshot.schedule) {
+    const seen = out.get(e.name);
+    if (seen === undefined || e.machineId < seen.machineId) out.set(e.name, e);
+  }
+  return out;
+}
+
+function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, snapshot: ClusterSnapshot, placed: ReadonlyMap<UnitName, ScheduledUnit>): WireUnit {
+  const entry = placed.get(name);
   const unit: WireUnit = {
     name,
     options: file.map(({ section, name: n, value }) => ({ section, name: n, value })),
