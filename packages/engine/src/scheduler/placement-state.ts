@@ -1,4 +1,4 @@
-import { globMatch } from '../model/glob.js';
+import { globLiteralPrefix, globMatch } from '../model/glob.js';
 import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
 import { templateOf } from '../model/index.js';
 
@@ -31,12 +31,15 @@ export class PlacementState {
   private readonly globMatches = new Map<string, readonly UnitName[]>();
   private readonly siblings = new Map<string, Map<string, number>>();
 
+  /** Every unit name the pass knows about, in code-unit order: globs are matched against these. */
+  private readonly allNames: readonly UnitName[];
+
   constructor(
     machines: readonly MachineState[],
-    /** Every unit name the pass knows about: globs are matched against these. */
-    private readonly allNames: readonly UnitName[],
+    names: readonly UnitName[],
     private readonly requirementsOf: (unit: UnitName) => Requirements,
   ) {
+    this.allNames = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     this.machines = [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.machineById = new Map(this.machines.map((m) => [m.id, m]));
   }
@@ -59,7 +62,12 @@ export class PlacementState {
   namesMatching(glob: string): readonly UnitName[] {
     let names = this.globMatches.get(glob);
     if (names === undefined) {
-      names = this.allNames.filter((n) => globMatch(glob, n));
+      // Only names that start with the glob's literal prefix can match: a contiguous, sorted range.
+      const prefix = globLiteralPrefix(glob);
+      const from = lowerBound(this.allNames, prefix);
+      let to = from;
+      while (to < this.allNames.length && (this.allNames[to] as string).startsWith(prefix)) to++;
+      names = this.allNames.slice(from, to).filter((n) => globMatch(glob, n));
       this.globMatches.set(glob, names);
     }
     return names;
@@ -136,6 +144,18 @@ export class PlacementState {
 }
 
 const emptySet: ReadonlySet<UnitName> = new Set();
+
+/** The first index whose name is not below `key` (binary search over code-unit order). */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 const emptyCounts: ReadonlyMap<string, number> = new Map();
 
 function register(index: Map<string, Map<UnitName, GlobHolder>>, glob: string, holder: GlobHolder): void {
