@@ -88,12 +88,11 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   // The first component error wins; the rest are stopped and awaited.
   let firstError: unknown;
   const done = (async () => {
-    const settled = await Promise.allSettled(components.map((p) => p.catch((err: unknown) => {
+    await Promise.allSettled(components.map((p) => p.catch((err: unknown) => {
       firstError ??= err;
       controller.abort(err);
       throw err;
     })));
-    void settled;
     await api.close();
     await presence.stop({ revoke: false });
     await units.close().catch(() => undefined);

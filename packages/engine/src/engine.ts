@@ -2,10 +2,10 @@ import type { Clock } from './clock.js';
 import type { Leadership } from './leader/index.js';
 import type { Logger } from './log.js';
 import { runLoop } from './loop.js';
-import type { MachineId, UnitName } from './model/index.js';
+import type { MachineId } from './model/index.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
-import type { ChangeFeed, ClusterReader, ScheduleWriter } from './registry/index.js';
+import type { ChangeFeed, ClusterReader, LeaderFence, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
   readonly machineId: MachineId;
@@ -22,22 +22,10 @@ export interface EngineOptions {
  * (snapshot → pure plan → fenced apply) on every unit/machine change and every interval.
  */
 export class Engine {
-  private unplaceable: ReadonlyMap<UnitName, string> = new Map();
-  private leading = false;
   private readonly requirements: RequirementsCache;
 
   constructor(private readonly options: EngineOptions) {
     this.requirements = new RequirementsCache(options.registry);
-  }
-
-  /** Whether this engine currently leads. */
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
-  /** Why each unit that should run could not be placed, as of the last pass this engine led. */
-  get unplaceableUnits(): ReadonlyMap<UnitName, string> {
-    return this.unplaceable;
   }
 
   /** Runs until `signal` aborts; resigns leadership on the way out. */
@@ -52,7 +40,6 @@ export class Engine {
         throw err;
       }
       log.info('became engine leader', { fence: term.fence.key });
-      this.leading = true;
       const termSignal = AbortSignal.any([signal, term.signal]);
       try {
         await runLoop(
@@ -67,20 +54,18 @@ export class Engine {
           () => this.pass(term.fence),
         );
       } finally {
-        this.leading = false;
         if (signal.aborted) await term.resign();
         else log.warn('lost engine leadership', { reason: String(term.signal.reason) });
       }
     }
   }
 
-  private async pass(fence: Parameters<ScheduleWriter['applyScheduleChanges']>[1]): Promise<void> {
+  private async pass(fence: LeaderFence): Promise<void> {
     const { registry, log } = this.options;
     const snapshot = await registry.snapshot();
     const { requirements, unreadable } = await this.requirements.forSnapshot(snapshot);
     if (unreadable.size > 0) log.warn('unit files unreadable; leaving those units as they are', { units: [...unreadable] });
     const plan = planEngineTasks(snapshot, requirements, unreadable);
-    this.unplaceable = new Map(plan.unplaceable.map((u) => [u.unit, u.reason]));
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
     if (!outcome.ok) {
