@@ -39,9 +39,11 @@ export class Agent {
   async pass(): Promise<void> {
     const { registry, units, machineId, log } = this.options;
     const schedule = await registry.machineSchedule(machineId);
+    // Files are immutable and cached by hash: after the first pass these reads cost nothing.
+    const files = await Promise.all(schedule.map((entry) => registry.getUnitFile(entry.hash)));
     const desired = new Map<UnitName, DesiredUnit>();
-    for (const entry of schedule) {
-      const file = await registry.getUnitFile(entry.hash);
+    for (const [i, entry] of schedule.entries()) {
+      const file = files[i];
       if (file === undefined) {
         log.warn('scheduled unit has no stored file; skipping it this pass', { unit: entry.name, hash: entry.hash });
         continue;

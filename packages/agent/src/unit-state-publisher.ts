@@ -36,23 +36,32 @@ export class UnitStatePublisher {
     }
   }
 
-  private async pass(): Promise<void> {
+  /** One pass: read systemd, write what changed. Exposed for tests. */
+  async pass(): Promise<void> {
     const { units, sink, machineId } = this.options;
     const loaded = await units.loadedUnits();
     const states = await units.unitStates([...loaded.keys()]);
+    const writes: Array<{ name: UnitName; fingerprint: string | undefined; write: () => Promise<void> }> = [];
     for (const [name, hash] of loaded) {
       const s = states.get(name);
       if (s === undefined) continue;
-      const state: UnitState = { name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState };
       const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState}`;
       if (this.published.get(name) === fingerprint) continue;
-      await sink.publishState(state);
-      this.published.set(name, fingerprint);
+      const state: UnitState = { name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState };
+      writes.push({ name, fingerprint, write: () => sink.publishState(state) });
     }
-    for (const name of [...this.published.keys()]) {
-      if (loaded.has(name)) continue;
-      await sink.deleteState(name);
-      this.published.delete(name);
+    for (const name of this.published.keys()) {
+      if (!loaded.has(name)) writes.push({ name, fingerprint: undefined, write: () => sink.deleteState(name) });
     }
+    // Different keys: the writes go out together (after a lease renewal that is every unit).
+    const outcomes = await Promise.allSettled(writes.map((w) => w.write()));
+    let failure: unknown;
+    for (const [i, outcome] of outcomes.entries()) {
+      const { name, fingerprint } = writes[i] as (typeof writes)[number];
+      if (outcome.status === 'rejected') failure ??= outcome.reason;
+      else if (fingerprint === undefined) this.published.delete(name);
+      else this.published.set(name, fingerprint);
+    }
+    if (failure !== undefined) throw failure;
   }
 }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger, systemClock, Wakeup } from '@fleet/engine';
+import { parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/engine/model';
+import { aMachine } from '@fleet/engine/testing';
+import { InMemoryUnitManager } from './testing/index.js';
+import { UnitStatePublisher, type StateSink } from './unit-state-publisher.js';
+
+const machine = aMachine('m');
+const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
+const [a, b] = ['a.service', 'b.service'].map(parseUnitName) as [UnitName, UnitName];
+
+/** A sink that records writes and can fail the writes of one unit. */
+function recordingSink() {
+  const writes: string[] = [];
+  let failing: UnitName | undefined;
+  let renewed: (() => void) | undefined;
+  const sink: StateSink = {
+    publishState: async (s: UnitState) => {
+      if (s.name === failing) throw new Error(`cannot write ${s.name}`);
+      writes.push(`put ${s.name} ${s.activeState}/${s.subState}`);
+    },
+    deleteState: async (name) => {
+      writes.push(`delete ${name}`);
+    },
+    onRenewed: (listener) => {
+      renewed = listener;
+      return () => undefined;
+    },
+  };
+  return { sink, writes, fail: (u: UnitName | undefined) => (failing = u), renew: () => renewed?.() };
+}
+
+async function setUp() {
+  const units = new InMemoryUnitManager();
+  await units.load(a, file);
+  await units.load(b, file);
+  await units.reloadUnitFiles();
+  const rec = recordingSink();
+  const publisher = new UnitStatePublisher({ machineId: machine.id, units, sink: rec.sink, clock: systemClock, log: silentLogger, intervalMs: 60_000 });
+  return { units, publisher, ...rec };
+}
+
+describe('UnitStatePublisher', () => {
+  it('writes every state once, then only what changed, and deletes states of units that left', async () => {
+    const { units, publisher, writes } = await setUp();
+    await publisher.pass();
+    expect(writes.sort()).toEqual(['put a.service inactive/dead', 'put b.service inactive/dead']);
+    writes.length = 0;
+    await publisher.pass();
+    expect(writes).toEqual([]);
+    await units.start(a);
+    await units.unload(b);
+    await units.reloadUnitFiles();
+    await publisher.pass();
+    expect(writes.sort()).toEqual(['delete b.service', 'put a.service active/running']);
+  });
+
+  it('writes the others when one write fails, fails the pass, and retries only that one next time', async () => {
+    const { publisher, writes, fail } = await setUp();
+    fail(b);
+    await expect(publisher.pass()).rejects.toThrow('cannot write b.service');
+    expect(writes).toEqual(['put a.service inactive/dead']);
+    fail(undefined);
+    writes.length = 0;
+    await publisher.pass();
+    expect(writes).toEqual(['put b.service inactive/dead']);
+  });
+
+  it('writes everything again after the presence lease was renewed (a new lease carries nothing)', async () => {
+    const { publisher, writes, renew } = await setUp();
+    const stop = new AbortController();
+    await publisher.pass();
+    writes.length = 0;
+    // The renewal listener is registered by run(); run it just long enough to register and wake.
+    const running = publisher.run(stop.signal, new Wakeup());
+    renew();
+    await expect.poll(() => writes.length, { timeout: 5_000 }).toBe(2);
+    stop.abort();
+    await running;
+    expect(writes.sort()).toEqual(['put a.service inactive/dead', 'put b.service inactive/dead']);
+  });
+});
