@@ -72,7 +72,7 @@ export function planEngineTasks(
 
   const existing = groupByUnit(snapshot.schedule);
   const followers = new Map<UnitName, UnitName[]>();
-  for (const u of regular) for (const target of req(u).machineOf) followers.set(target, [...(followers.get(target) ?? []), u]);
+  for (const u of regular) for (const target of req(u).machineOf) pushTo(followers, target, u);
 
   // 1. Keep what still fits.
   const pending: UnitName[] = [];
@@ -243,8 +243,14 @@ function dependencyOrder(units: readonly UnitName[], req: (u: UnitName) => Requi
 
 function groupByUnit(entries: readonly ScheduledUnit[]): Map<UnitName, ScheduledUnit[]> {
   const out = new Map<UnitName, ScheduledUnit[]>();
-  for (const e of [...entries].sort((a, b) => compare(a.machineId, b.machineId))) out.set(e.name, [...(out.get(e.name) ?? []), e]);
+  for (const e of [...entries].sort((a, b) => compare(a.machineId, b.machineId))) pushTo(out, e.name, e);
   return out;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 function compare(a: string, b: string): number {
