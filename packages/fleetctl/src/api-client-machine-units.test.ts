@@ -141,14 +141,20 @@ describe('unitJournal over TCP', () => {
   });
 
   it('throws ApiUnreachableError when the connection breaks midway, after the lines before', async () => {
+    let answer: ServerResponse | undefined;
     const endpoint = await serveTcp((_req, res) => {
+      answer = res;
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.write('one\n', () => setTimeout(() => res.socket?.destroy(), 20));
+      res.write('one\n');
     });
     const tcp = new HttpFleetApiClient(endpoint, { timeoutMs: 1000 });
     const seen: string[] = [];
     const err = await (async () => {
-      for await (const line of tcp.unitJournal(machineA, 'x.service', { follow: true })) seen.push(line);
+      for await (const line of tcp.unitJournal(machineA, 'x.service', { follow: true })) {
+        seen.push(line);
+        // The server breaks the connection once the first line got through.
+        answer?.socket?.destroy();
+      }
     })().catch((e: unknown) => e);
     expect(seen).toEqual(['one']);
     expect(err).toBeInstanceOf(ApiUnreachableError);

@@ -138,8 +138,10 @@ function commandLineSpec(entries: readonly CommandEntry[], env: Env): CommandLin
  * with flag defaults from `env`.
  */
 export function createCommandLineSpec(env: Env): CommandLineSpec {
-  return createCli({ output: { out: () => undefined, err: () => undefined }, env, clock: noClock, makeClient: noClient }).spec;
+  return commandLineSpec(commandEntries(commandDeps(sandboxed({ output: silent, env, clock: noClock, makeClient: noClient }))), env);
 }
+
+const silent: Output = { out: () => undefined, err: () => undefined };
 
 const noClock: Clock = {
   now: () => 0,
@@ -148,6 +150,27 @@ const noClock: Clock = {
 
 function noClient(): never {
   throw new FleetError('INVALID_REQUEST', 'no API client here');
+}
+
+/** `deps` that print nothing, reach no API and are never interrupted. */
+function sandboxed(deps: CliDeps): CliDeps {
+  return { ...deps, output: silent, makeClient: noClient, interrupts: noInterrupts };
+}
+
+/** What the commands get from `deps`: the API client is made from each command's global flags. */
+function commandDeps(deps: CliDeps): CommandDeps {
+  const { output, env } = deps;
+  const readFile = deps.readFile ?? readLocalFile;
+  const debugLine = (args: GlobalArgs): ((line: string) => void) | undefined =>
+    args.debug ? (line: string) => output.err(`DEBUG: ${line}\n`) : undefined;
+  return {
+    output,
+    env,
+    clock: deps.clock,
+    readFile,
+    interrupts: deps.interrupts ?? noInterrupts,
+    client: async (args) => deps.makeClient(await clientConfig(args, readFile, debugLine(args))),
+  };
 }
 
 /** The parts of one fleetctl invocation. */
@@ -162,19 +185,8 @@ interface Cli {
  * `onHandler` runs once argv passed validation, just before a command's handler.
  */
 function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler: () => void = () => undefined): Cli {
-  const { output, env } = deps;
-  const readFile = deps.readFile ?? readLocalFile;
-  const debugLine = (args: GlobalArgs): ((line: string) => void) | undefined =>
-    args.debug ? (line: string) => output.err(`DEBUG: ${line}\n`) : undefined;
-  const commandDeps: CommandDeps = {
-    output,
-    env,
-    clock: deps.clock,
-    readFile,
-    interrupts: deps.interrupts ?? noInterrupts,
-    client: async (args) => deps.makeClient(await clientConfig(args, readFile, debugLine(args))),
-  };
-  const entries = commandEntries(commandDeps);
+  const { env } = deps;
+  const entries = commandEntries(commandDeps(deps));
   let parser: Argv<GlobalArgs> = withGlobalFlags(
     yargs([...processArgs])
       .scriptName('fleetctl')
@@ -276,7 +288,7 @@ function usageText(text: string): string {
 async function complete(argv: readonly string[], deps: CliDeps): Promise<number> {
   try {
     const typed = argv.slice(argv.indexOf(completionRequestFlag) + 1);
-    const spec = createCli(deps).spec;
+    const spec = createCommandLineSpec(deps.env);
     const words = expandCommandWord(typed, spec);
     const target = completionTarget(words, spec);
     if (target.kind === 'unit') {
@@ -289,9 +301,8 @@ async function complete(argv: readonly string[], deps: CliDeps): Promise<number>
     // A command word (or help topic): all commands are candidates, the shell keeps those with its prefix.
     const asked = target.kind === 'command' ? [words[0] ?? 'fleetctl', ''] : words;
     const processArgs = [completionRequestFlag, ...asked];
-    const sandbox: CliDeps = { ...deps, output: { out: () => undefined, err: () => undefined }, makeClient: noClient, interrupts: noInterrupts };
     let text = '';
-    await createCli(sandbox, processArgs).parser.parseAsync(processArgs, {}, (_err, _args, out) => {
+    await createCli(sandboxed(deps), processArgs).parser.parseAsync(processArgs, {}, (_err, _args, out) => {
       text = out;
     });
     if (text !== '') deps.output.out(`${text}\n`);

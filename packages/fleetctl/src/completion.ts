@@ -3,7 +3,7 @@ import type { CommandLineSpec } from './command-line.js';
 import type { Env } from './env.js';
 
 /** Commands whose arguments name registered units: their arguments complete from the API. */
-export const unitArgumentCommands: ReadonlySet<string> = new Set(['start', 'load', 'stop', 'unload', 'destroy', 'restart', 'status', 'cat', 'journal']);
+const unitArgumentCommands: ReadonlySet<string> = new Set(['start', 'load', 'stop', 'unload', 'destroy', 'restart', 'status', 'cat', 'journal']);
 
 /**
  * What the last of `words` (program name first, command word already expanded) is:

@@ -1,10 +1,9 @@
 import { FleetError } from '@fleet/engine';
 import type { WireUnit } from '@fleet/engine/api';
-import { isTemplate } from '@fleet/engine/model';
+import { hashUnitFile, isTemplate } from '@fleet/engine/model';
 import type { UnitName } from '@fleet/engine/model';
 import type { FleetApiClient } from './api-client.js';
 import type { Output } from './output.js';
-import { unitHash } from './unit-info.js';
 import { describeOrigin, findUnitSource, resolveUnitSource, unitNameFromArg } from './unit-source.js';
 import type { ReadTextFile } from './unit-source.js';
 
@@ -51,7 +50,7 @@ export async function ensureUnits(args: readonly string[], options: EnsureOption
       continue;
     }
     const source = await findUnitSource(arg, { client, readFile });
-    if (source === undefined || unitHash(source.file) === unitHash(existing.options)) {
+    if (source === undefined || hashUnitFile(source.file) === hashUnitFile(existing.options)) {
       done.push({ name, unit: existing, outcome: 'unchanged' });
       continue;
     }

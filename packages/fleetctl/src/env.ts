@@ -9,7 +9,7 @@ export function envName(flag: string): string {
 }
 
 /** The value of `--flag` from `FLEETCTL_<FLAG>`, or `undefined`. */
-export function envValue(env: Env, flag: string): string | undefined {
+function envValue(env: Env, flag: string): string | undefined {
   return env[envName(flag)];
 }
 

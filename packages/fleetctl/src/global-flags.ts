@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { envBoolean, envNumber, envString } from './env.js';
 import type { Env } from './env.js';
 
@@ -34,13 +34,15 @@ export interface GlobalArgs {
 type FlagName = keyof GlobalArgs & string;
 
 /** One global flag: its type, fleet's default, and whether help shows it. */
-interface GlobalFlagSpec {
+type GlobalFlagSpec = {
   readonly name: FlagName;
-  readonly type: 'string' | 'number' | 'boolean';
-  readonly fallback: string | number | boolean;
   readonly describe: string;
   readonly hidden?: boolean;
-}
+} & (
+  | { readonly type: 'string'; readonly fallback: string }
+  | { readonly type: 'number'; readonly fallback: number }
+  | { readonly type: 'boolean'; readonly fallback: boolean }
+);
 
 const unused = '(accepted for compatibility; unused: fleetctl does not use SSH)';
 
@@ -76,41 +78,28 @@ export const globalFlagsGroup = 'Global Flags:';
 export function withGlobalFlags<T>(y: Argv<T>, env: Env): Argv<T & GlobalArgs> {
   let out: Argv<unknown> = y;
   for (const spec of globalFlagSpecs) {
-    const hidden = spec.hidden === true;
-    switch (spec.type) {
-      case 'string':
-        out = out.option(spec.name, {
-          type: 'string',
-          global: true,
-          hidden,
-          coerce: lastString,
-          default: envString(env, spec.name, spec.fallback as string),
-          describe: spec.describe,
-        });
-        break;
-      case 'number':
-        out = out.option(spec.name, {
-          type: 'number',
-          global: true,
-          hidden,
-          coerce: lastNumber,
-          default: envNumber(env, spec.name, spec.fallback as number),
-          describe: spec.describe,
-        });
-        break;
-      case 'boolean':
-        out = out.option(spec.name, {
-          type: 'boolean',
-          global: true,
-          hidden,
-          default: envBoolean(env, spec.name, spec.fallback as boolean),
-          describe: spec.describe,
-        });
-        break;
-    }
+    out = out.option(spec.name, {
+      type: spec.type,
+      global: true,
+      hidden: spec.hidden === true,
+      ...flagValue(spec, env),
+      describe: spec.describe,
+    });
   }
   const shown = globalFlagSpecs.filter((s) => s.hidden !== true).map((s) => s.name);
   return out.group(shown, globalFlagsGroup) as Argv<T & GlobalArgs>;
+}
+
+/** A flag's default (`FLEETCTL_<FLAG>`, else fleet's) and, for scalars, the last-value-wins coercion. */
+function flagValue(spec: GlobalFlagSpec, env: Env): Pick<Options, 'default' | 'coerce'> {
+  switch (spec.type) {
+    case 'string':
+      return { coerce: lastString, default: envString(env, spec.name, spec.fallback) };
+    case 'number':
+      return { coerce: lastNumber, default: envNumber(env, spec.name, spec.fallback) };
+    case 'boolean':
+      return { default: envBoolean(env, spec.name, spec.fallback) };
+  }
 }
 
 /** A repeated scalar flag takes its last value, as in fleet (pflag). yargs would make it an array. */

@@ -1,6 +1,11 @@
 import type { FleetApiClient } from './api-client.js';
 import { machineLegend } from './output.js';
 
+/** Every machine's public IP, by machine ID (one `GET /machines`). Rejects like the client. */
+export async function machineIps(client: Pick<FleetApiClient, 'listMachines'>): Promise<Map<string, string>> {
+  return new Map((await client.listMachines()).map((m) => [m.id, m.primaryIP]));
+}
+
 /**
  * Best-effort machine IPs for legends such as `c31e44e1.../10.10.1.1`, memoised for one fleetctl
  * invocation like fleet's `cachedMachineState`. The machine list is fetched on first use and again
@@ -12,27 +17,17 @@ export class MachineDirectory {
 
   constructor(private readonly client: Pick<FleetApiClient, 'listMachines'>) {}
 
-  /** The machine's legend; `full` prints the whole ID. Never rejects. */
-  async legend(id: string, full = false): Promise<string> {
-    return machineLegend(id, await this.ip(id), full);
+  /** The machine's legend with the short ID. Never rejects. */
+  async legend(id: string): Promise<string> {
+    return machineLegend(id, await this.ip(id), false);
   }
 
-  /** The machine's public IP, or `undefined` when unknown. Never rejects. */
-  async ip(id: string): Promise<string | undefined> {
+  private async ip(id: string): Promise<string | undefined> {
     if (this.ips === undefined || (!this.ips.has(id) && !this.refreshedFor.has(id))) {
       if (this.ips !== undefined) this.refreshedFor.add(id);
-      await this.load();
-    }
-    return this.ips?.get(id);
-  }
-
-  private async load(): Promise<void> {
-    const ips = new Map<string, string>();
-    try {
-      for (const m of await this.client.listMachines()) ips.set(m.id, m.primaryIP);
-    } catch {
       // best effort: a legend without the IP is still useful
+      this.ips = await machineIps(this.client).catch(() => new Map<string, string>());
     }
-    this.ips = ips;
+    return this.ips.get(id);
   }
 }

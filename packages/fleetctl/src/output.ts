@@ -1,5 +1,6 @@
 import { FleetError } from '@fleet/engine';
-import { isMachineId, shortMachineId } from '@fleet/engine/model';
+import { shortMachineId } from '@fleet/engine/model';
+import type { MachineId } from '@fleet/engine/model';
 import { formatTabbed } from './tabwriter.js';
 
 /** Where fleetctl writes. Text is written verbatim: callers end lines with `\n`. */
@@ -72,8 +73,8 @@ export function renderListing<R>(rows: readonly R[], table: FieldTable<R>, optio
 
 /** fleet's machine ID legend: the full ID, or the 8-character short ID followed by `...`. */
 export function machineIdLegend(id: string, full: boolean): string {
-  if (full) return id;
-  return `${isMachineId(id) ? shortMachineId(id) : id.slice(0, 8)}...`;
+  // `shortMachineId` for any string: the API's IDs are not checked here.
+  return full ? id : `${shortMachineId(id as MachineId)}...`;
 }
 
 /** fleet's machine legend: the ID legend, then `/<ip>` when the IP is known (`c31e44e1.../10.10.1.1`). */
@@ -93,6 +94,11 @@ export function metadataLegend(metadata: Readonly<Record<string, string>>): stri
   const keys = Object.keys(metadata).sort();
   if (keys.length === 0) return '-';
   return keys.map((k) => `${k}=${metadata[k] ?? ''}`).join(',');
+}
+
+/** Orders strings by UTF-16 code units, as `sort()` without a comparator does. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `-` for an empty value, as fleet prints it. */

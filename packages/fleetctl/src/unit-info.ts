@@ -1,4 +1,4 @@
-import { hashUnitFile, optionValues } from '@fleet/engine/model';
+import { optionValues } from '@fleet/engine/model';
 import type { WireUnit } from '@fleet/engine/api';
 import type { UnitFile } from '@fleet/engine/model';
 
@@ -15,11 +15,6 @@ export function isGlobalUnit(file: UnitFile): boolean {
 export function unitDescription(file: UnitFile): string {
   const values = optionValues(file, 'Unit', 'Description');
   return values[values.length - 1] ?? '';
-}
-
-/** The unit hash fleet shows (SHA1 of the serialised file). */
-export function unitHash(file: UnitFile): string {
-  return hashUnitFile(file);
 }
 
 /**

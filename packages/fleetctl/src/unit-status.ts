@@ -1,5 +1,6 @@
 import type { WireUnitState } from '@fleet/engine/api';
 import type { FleetApiClient } from './api-client.js';
+import { compareText } from './output.js';
 import { isGlobalUnit, unitDescription, unitReason } from './unit-info.js';
 
 /** systemd's view of a unit on one machine, as `GET /fleet/v1/state` reports it. */
@@ -66,7 +67,7 @@ export async function collectUnitStatus(client: FleetApiClient, name: string): P
     reason: unitReason(unit),
     states: reported
       .filter((s) => s.name === name)
-      .sort((a, b) => compare(a.machineID, b.machineID))
+      .sort((a, b) => compareText(a.machineID, b.machineID))
       .map(machineState),
   };
 }
@@ -92,8 +93,4 @@ export async function withSystemdReports(client: Pick<FleetApiClient, 'unitStatu
 
 function machineState(s: WireUnitState): UnitMachineState {
   return { machine: s.machineID, load: s.systemdLoadState, active: s.systemdActiveState, sub: s.systemdSubState, hash: s.hash };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

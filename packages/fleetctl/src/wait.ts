@@ -1,10 +1,11 @@
 import { FleetError } from '@fleet/engine';
 import type { Clock } from '@fleet/engine';
 import type { WireUnit, WireUnitState } from '@fleet/engine/api';
+import { hashUnitFile } from '@fleet/engine/model';
 import type { FleetApiClient } from './api-client.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
-import { unitHash, unitReason } from './unit-info.js';
+import { unitReason } from './unit-info.js';
 
 /** What a command waits for after changing desired states. */
 export type WaitGoal = 'start' | 'load' | 'stop' | 'unload' | 'destroy';
@@ -19,18 +20,15 @@ const goalState: Readonly<Record<WaitGoal, string>> = {
 };
 
 /** fleet polls every 250 ms (FLEET.md §1.7). */
-export const defaultPollIntervalMs = 250;
+const pollIntervalMs = 250;
 /** How often a progress line per waiting unit goes to stderr. */
-export const defaultProgressIntervalMs = 2_000;
+const progressIntervalMs = 2_000;
 
-/** How long and how often to poll. */
+/** How long to poll. */
 export interface WaitOptions {
   /** Polls per unit before giving up; `0` polls until done (fleet's `--block-attempts`). */
   readonly attempts: number;
   readonly clock: Clock;
-  readonly signal?: AbortSignal;
-  readonly pollIntervalMs?: number;
-  readonly progressIntervalMs?: number;
   /**
    * Units whose options the command just replaced (`--replace`): `load` then also waits until the
    * unit's machine reports the new unit file (`start` always does).
@@ -85,7 +83,7 @@ const runningStates = new Set(['active', 'activating', 'deactivating', 'reloadin
  * It gives up on a unit as soon as systemd reports that file `failed`. `load` waits for `loaded`
  * (and, for units in `replaced`, for the machine to report the new hash). `stop` waits for `loaded`
  * and an ActiveState that is not running. Resolves the units that did not make it (empty on
- * success); rejects only when `signal` aborts.
+ * success); never rejects.
  */
 export async function waitForUnits(
   client: FleetApiClient,
@@ -96,8 +94,6 @@ export async function waitForUnits(
   options: WaitOptions,
 ): Promise<WaitFailure[]> {
   const { clock, attempts } = options;
-  const pollMs = options.pollIntervalMs ?? defaultPollIntervalMs;
-  const progressMs = options.progressIntervalMs ?? defaultProgressIntervalMs;
   const replaced = options.replaced ?? new Set<string>();
   const pending = [...new Set(names)];
   const failures: WaitFailure[] = [];
@@ -129,11 +125,11 @@ export async function waitForUnits(
       }
       break;
     }
-    if (clock.now() - lastProgress >= progressMs) {
+    if (clock.now() - lastProgress >= progressIntervalMs) {
       for (const name of pending) output.err(`Waiting for ${name}: ${progressText(lastStatus.get(name))}\n`);
       lastProgress = clock.now();
     }
-    await clock.sleep(pollMs, options.signal);
+    await clock.sleep(pollIntervalMs);
   }
   return failures;
 }
@@ -176,7 +172,7 @@ function judge(goal: WaitGoal, obs: Observation, replaced: boolean): Verdict {
 
 /** The machine reports the unit file the registry holds now (not the one a `--replace` replaced). */
 function runsCurrentFile(unit: WireUnit, state: WireUnitState): boolean {
-  return state.hash === unitHash(unit.options);
+  return state.hash === hashUnitFile(unit.options);
 }
 
 async function successLine(name: string, goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
@@ -225,7 +221,7 @@ async function describe(goal: WaitGoal, obs: Observation, machines: MachineDirec
   const legend = await machines.legend(unit.machineID);
   const systemd = state === undefined ? `state ${unit.currentState}` : `${state.systemdActiveState}/${state.systemdSubState}`;
   const previous =
-    state === undefined || runsCurrentFile(unit, state) ? '' : ` with the previous unit file ${state.hash.slice(0, 7)} (waiting for ${unitHash(unit.options).slice(0, 7)})`;
+    state === undefined || runsCurrentFile(unit, state) ? '' : ` with the previous unit file ${state.hash.slice(0, 7)} (waiting for ${hashUnitFile(unit.options).slice(0, 7)})`;
   const where = `scheduled on ${legend}, ${systemd}${previous}`;
   return reason === undefined ? { where } : { where, reason };
 }

@@ -12,8 +12,6 @@ import { outputFormats } from '../output.js';
 import type { ListingOptions, Output, OutputFormat } from '../output.js';
 import type { ReadTextFile } from '../unit-source.js';
 
-export { envBoolean, envNumber, envString, envValue } from '../env.js';
-export type { Env } from '../env.js';
 export { lastNumber, lastString } from '../global-flags.js';
 export type { GlobalArgs } from '../global-flags.js';
 

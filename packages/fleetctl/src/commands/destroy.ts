@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { unitNameFromArg } from '../unit-source.js';
 import { blockAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
 import type { BlockArgs, CommandDeps, GlobalArgs } from './context.js';
-import { waitOrTrigger } from './drive.js';
+import { driver, waitOrTrigger } from './drive.js';
 
 type DestroyArgs = GlobalArgs & BlockArgs & { units: string[] };
 
@@ -23,7 +23,7 @@ export function destroyCommand(deps: CommandDeps): CommandModule<GlobalArgs, Des
       for (const name of names) {
         if (await client.destroyUnit(name)) destroyed.push(name);
       }
-      await waitOrTrigger(deps, client, destroyed, 'destroy', attempts);
+      await waitOrTrigger(driver(deps, client, attempts), destroyed, 'destroy');
     },
   };
 }

@@ -1,4 +1,5 @@
 import { FleetError } from '@fleet/engine';
+import { isMachineId } from '@fleet/engine/model';
 import type { Argv, CommandModule } from 'yargs';
 import type { FleetApiClient } from '../api-client.js';
 import { isGlobalUnit } from '../unit-info.js';
@@ -15,8 +16,6 @@ type JournalArgs = GlobalArgs & {
   sudo: boolean;
   'ssh-port': number;
 };
-
-const fullMachineId = /^[0-9a-f]{32}$/;
 
 /**
  * `fleetctl journal [--lines N] [-f] [--machine ID] UNIT`: the unit's log on the machine that
@@ -65,7 +64,7 @@ export function journalCommand(deps: CommandDeps): CommandModule<GlobalArgs, Jou
  * does not exist, is global without `--machine` (naming the machines that report it), or is not
  * scheduled.
  */
-export async function journalMachine(client: FleetApiClient, name: string, requested: string | undefined): Promise<string> {
+async function journalMachine(client: FleetApiClient, name: string, requested: string | undefined): Promise<string> {
   const unit = await client.getUnit(name);
   if (unit === undefined) throw new FleetError('UNIT_NOT_FOUND', `unit ${name} does not exist`);
   if (requested !== undefined) return resolveMachine(client, requested);
@@ -80,7 +79,7 @@ export async function journalMachine(client: FleetApiClient, name: string, reque
 
 async function resolveMachine(client: FleetApiClient, requested: string): Promise<string> {
   const wanted = requested.trim().toLowerCase();
-  if (fullMachineId.test(wanted)) return wanted;
+  if (isMachineId(wanted)) return wanted;
   if (wanted === '') throw new FleetError('INVALID_REQUEST', '--machine needs a machine ID');
   const matches = (await client.listMachines()).map((m) => m.id).filter((id) => id.startsWith(wanted));
   if (matches.length === 1) return matches[0] as string;

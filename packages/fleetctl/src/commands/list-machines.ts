@@ -1,6 +1,6 @@
 import type { WireMachine } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
-import { machineIdLegend, metadataLegend, orDash, parseFields, renderListing } from '../output.js';
+import { compareText, machineIdLegend, metadataLegend, orDash, parseFields, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
 import { listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
@@ -12,15 +12,15 @@ export const listMachinesFields: FieldTable<WireMachine> = {
   // Keys sorted, as in the table: stable whatever order the API sends them in.
   metadata: {
     text: (m) => metadataLegend(m.metadata ?? {}),
-    json: (m) => Object.fromEntries(Object.entries(m.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    json: (m) => Object.fromEntries(Object.entries(m.metadata ?? {}).sort(([a], [b]) => compareText(a, b))),
   },
 };
 
-export const defaultListMachinesFields = 'machine,ip,metadata';
+const defaultListMachinesFields = 'machine,ip,metadata';
 
 /** Machines sorted by ID. */
 export function machineRows(machines: readonly WireMachine[]): WireMachine[] {
-  return [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...machines].sort((a, b) => compareText(a.id, b.id));
 }
 
 /** `fleetctl list-machines`: the machines of the cluster. */

@@ -1,8 +1,10 @@
 import type { WireUnit } from '@fleet/engine/api';
+import { hashUnitFile } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
-import { hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import { machineIps } from '../machine-directory.js';
+import { compareText, hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
-import { isGlobalUnit, unitDescription, unitHash, unitReason } from '../unit-info.js';
+import { isGlobalUnit, unitDescription, unitReason } from '../unit-info.js';
 import { listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
@@ -36,16 +38,16 @@ export const listUnitFilesFields: FieldTable<UnitFileRow> = {
   reason: { text: (r) => orDash(unitReason(r.unit)), json: (r) => unitReason(r.unit) ?? null },
 };
 
-export const defaultListUnitFilesFields = 'unit,hash,dstate,state,target';
+const defaultListUnitFilesFields = 'unit,hash,dstate,state,target';
 
 /** Rows sorted by unit name. */
 export function unitFileRows(units: readonly WireUnit[], ips: ReadonlyMap<string, string>): UnitFileRow[] {
   return [...units]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => compareText(a.name, b.name))
     .map((unit) => ({
       unit,
       global: isGlobalUnit(unit.options),
-      hash: unitHash(unit.options),
+      hash: hashUnitFile(unit.options),
       ip: unit.machineID === undefined ? undefined : ips.get(unit.machineID),
     }));
 }
@@ -62,10 +64,7 @@ export function listUnitFilesCommand(deps: CommandDeps): CommandModule<GlobalArg
       if (fields.includes('tmachine')) deps.output.err('WARNING: The "tmachine" field is deprecated. Use "target" instead\n');
       const client = await deps.client(args);
       const units = await client.listUnits();
-      const ips = new Map<string, string>();
-      if (fields.includes('target') || fields.includes('tmachine')) {
-        for (const m of await client.listMachines()) ips.set(m.id, m.primaryIP);
-      }
+      const ips = fields.includes('target') || fields.includes('tmachine') ? await machineIps(client) : new Map<string, string>();
       deps.output.out(renderListing(unitFileRows(units, ips), listUnitFilesFields, options));
     },
   };

@@ -1,6 +1,7 @@
 import type { WireUnitState } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
-import { hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import { machineIps } from '../machine-directory.js';
+import { compareText, hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
 import { listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
@@ -22,12 +23,12 @@ export const listUnitsFields: FieldTable<UnitStateRow> = {
   hash: { text: (r, full) => hashLegend(r.state.hash, full) },
 };
 
-export const defaultListUnitsFields = 'unit,machine,active,sub';
+const defaultListUnitsFields = 'unit,machine,active,sub';
 
 /** Rows sorted by unit name, then machine ID. */
 export function unitStateRows(states: readonly WireUnitState[], ips: ReadonlyMap<string, string>): UnitStateRow[] {
   return [...states]
-    .sort((a, b) => compare(a.name, b.name) || compare(a.machineID, b.machineID))
+    .sort((a, b) => compareText(a.name, b.name) || compareText(a.machineID, b.machineID))
     .map((state) => ({ state, ip: ips.get(state.machineID) }));
 }
 
@@ -42,13 +43,8 @@ export function listUnitsCommand(deps: CommandDeps): CommandModule<GlobalArgs, G
       const fields = parseFields(options.fields, listUnitsFields);
       const client = await deps.client(args);
       const states = await client.listUnitStates();
-      const ips = new Map<string, string>();
-      if (fields.includes('machine')) for (const m of await client.listMachines()) ips.set(m.id, m.primaryIP);
+      const ips = fields.includes('machine') ? await machineIps(client) : new Map<string, string>();
       deps.output.out(renderListing(unitStateRows(states, ips), listUnitsFields, options));
     },
   };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -52,6 +52,8 @@ describe('restart', () => {
       'PUT /fleet/v1/units/a.service loaded',
       'PUT /fleet/v1/units/a.service launched',
     ]);
+    // One machine list for the legends of all four waits.
+    expect(h.api.requests.filter((q) => q.url === '/fleet/v1/machines')).toHaveLength(1);
   });
 
   it('starts a stopped (loaded) unit, as fleet does', async () => {

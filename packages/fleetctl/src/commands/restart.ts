@@ -1,11 +1,11 @@
 import { FleetError } from '@fleet/engine';
 import type { WireUnit } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
-import type { FleetApiClient } from '../api-client.js';
 import { isGlobalUnit } from '../unit-info.js';
 import { blockAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
 import type { BlockArgs, CommandDeps, GlobalArgs } from './context.js';
-import { waitOrTrigger } from './drive.js';
+import { driver, waitOrTrigger } from './drive.js';
+import type { Driver } from './drive.js';
 import { findUnits } from './find-units.js';
 
 type RestartArgs = GlobalArgs & BlockArgs & { units: string[] };
@@ -43,12 +43,14 @@ export function restartCommand(deps: CommandDeps): CommandModule<GlobalArgs, Res
           throw new FleetError('INVALID_TARGET_STATE', `Unable to restart unit ${unit.name} in state inactive (load or start it first)`);
         }
       }
-      for (const unit of units) await restartUnit(deps, client, unit, attempts);
+      const d = driver(deps, client, attempts);
+      for (const unit of units) await restartUnit(d, unit);
     },
   };
 }
 
-async function restartUnit(deps: CommandDeps, client: FleetApiClient, unit: WireUnit, attempts: number): Promise<void> {
+async function restartUnit(d: Driver, unit: WireUnit): Promise<void> {
+  const { client, deps, attempts } = d;
   const running = unit.desiredState === 'launched';
   const verb = running ? 'restart' : 'start';
   if (isGlobalUnit(unit.options)) {
@@ -61,12 +63,12 @@ async function restartUnit(deps: CommandDeps, client: FleetApiClient, unit: Wire
     await client.setDesiredState(unit.name, 'loaded');
     // Even with --no-block the stop is waited for: an agent that never saw `loaded` would leave
     // the unit running, and the restart would silently not happen.
-    await waitOrTrigger(deps, client, [unit.name], 'stop', attempts < 0 ? 0 : attempts);
+    await waitOrTrigger({ ...d, attempts: Math.max(attempts, 0) }, [unit.name], 'stop');
   }
   await client.setDesiredState(unit.name, 'launched');
   if (attempts < 0) {
     deps.output.out(`Triggered unit ${unit.name} ${verb}\n`);
     return;
   }
-  await waitOrTrigger(deps, client, [unit.name], 'start', attempts);
+  await waitOrTrigger(d, [unit.name], 'start');
 }

@@ -1,6 +1,7 @@
 import { FleetError } from '@fleet/engine';
 import type { Argv, CommandModule } from 'yargs';
-import { MachineDirectory } from '../machine-directory.js';
+import type { FleetApiClient } from '../api-client.js';
+import { machineIps } from '../machine-directory.js';
 import { machineLegend } from '../output.js';
 import { formatStatusText, statusJson } from '../status-format.js';
 import type { MachineLegend } from '../status-format.js';
@@ -11,8 +12,8 @@ import { lastString, lastNumber, unitArgs, unitsPositional } from './context.js'
 import type { CommandDeps, GlobalArgs } from './context.js';
 
 /** `fleetctl status -o`: the text blocks, or a JSON array. */
-export const statusFormats = ['text', 'json'] as const;
-export type StatusFormat = (typeof statusFormats)[number];
+const statusFormats = ['text', 'json'] as const;
+type StatusFormat = (typeof statusFormats)[number];
 
 type StatusArgs = GlobalArgs & { units: string[]; output: string; full: boolean; 'ssh-port': number };
 
@@ -51,7 +52,7 @@ export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, Stat
       if ((args.output as StatusFormat) === 'json') {
         deps.output.out(`${JSON.stringify(statusJson(found), null, 2)}\n`);
       } else if (found.length > 0) {
-        const legend = await machineLegends(new MachineDirectory(client), found, args.full);
+        const legend = await machineLegends(client, found, args.full);
         deps.output.out(formatStatusText(found, legend));
       }
       if (missing.length > 0) throw new FleetError('UNIT_NOT_FOUND', notFoundMessage(missing));
@@ -60,19 +61,14 @@ export function statusCommand(deps: CommandDeps): CommandModule<GlobalArgs, Stat
 }
 
 /** `unit X does not exist`, or `units X, Y do not exist`. */
-export function notFoundMessage(missing: readonly string[]): string {
+function notFoundMessage(missing: readonly string[]): string {
   return missing.length === 1 ? `unit ${missing[0] ?? ''} does not exist` : `units ${missing.join(', ')} do not exist`;
 }
 
 // Looks up the IPs of every machine the blocks name (one machine list, best effort) up front,
 // so that rendering stays synchronous.
-async function machineLegends(directory: MachineDirectory, statuses: readonly UnitStatus[], full: boolean): Promise<MachineLegend> {
-  const ids = new Set<string>();
-  for (const s of statuses) {
-    if (!s.global && s.machine !== undefined) ids.add(s.machine);
-    for (const state of s.states) if (state.machine !== '') ids.add(state.machine);
-  }
-  const ips = new Map<string, string | undefined>();
-  for (const id of ids) ips.set(id, await directory.ip(id));
+async function machineLegends(client: FleetApiClient, statuses: readonly UnitStatus[], full: boolean): Promise<MachineLegend> {
+  const named = statuses.some((s) => (!s.global && s.machine !== undefined) || s.states.some((state) => state.machine !== ''));
+  const ips = named ? await machineIps(client).catch(() => new Map<string, string>()) : new Map<string, string>();
   return (id) => machineLegend(id, ips.get(id), full);
 }
