@@ -1,14 +1,13 @@
-import { optionValues } from '@fleet/engine/model';
+import { optionValues, parseRequirements, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
 import type { WireUnit } from '@fleet/engine/api';
-import type { UnitFile } from '@fleet/engine/model';
 
-const truthy = new Set(['true', 'yes', '1', 'on', 't']);
-
-/** `[X-Fleet] Global=` is truthy (last value wins, case-insensitive), as in fleet's `job.IsGlobal`. */
-export function isGlobalUnit(file: UnitFile): boolean {
-  const values = optionValues(file, 'X-Fleet', 'Global');
-  const last = values[values.length - 1];
-  return last !== undefined && truthy.has(last.trim().toLowerCase());
+/**
+ * Whether the unit is global, read with the engine's own `[X-Fleet]` parser so that fleetctl and
+ * the engine never disagree (e.g. on `Global="true"`).
+ */
+export function isGlobalUnit(unit: Pick<WireUnit, 'name' | 'options'>): boolean {
+  if (unitNameProblem(unit.name) !== undefined) return false;
+  return parseRequirements(unit.name as UnitName, unit.options).global;
 }
 
 /** `[Unit] Description=` (the last one), or `''`. */

@@ -63,7 +63,7 @@ export async function collectUnitStatus(client: FleetApiClient, name: string): P
     desiredState: unit.desiredState,
     currentState: unit.currentState,
     machine: unit.machineID === undefined || unit.machineID === '' ? undefined : unit.machineID,
-    global: isGlobalUnit(unit.options),
+    global: isGlobalUnit(unit),
     reason: unitReason(unit),
     states: reported
       .filter((s) => s.name === name)

@@ -42,7 +42,7 @@ export async function driveUnits(
   const blocking: string[] = [];
   for (const unit of units) {
     if (unit.desiredState !== target) await d.client.setDesiredState(unit.name, target);
-    if (isGlobalUnit(unit.options)) d.deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
+    if (isGlobalUnit(unit)) d.deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
     else blocking.push(unit.name);
   }
   await waitOrTrigger(d, blocking, verb, replaced);

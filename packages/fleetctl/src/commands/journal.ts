@@ -68,7 +68,7 @@ async function journalMachine(client: FleetApiClient, name: string, requested: s
   const unit = await client.getUnit(name);
   if (unit === undefined) throw new FleetError('UNIT_NOT_FOUND', `unit ${name} does not exist`);
   if (requested !== undefined) return resolveMachine(client, requested);
-  if (isGlobalUnit(unit.options)) {
+  if (isGlobalUnit(unit)) {
     const machines = [...new Set((await client.listUnitStates({ unitName: name })).map((s) => s.machineID))].filter((m) => m !== '').sort();
     if (machines.length === 0) throw new FleetError('INVALID_REQUEST', `global unit ${name} runs on no machine yet; pick one with --machine`);
     throw new FleetError('INVALID_REQUEST', `global unit ${name} runs on every matching machine; pick one with --machine: ${machines.join(', ')}`);

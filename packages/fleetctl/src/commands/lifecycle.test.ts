@@ -163,6 +163,13 @@ describe('start', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'Unit global.service inactive\nTriggered global unit global.service start\n' });
   });
 
+  it('reads Global= as the engine does: a quoted "true" is global too, and never blocks', async () => {
+    await writeFile(path('quoted.service'), globalUnit.replace('Global=true', 'Global="true"'));
+    h.api.autoConverge = false;
+    const r = await h.fleetctl(['start', '--block-attempts', '1', path('quoted.service')]);
+    expect(r).toMatchObject({ code: 0, stdout: 'Unit quoted.service inactive\nTriggered global unit quoted.service start\n' });
+  });
+
   it('never blocks on global units, even with --block-attempts and a reason', async () => {
     h.api.autoConverge = false;
     h.api.addUnit('global.service', optionsOf(globalUnit), { reason });

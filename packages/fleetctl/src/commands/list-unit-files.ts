@@ -46,7 +46,7 @@ export function unitFileRows(units: readonly WireUnit[], ips: ReadonlyMap<string
     .sort((a, b) => compareText(a.name, b.name))
     .map((unit) => ({
       unit,
-      global: isGlobalUnit(unit.options),
+      global: isGlobalUnit(unit),
       hash: hashUnitFile(unit.options),
       ip: unit.machineID === undefined ? undefined : ips.get(unit.machineID),
     }));

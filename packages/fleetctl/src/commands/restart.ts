@@ -53,7 +53,7 @@ async function restartUnit(d: Driver, unit: WireUnit): Promise<void> {
   const { client, deps, attempts } = d;
   const running = unit.desiredState === 'launched';
   const verb = running ? 'restart' : 'start';
-  if (isGlobalUnit(unit.options)) {
+  if (isGlobalUnit(unit)) {
     if (running) await client.setDesiredState(unit.name, 'loaded');
     await client.setDesiredState(unit.name, 'launched');
     deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);

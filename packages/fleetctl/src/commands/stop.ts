@@ -16,7 +16,7 @@ export function stopCommand(deps: CommandDeps): CommandModule<GlobalArgs, DriveA
     describe: 'Instruct systemd to stop one or more units in the cluster',
     waitsUntil: 'stopped',
     check: (unit) => {
-      if (!isGlobalUnit(unit.options) && unit.desiredState === 'inactive') {
+      if (!isGlobalUnit(unit) && unit.desiredState === 'inactive') {
         throw new FleetError('INVALID_TARGET_STATE', `Unable to stop unit ${unit.name} in state inactive (load or start it first)`);
       }
     },

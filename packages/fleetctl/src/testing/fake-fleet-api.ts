@@ -123,7 +123,7 @@ export class FakeFleetApi {
         continue;
       }
       unit.currentState = unit.desiredState;
-      const global = isGlobalUnit(unit.options);
+      const global = isGlobalUnit(unit);
       if (global) delete unit.machineID;
       else unit.machineID = first.id;
       for (const machine of global ? this.machines : [first]) this.states.push(this.stateOf(unit, machine.id));
