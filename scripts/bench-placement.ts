@@ -148,6 +148,7 @@ interface Row {
   secondTasks: number;
   secondMs: number;
   secondMin: number;
+  mix: Record<string, number>;
 }
 
 function measure(machines: number, units: number): Row {
@@ -172,6 +173,7 @@ function measure(machines: number, units: number): Row {
     secondTasks: second.plan.tasks.length,
     secondMs: second.ms,
     secondMin: second.min,
+    mix: w.mix,
   };
 }
 
@@ -190,7 +192,7 @@ for (const { machines, units } of [...scaled, ...fixed]) {
 }
 const row = (m: number, n: number): Row => results.get(`${m}x${n}`) as Row;
 
-const mix = workload(1000, 10_000).mix;
+const mix = row(1000, 10_000).mix;
 const w1 = [10, 8, 9, 13, 8, 8, 10];
 console.log(`placement benchmark (pure planEngineTasks, no I/O; node ${process.version}, warm-up + median of ${runs})`);
 console.log(`unit mix at 1000 x 10000: ${Object.entries(mix).map(([k, v]) => `${k} ${v}`).join(', ')}`);

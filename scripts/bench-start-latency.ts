@@ -8,46 +8,31 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
-import { repoRoot, startLocalCluster, type LocalMachine } from './local-cluster/cluster.js';
+import { parseArgs, promisify } from 'node:util';
+import { startLocalCluster, type LocalMachine } from './local-cluster/cluster.js';
+import { httpRequest } from './local-cluster/http.js';
+import { fleetctlArgs } from './local-cluster/paths.js';
+import { pollUntil } from './local-cluster/processes.js';
 
 const exec = promisify(execFile);
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
 
-function getJson(machine: LocalMachine, path: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: machine.apiSocket, path }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function activeRunning(machine: LocalMachine, unit: string): Promise<boolean> {
-  const body = (await getJson(machine, `/fleet/v1/state?unitName=${unit}`)) as { states: { systemdActiveState: string; systemdSubState: string }[] };
-  return body.states.some((s) => s.systemdActiveState === 'active' && s.systemdSubState === 'running');
+async function activeRunning(machine: LocalMachine, unit: string): Promise<true | undefined> {
+  const res = await httpRequest({ socketPath: machine.apiSocket, path: `/fleet/v1/state?unitName=${unit}` });
+  const body = JSON.parse(res.body) as { states: { systemdActiveState: string; systemdSubState: string }[] };
+  return body.states.some((s) => s.systemdActiveState === 'active' && s.systemdSubState === 'running') ? true : undefined;
 }
 
 async function measure(machine: LocalMachine, dir: string, unit: string, body: string): Promise<number> {
   const file = join(dir, unit);
   writeFileSync(file, body);
-  const bin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
   const t0 = performance.now();
-  await exec(process.execPath, [bin, '--endpoint', `unix://${machine.apiSocket}`, 'start', '--no-block', file]);
-  const deadline = t0 + 60_000;
-  while (!(await activeRunning(machine, unit))) {
-    if (performance.now() > deadline) throw new Error(`${unit} did not become active within 60 s`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await exec(process.execPath, [...fleetctlArgs(machine), 'start', '--no-block', file]);
+  await pollUntil(`${unit} to become active`, () => activeRunning(machine, unit), { timeoutMs: 60_000, intervalMs: 10 });
   const ms = performance.now() - t0;
-  await exec(process.execPath, [bin, '--endpoint', `unix://${machine.apiSocket}`, 'destroy', unit]);
+  await exec(process.execPath, [...fleetctlArgs(machine), 'destroy', unit]);
   return ms;
 }
 

@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { readClusterState, repoRoot } from './local-cluster/cluster.js';
+import { displayPath, fleetctlArgs, fleetctlBin } from './local-cluster/paths.js';
 import { pollUntil } from './local-cluster/processes.js';
 
 const dir = join(repoRoot, '.local-cluster');
 const cli = join(repoRoot, 'scripts/dist/local-cluster-cli.js');
-const fleetctlBin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
 const webUrl = 'http://127.0.0.1:18080/';
 
 async function main(): Promise<void> {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   if (first === undefined) throw new Error(`no machine recorded in ${dir}/state.json after up`);
   if (!existsSync(fleetctlBin)) throw new Error(`fleetctl is not built: ${fleetctlBin} does not exist (run npm run build)`);
   const fleetctl = (args: readonly string[], timeoutMs = 60_000): Promise<void> =>
-    run(`fleetctl ${args.join(' ')}`, process.execPath, [fleetctlBin, '--endpoint', `unix://${first.apiSocket}`, ...args], timeoutMs);
+    run(`fleetctl ${args.join(' ')}`, process.execPath, [...fleetctlArgs(first), ...args], timeoutMs);
 
   heading('2. fleetctl start examples/hello.service examples/web.service (blocks until active)');
   await fleetctl(['start', 'examples/hello.service', 'examples/web.service'], 180_000).catch((err: unknown) => {
@@ -71,12 +71,6 @@ function run(what: string, command: string, args: readonly string[], timeoutMs: 
       else reject(new Error(`${what} failed (${signal ?? `exit ${String(code)}`})`));
     });
   });
-}
-
-/** `./x/y` below the current directory, the absolute path elsewhere. */
-function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === '' || rel.startsWith('..') ? path : `./${rel}`;
 }
 
 function heading(text: string): void {

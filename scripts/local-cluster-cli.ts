@@ -4,7 +4,7 @@
  * Every PID is recorded in `<dir>/state.json`; `down` stops exactly those.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   clusterLiveness,
@@ -15,6 +15,7 @@ import {
   toLocalMachine,
   type ClusterState,
 } from './local-cluster/cluster.js';
+import { displayPath, fleetctlBin } from './local-cluster/paths.js';
 
 const usage = 'usage: local-cluster-cli up [--machines N] [--dir D] | down [--dir D] | status [--dir D]';
 
@@ -57,7 +58,7 @@ async function up(dir: string, machines: number): Promise<number> {
     const dead = processes.filter((p) => !p.alive);
     if (processes.length > 0 && dead.length === 0) {
       print(`a local cluster already runs in ${dir}`);
-      printStatus(previous);
+      printStatus(previous, processes);
       writeFleetctlWrapper(previous);
       printHowTo(previous);
       return 0;
@@ -99,14 +100,15 @@ function status(dir: string): number {
     print(`no local cluster in ${dir} (start one with npm run cluster:up)`);
     return 0;
   }
-  printStatus(state);
-  if (clusterLiveness(state).every((p) => p.alive)) printHowTo(state);
+  const processes = clusterLiveness(state);
+  printStatus(state, processes);
+  if (processes.every((p) => p.alive)) printHowTo(state);
   else print('some processes are gone: npm run cluster:down, then npm run cluster:up');
   return 0;
 }
 
-function printStatus(state: ClusterState): void {
-  const alive = new Map(clusterLiveness(state).map((p) => [p.what, p.alive]));
+function printStatus(state: ClusterState, processes = clusterLiveness(state)): void {
+  const alive = new Map(processes.map((p) => [p.what, p.alive]));
   const pid = (what: string, p: number | undefined): string =>
     p === undefined ? '-' : `${p} (${alive.get(what) === true ? 'running' : 'gone'})`;
   print(`cluster ${state.name} (id ${state.clusterId}) in ${state.dir}, started ${state.createdAt}`);
@@ -120,8 +122,6 @@ function printStatus(state: ClusterState): void {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
   for (const r of rows) print(`  ${r.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd()}`);
 }
-
-const fleetctlBin = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
 
 /** Writes `<dir>/fleetctl`: a shell script that runs fleetctl against machine 1 of the cluster. */
 function writeFleetctlWrapper(state: ClusterState): void {
@@ -155,12 +155,6 @@ function printHowTo(state: ClusterState): void {
   print(`  node ${displayPath(fleetctlBin)} list-machines`);
   print(`logs: ${state.dir}/m*/fleetd.log, ${state.dir}/m*/systemd.log, ${state.dir}/etcd/etcd.log`);
   print(`stop it: npm run cluster:down${state.dir === resolve(repoRoot, '.local-cluster') ? '' : ` -- --dir ${state.dir}`}`);
-}
-
-/** `./x/y` below the current directory, the absolute path elsewhere. */
-function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === '' || rel.startsWith('..') ? path : `./${rel}`;
 }
 
 function shellQuote(text: string): string {

@@ -11,10 +11,8 @@ import { isAlive, isRecordedAlive, pollUntil, recordProcess, stopProcess, type R
 import { removeCgroup, removeCgroupWhenEmpty, startSystemdUser } from './systemd-user.js';
 
 export { clusterLiveness, readClusterState, toLocalMachine } from './cluster-state.js';
-export type { ClusterState, LocalMachine, MachineRecord } from './cluster-state.js';
+export type { ClusterState, LocalMachine } from './cluster-state.js';
 export { repoRoot } from './paths.js';
-export type { RecordedProcess } from './processes.js';
-
 
 /** A running local cluster; every process it started is recorded in `<dir>/state.json`. */
 export interface LocalCluster {
@@ -254,12 +252,9 @@ function clusterHandle(state: ClusterState, log: (line: string) => void): LocalC
       return state.machines.map(toLocalMachine);
     },
     async addMachine(metadata = '') {
+      // startMachine (and startFleetd) write state.json as soon as each process exists.
       const index = Math.max(0, ...state.machines.map((m) => m.index)) + 1;
-      try {
-        return toLocalMachine(await startMachine(state, index, metadata, log));
-      } finally {
-        writeState(state);
-      }
+      return toLocalMachine(await startMachine(state, index, metadata, log));
     },
     async killFleetd(index, signal = 'SIGKILL') {
       const m = machineAt(index);
@@ -282,50 +277,38 @@ function clusterHandle(state: ClusterState, log: (line: string) => void): LocalC
   };
 }
 
+type StopOutcome = Awaited<ReturnType<typeof stopDockerd>>;
+
 async function stopClusterState(state: ClusterState): Promise<string[]> {
   const done: string[] = [];
   const errors: unknown[] = [];
   // Each step runs even if an earlier one failed: leaving a process behind is worse than a late error.
-  const step = async (what: string, p: RecordedProcess | null, stop: (pid: number) => Promise<void>): Promise<void> => {
+  const step = async (what: string, p: RecordedProcess | null, stop: (pid: number) => Promise<StopOutcome>): Promise<void> => {
     if (p === null || !isRecordedAlive(p)) return;
     const t0 = Date.now();
-    try {
-      await stop(p.pid);
-      done.push(`stopped ${what} (PID ${p.pid}) in ${seconds(t0)}`);
-    } catch (err) {
+    const outcome = await stop(p.pid).catch((err: unknown) => {
       errors.push(new Error(`stopping ${what} (PID ${p.pid}) failed: ${(err as Error).message}`, { cause: err }));
-    }
+      return undefined;
+    });
+    if (outcome?.stopped === true) done.push(`stopped ${what} (PID ${p.pid}) in ${seconds(t0)}`);
+    else if (outcome !== undefined) done.push(`left ${what} (PID ${p.pid}) running: ${outcome.reason}`);
   };
-  await Promise.all(state.machines.map((m) => step(`${m.name} fleetd`, m.fleetd, (pid) => stopProcess(pid, 10_000))));
-  await Promise.all(state.machines.map((m) => step(`${m.name} systemd`, m.systemd, (pid) => stopProcess(pid, 30_000))));
+  const terminate = (graceMs: number) => async (pid: number): Promise<StopOutcome> => {
+    await stopProcess(pid, graceMs);
+    return { stopped: true };
+  };
+  await Promise.all(state.machines.map((m) => step(`${m.name} fleetd`, m.fleetd, terminate(10_000))));
+  await Promise.all(state.machines.map((m) => step(`${m.name} systemd`, m.systemd, terminate(30_000))));
   const leftCgroups = (await Promise.all(state.machines.map(async (m) => ((await removeCgroupWhenEmpty(m.cgroup)) ? undefined : m.cgroup)))).filter((c) => c !== undefined);
   if (leftCgroups.length > 0) done.push(`left cgroup(s) ${leftCgroups.join(', ')}: processes still in them`);
-  // etcd and dockerd are independent of each other (both take a few seconds to shut down cleanly).
-  const stopDocker = async (p: RecordedProcess | null): Promise<void> => {
-    if (p === null || !isRecordedAlive(p)) return;
-    const t0 = Date.now();
-    const outcome = await stopDockerd(p.pid).catch((err: unknown) => {
-      errors.push(new Error(`stopping dockerd (PID ${p.pid}) failed: ${(err as Error).message}`, { cause: err }));
-      return undefined;
-    });
-    if (outcome?.stopped === true) done.push(`stopped dockerd (PID ${p.pid}) in ${seconds(t0)}`);
-    else if (outcome !== undefined) done.push(`left dockerd (PID ${p.pid}) running: ${outcome.reason}`);
-  };
-  // After the systemd instances: their units' output streams are closed by now.
-  const stopJournal = async (p: RecordedProcess | null): Promise<void> => {
-    if (p === null || !isRecordedAlive(p)) return;
-    const t0 = Date.now();
-    const outcome = await stopJournald(p.pid).catch((err: unknown) => {
-      errors.push(new Error(`stopping journald (PID ${p.pid}) failed: ${(err as Error).message}`, { cause: err }));
-      return undefined;
-    });
-    if (outcome?.stopped === true) done.push(`stopped journald (PID ${p.pid}) in ${seconds(t0)}`);
-    else if (outcome !== undefined) done.push(`left journald (PID ${p.pid}) running: ${outcome.reason}`);
-  };
+  // etcd, dockerd and journald are independent of each other (each takes a few seconds to shut down
+  // cleanly). dockerd and journald are shared: stopDockerd and stopJournald leave them running, and
+  // say why, while others use them; journald comes after the systemd instances, whose units' output
+  // streams are closed by now.
   await Promise.all([
-    step('etcd', state.etcd?.process ?? null, (pid) => stopProcess(pid, 10_000)),
-    stopDocker(state.dockerd),
-    stopJournal(state.journald ?? null),
+    step('etcd', state.etcd?.process ?? null, terminate(10_000)),
+    step('dockerd', state.dockerd, stopDockerd),
+    step('journald', state.journald ?? null, stopJournald),
   ]);
   const shared = new Set(['dockerd', 'journald']);
   const left = clusterLiveness(state).filter((p) => p.alive && !shared.has(p.what));

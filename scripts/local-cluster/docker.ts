@@ -2,8 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, pollUntil, startDetached, stopProcess } from './processes.js';
-import { tail } from './systemd-user.js';
+import { isAlive, pollUntil, startDetached, stopProcess, tail } from './processes.js';
 
 /** The Docker engine the local cluster's units talk to (through the default socket). */
 export interface DockerDaemon {
@@ -77,7 +76,7 @@ export async function stopDockerd(pid: number): Promise<{ stopped: true } | { st
 }
 
 /** True when `docker info` reaches an engine within 10 s. */
-export async function dockerInfoWorks(): Promise<boolean> {
+async function dockerInfoWorks(): Promise<boolean> {
   try {
     await run('docker', ['info', '--format', '{{.ServerVersion}}'], 10_000);
     return true;

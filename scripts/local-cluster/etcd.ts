@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { isAlive, pollUntil, startDetached, stopProcess, type StartedProcess } from './processes.js';
-import { tail } from './systemd-user.js';
+import { httpRequest } from './http.js';
+import { isAlive, pollUntil, startDetached, stopProcess, tail, type StartedProcess } from './processes.js';
 
 /** A one-member etcd started by {@link startEtcd}. */
 export interface RunningEtcd {
@@ -74,25 +73,13 @@ export async function startEtcd(options: { dir: string; logFile: string; name?: 
 }
 
 /** True when `GET <clientUrl>/health` answers `{"health":"true"}` within a second. */
-export function isEtcdHealthy(clientUrl: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(`${clientUrl}/health`, { timeout: 1_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: unknown }).health === 'true');
-        } catch {
-          resolve(false);
-        }
-      });
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+export async function isEtcdHealthy(clientUrl: string): Promise<boolean> {
+  try {
+    const res = await httpRequest({ url: `${clientUrl}/health` }, { timeoutMs: 1_000 });
+    return res.status === 200 && (JSON.parse(res.body) as { health?: unknown }).health === 'true';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeState, type ClusterState, type MachineRecord } from './cluster-state.js';
 import { repoRoot, seconds } from './paths.js';
-import { isAlive, pollUntil, recordProcess, startDetached } from './processes.js';
-import { tail } from './systemd-user.js';
+import { httpRequest } from './http.js';
+import { isAlive, pollUntil, recordProcess, startDetached, tail } from './processes.js';
 
 const fleetdReadyTimeoutMs = 30_000;
 
@@ -67,26 +66,14 @@ export async function startFleetd(state: ClusterState, m: MachineRecord, log: (l
 }
 
 /** True when fleetd's `GET /fleet/v1/machines` on `socketPath` lists `machineId`. */
-function listsMachine(socketPath: string, machineId: string): Promise<boolean> {
-  return new Promise((resolveCheck) => {
-    const req = request({ socketPath, path: '/fleet/v1/machines', timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        try {
-          const parsed = JSON.parse(body) as { machines?: { id?: unknown }[] };
-          resolveCheck(res.statusCode === 200 && (parsed.machines ?? []).some((mm) => mm.id === machineId));
-        } catch {
-          resolveCheck(false);
-        }
-      });
-      res.on('error', () => resolveCheck(false));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolveCheck(false));
-    req.end();
-  });
+async function listsMachine(socketPath: string, machineId: string): Promise<boolean> {
+  try {
+    const res = await httpRequest({ socketPath, path: '/fleet/v1/machines' }, { timeoutMs: 2_000 });
+    const parsed = JSON.parse(res.body) as { machines?: { id?: unknown }[] };
+    return res.status === 200 && (parsed.machines ?? []).some((mm) => mm.id === machineId);
+  } catch {
+    return false;
+  }
 }
 
 /** Reads `<machineDir>/machine-id`, creating it (32 random lowercase hex digits) the first time. */

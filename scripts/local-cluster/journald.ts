@@ -1,7 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { connect } from 'node:net';
-import { isAlive, pollUntil, startDetached, stopProcess } from './processes.js';
-import { tail } from './systemd-user.js';
+import { isAlive, pollUntil, startDetached, socketAccepts, stopProcess, tail } from './processes.js';
 
 /**
  * systemd's journal daemon, so that `fleetctl journal` has something to read: no journald runs on
@@ -19,7 +17,7 @@ export interface Journald {
 
 const journaldBinary = '/lib/systemd/systemd-journald';
 /** The stream socket units' stdout/stderr connect to; journald accepts on it once it is ready. */
-export const journalStdoutSocket = '/run/systemd/journal/stdout';
+const journalStdoutSocket = '/run/systemd/journal/stdout';
 const startTimeoutMs = 20_000;
 /**
  * Serialises starts across processes (a demo and a test run may start clusters at the same time):
@@ -85,14 +83,7 @@ export async function stopJournald(pid: number): Promise<{ stopped: true } | { s
 
 /** True when something accepts a connection on journald's stdout socket right now. */
 export function journaldAccepts(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(journalStdoutSocket);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  return socketAccepts(journalStdoutSocket);
 }
 
 /**

@@ -1,13 +1,27 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Absolute path of the repository (the folder with `package.json` and `packages/`). */
 export const repoRoot: string = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
+/** The built fleetctl entry point (run it with `process.execPath`). */
+export const fleetctlBin: string = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+
+/** Arguments of `node` that run fleetctl against a machine's fleetd: the bin and `--endpoint unix://<apiSocket>`. */
+export function fleetctlArgs(machine: { readonly apiSocket: string }): string[] {
+  return [fleetctlBin, '--endpoint', `unix://${machine.apiSocket}`];
+}
+
 /** Time elapsed since `since` (a `Date.now()` value) for progress lines, e.g. `0.8 s`. */
 export function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+/** `./x/y` below the current directory, the absolute path elsewhere. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') ? path : `./${rel}`;
 }
 
 function findRepoRoot(from: string): string {

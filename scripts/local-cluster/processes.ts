@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 /** A process this project started, recorded so that exactly it (and nothing else) is stopped later. */
 export interface StartedProcess {
@@ -42,12 +43,7 @@ export function isAlive(pid: number): boolean {
     return false;
   }
   // A zombie has exited and only waits for its parent to collect it; signal 0 still succeeds on it.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return true;
-  }
+  return statFields(pid)?.[0] !== 'Z';
 }
 
 /** Polls `check` every `intervalMs` until it returns a non-undefined value or `timeoutMs` passes. */
@@ -115,13 +111,41 @@ export function isRecordedAlive(p: RecordedProcess): boolean {
   return p.startTime === null || now === null || now === p.startTime;
 }
 
-/** Field 22 (starttime) of /proc/PID/stat; the command name (field 2) may contain spaces, so split after its `)`. */
+/** Field 22 (starttime) of /proc/PID/stat. */
 function processStartTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/**
+ * The fields of /proc/PID/stat from field 3 (state) on; undefined where it is unreadable. The
+ * command name (field 2) may contain spaces, so the split starts after its `)`.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return null;
+    return undefined;
+  }
+}
+
+/** True when something accepts a connection on the unix socket `path` right now. */
+export function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Last lines of a log file, for error messages. */
+export function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
   }
 }

@@ -1,7 +1,6 @@
-import { mkdirSync, chmodSync, rmdirSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, chmodSync, rmdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:net';
-import { startDetached, pollUntil, stopProcess, type StartedProcess } from './processes.js';
+import { startDetached, pollUntil, socketAccepts, stopProcess, tail, type StartedProcess } from './processes.js';
 
 /** A running `systemd --user` instance standing in for one machine's init system. */
 export interface SystemdUserInstance {
@@ -41,7 +40,7 @@ export async function startSystemdUser(options: { runtimeDir: string; cgroup: st
   });
   const busPath = join(options.runtimeDir, 'bus');
   try {
-    await pollUntil(`systemd --user bus at ${busPath}`, () => canConnect(busPath), { timeoutMs: 20_000 });
+    await pollUntil(`systemd --user bus at ${busPath}`, async () => ((await socketAccepts(busPath)) ? true : undefined), { timeoutMs: 20_000 });
   } catch (err) {
     await stopProcess(process_.pid, 2_000);
     throw new Error(`systemd cannot start: ${(err as Error).message}\n--- ${options.logFile} ---\n${tail(options.logFile)}`, { cause: err });
@@ -61,14 +60,11 @@ export async function stopSystemdUser(instance: Pick<SystemdUserInstance, 'proce
  * Resolves true when both hierarchies are clean; a cgroup that still has processes stays.
  */
 export async function removeCgroupWhenEmpty(cgroup: string, waitMs = 5_000): Promise<boolean> {
-  const gone = (): boolean => cgroupRoots.every((root) => !existsSync(join(root, cgroup)));
-  const deadline = Date.now() + waitMs;
-  for (;;) {
+  const removed = (): true | undefined => {
     removeCgroup(cgroup);
-    if (gone()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return cgroupRoots.every((root) => !existsSync(join(root, cgroup))) ? true : undefined;
+  };
+  return pollUntil(`cgroup ${cgroup} to be removed`, removed, { timeoutMs: waitMs }).catch(() => false);
 }
 
 /** Removes the cgroup directories (children first). Best effort: a cgroup with live processes stays. */
@@ -98,28 +94,4 @@ function removeCgroupTree(dir: string): void {
 function readdirDirs(dir: string): string[] {
   // cgroupfs lists sub-cgroups as directories; its control files cannot be removed and are skipped.
   return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-}
-
-function canConnect(path: string): Promise<true | undefined> {
-  return new Promise((resolve) => {
-    if (!existsSync(path)) {
-      resolve(undefined);
-      return;
-    }
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(undefined));
-  });
-}
-
-/** Last lines of a log file, for error messages. */
-export function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }

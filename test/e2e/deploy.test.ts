@@ -1,24 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../scripts/local-cluster/cluster.js';
 import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { clusterLogs, examplesDir, fleetctl, fleetctlCommand, fleetctlOk, pollUntil, startTestCluster } from './support.js';
+import { clusterLogs, examplesDir, fleetctl, fleetctlArgs, fleetctlOk, pollUntil, useTestCluster } from './support.js';
 import type { CommandResult } from './support.js';
 
 // examples/deploy.sh rolling examples/app@.service out over 3 real machines (racks r1, r1, r2),
 // then fleetctl journal and status of an instance on another machine, read through m1's API.
-let cluster: Awaited<ReturnType<typeof startTestCluster>>;
-let m1: LocalMachine;
-
-beforeAll(async () => {
-  cluster = await startTestCluster({ machines: 3 });
-  m1 = cluster.machines[0]!;
-});
-
-afterAll(async () => {
-  await cluster?.cleanup();
-});
+const cluster = useTestCluster({ machines: 3 });
 
 const instances = ['app@1.service', 'app@2.service', 'app@3.service'];
 // Each instance's start blocks up to 120 polls of 250 ms; three of them, plus the checks.
@@ -30,7 +20,7 @@ function deploy(version: string, env: Readonly<Record<string, string>> = {}): Pr
     execFile(
       'bash',
       [join(examplesDir, 'deploy.sh'), version],
-      { cwd: repoRoot, timeout: deployTimeoutMs, env: { ...process.env, FLEETCTL: fleetctlCommand(m1).join(' '), ...env } },
+      { cwd: repoRoot, timeout: deployTimeoutMs, env: { ...process.env, FLEETCTL: [process.execPath, ...fleetctlArgs(cluster.m1)].join(' '), ...env } },
       (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
     );
   });
@@ -44,7 +34,7 @@ async function deployOk(version: string): Promise<void> {
 
 /** Rows of a `--no-legend` listing, split on TABs. */
 async function rows(...args: string[]): Promise<string[][]> {
-  const { stdout } = await fleetctlOk(m1, ...args, '--no-legend');
+  const { stdout } = await fleetctlOk(cluster.m1, ...args, '--no-legend');
   return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t').filter((c) => c !== ''));
 }
 
@@ -82,7 +72,7 @@ describe('a rolling deploy with examples/deploy.sh', () => {
     expect(await activeStates()).toEqual(allActive);
     // Where each instance runs, for the next tests.
     const placed = await rows('list-units', '--full', '--fields', 'unit,machine');
-    const elsewhere = placed.find(([unit, machine]) => instances.includes(unit ?? '') && !(machine ?? '').startsWith(m1.machineId));
+    const elsewhere = placed.find(([unit, machine]) => instances.includes(unit ?? '') && !(machine ?? '').startsWith(cluster.m1.machineId));
     if (elsewhere === undefined) throw new Error(`no instance runs on a machine other than m1: ${JSON.stringify(placed)}`);
     const [unit = '', machine = ''] = elsewhere;
     const host = cluster.machines.find((m) => machine.startsWith(m.machineId));
@@ -96,7 +86,7 @@ describe('a rolling deploy with examples/deploy.sh', () => {
     const log = await pollUntil(
       `"${expected}" in the journal of ${remote.unit}`,
       async () => {
-        const result = await fleetctlOk(m1, 'journal', '--lines', '5', remote.unit);
+        const result = await fleetctlOk(cluster.m1, 'journal', '--lines', '5', remote.unit);
         return result.stdout.includes(expected) ? result.stdout : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 500 },
@@ -106,14 +96,13 @@ describe('a rolling deploy with examples/deploy.sh', () => {
   });
 
   it("status of that instance shows systemd's view from its machine", async () => {
-    const result = await fleetctlOk(m1, 'status', remote.unit);
+    const result = await fleetctlOk(cluster.m1, 'status', remote.unit);
     expect(result.stdout).toContain('Active: active (running)');
     expect(result.stdout).not.toContain('systemd status unavailable');
   });
 
   it('journal -f prints new lines as they are logged, until Ctrl-C (exit 0)', async () => {
-    const [node = process.execPath, ...args] = fleetctlCommand(m1);
-    const child = spawn(node, [...args, 'journal', '-f', '--lines', '1', remote.unit], { cwd: repoRoot });
+    const child = spawn(process.execPath, [...fleetctlArgs(cluster.m1), 'journal', '-f', '--lines', '1', remote.unit], { cwd: repoRoot });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -140,7 +129,7 @@ describe('a rolling deploy with examples/deploy.sh', () => {
     expect(after.get('app@3.service')).toBe(v2.get('app@3.service'));
     const states = await activeStates();
     expect({ 'app@2.service': states['app@2.service'], 'app@3.service': states['app@3.service'] }).toEqual({ 'app@2.service': 'active', 'app@3.service': 'active' });
-    const unit = (await fleetctl(m1, 'list-units', '--no-legend', '--fields', 'unit,active')).stdout;
+    const unit = (await fleetctl(cluster.m1, 'list-units', '--no-legend', '--fields', 'unit,active')).stdout;
     expect(unit).toMatch(/^app@1\.service\s+failed$/m);
   });
 });

@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { fleetctl, fleetctlOk, fleetUnit, hostsOf, pollUntil, startTestCluster } from './support.js';
+import { expect, it } from 'vitest';
+import { fleetctl, fleetctlOk, fleetUnit, hostsOf, pollUntil, useTestCluster } from './support.js';
 
 // m1, m2 in rack r1; m3, m4 in rack r2: enough room to move things around when one machine dies.
-let cluster: Awaited<ReturnType<typeof startTestCluster>>;
-let m1: LocalMachine;
+const cluster = useTestCluster({ machines: 4, metadata: ['rack=r1,host=m1', 'rack=r1,host=m2', 'rack=r2,host=m3', 'rack=r2,host=m4'], agentTtl: '3s' });
 
-beforeAll(async () => {
-  cluster = await startTestCluster({ machines: 4, metadata: ['rack=r1,host=m1', 'rack=r1,host=m2', 'rack=r2,host=m3', 'rack=r2,host=m4'], agentTtl: '3s' });
-  m1 = cluster.machines[0]!;
-});
-
-afterAll(async () => {
-  await cluster?.cleanup();
-});
-
-const start = (...args: string[]) => fleetctlOk(m1, 'start', ...args);
+const start = (...args: string[]) => fleetctlOk(cluster.m1, 'start', ...args);
 
 it('keeps a MachineOf pair together, and moves it together when its machine dies', async () => {
   await start(fleetUnit(cluster.dir, 'ping.service', ['MachineMetadata=host=m2', 'MachineMetadata=host=m3']), fleetUnit(cluster.dir, 'pong.service', ['MachineOf=ping.service']));
@@ -56,7 +45,7 @@ it('never lets a primary and its backup share a rack, also after the primary\'s 
 });
 
 it('runs a Global unit on every machine, and on a machine that joins later', async () => {
-  const result = await fleetctl(m1, 'start', fleetUnit(cluster.dir, 'everywhere.service', ['Global=true']));
+  const result = await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'everywhere.service', ['Global=true']));
   expect(result.code).toBe(0);
   const names = () => cluster.machines.map((m) => m.name).sort();
   await pollUntil('everywhere.service on every machine', async () => {

@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fleetctl, machinesRunning, pollUntil, startTestCluster } from './support.js';
+import { expect, it } from 'vitest';
+import { fleetctl, fleetUnit, machinesRunning, pollUntil, useTestCluster } from './support.js';
 
-let cluster: Awaited<ReturnType<typeof startTestCluster>>;
-
-beforeAll(async () => {
-  cluster = await startTestCluster({ machines: 3, agentTtl: '3s' });
-});
-
-afterAll(async () => {
-  await cluster?.cleanup();
-});
+const cluster = useTestCluster({ machines: 3, agentTtl: '3s' });
 
 it('reschedules the units of a SIGKILLed fleetd on the other machines after the TTL', async () => {
   const units = ['sleeper1.service', 'sleeper2.service', 'sleeper3.service'];
-  for (const unit of units) writeFileSync(join(cluster.dir, unit), `[Unit]\nDescription=${unit}\n\n[Service]\nExecStart=/bin/sleep 100000\n`);
-  const m1 = cluster.machines[0]!;
-  const started = await fleetctl(m1, 'start', ...units.map((u) => join(cluster.dir, u)));
+  const started = await fleetctl(cluster.m1, 'start', ...units.map((u) => fleetUnit(cluster.dir, u)));
   expect(started.code).toBe(0);
   // Least-loaded placement: one unit per machine.
   const hosts = await Promise.all(units.map(async (u) => (await machinesRunning(cluster, u))[0]?.name));
@@ -29,7 +17,7 @@ it('reschedules the units of a SIGKILLed fleetd on the other machines after the 
   const survivors = cluster.machines.filter((m) => m.name !== victim.name);
   const newHost = await pollUntil(`${victimUnit} to run on a surviving machine`, async () => (await machinesRunning(cluster, victimUnit, survivors))[0], { timeoutMs: 60_000, intervalMs: 250 });
   expect(survivors.map((m) => m.name)).toContain(newHost.name);
-  const machines = await fleetctl(m1, 'list-machines', '--no-legend', '--full');
+  const machines = await fleetctl(cluster.m1, 'list-machines', '--no-legend', '--full');
   expect(machines.stdout).not.toContain(victim.machineId);
   // The units that were not on the dead machine did not move (no churn).
   for (const [i, unit] of units.entries()) {

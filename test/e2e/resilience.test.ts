@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fleetctl, machinesRunning, mainPid, pollUntil, sleeperUnit, startTestCluster } from './support.js';
+import { expect, it } from 'vitest';
+import { fleetctl, fleetUnit, machinesRunning, mainPid, pollUntil, useTestCluster } from './support.js';
 
-let cluster: Awaited<ReturnType<typeof startTestCluster>>;
-
-beforeAll(async () => {
-  cluster = await startTestCluster({ machines: 2, metadata: ['rack=r1', 'rack=r2'], agentTtl: '10s' });
-});
-
-afterAll(async () => {
-  await cluster?.cleanup();
-});
+const cluster = useTestCluster({ machines: 2, metadata: ['rack=r1', 'rack=r2'], agentTtl: '10s' });
 
 it('restarting fleetd gracefully neither restarts nor moves its units (fleet #1086)', async () => {
-  const m1 = cluster.machines[0]!;
-  expect((await fleetctl(m1, 'start', sleeperUnit(cluster.dir, 'keep.service'))).code).toBe(0);
+  expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'keep.service'))).code).toBe(0);
   const [host] = await machinesRunning(cluster, 'keep.service');
   expect(host).toBeDefined();
   const pidBefore = await mainPid(host!, 'keep.service');
@@ -23,7 +14,7 @@ it('restarting fleetd gracefully neither restarts nor moves its units (fleet #10
 
   // The restarted agent re-attaches: it reports the unit again, still on the same machine...
   await pollUntil('the restarted fleetd to report keep.service', async () => {
-    const r = await fleetctl(m1, 'list-units', '--no-legend', '--full', '--fields', 'unit,machine,active');
+    const r = await fleetctl(cluster.m1, 'list-units', '--no-legend', '--full', '--fields', 'unit,machine,active');
     return r.stdout.includes(`keep.service\t${host!.machineId}/${host!.publicIp}\tactive`) ? true : undefined;
   }, { timeoutMs: 30_000, intervalMs: 250 });
   // ...and the process systemd runs is the very same one.
@@ -32,8 +23,7 @@ it('restarting fleetd gracefully neither restarts nor moves its units (fleet #10
 });
 
 it('an etcd outage shorter than agent_ttl stops nothing, and fleetd recovers', async () => {
-  const m1 = cluster.machines[0]!;
-  expect((await fleetctl(m1, 'start', sleeperUnit(cluster.dir, 'through-outage.service'))).code).toBe(0);
+  expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'through-outage.service'))).code).toBe(0);
   const [host] = await machinesRunning(cluster, 'through-outage.service');
   const pidBefore = await mainPid(host!, 'through-outage.service');
 
@@ -47,7 +37,7 @@ it('an etcd outage shorter than agent_ttl stops nothing, and fleetd recovers', a
     process.kill(cluster.etcd.pid, 'SIGCONT');
   }
 
-  const after = await fleetctl(m1, 'start', sleeperUnit(cluster.dir, 'after-outage.service'));
+  const after = await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'after-outage.service'));
   expect(after.stderr).toBe('');
   expect(after.code).toBe(0);
   expect(await machinesRunning(cluster, 'after-outage.service')).toHaveLength(1);

@@ -1,22 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { api, fleetctl, fleetctlOk, fleetUnit, hostsOf, machinesRunning, pollUntil, reasonOf, startTestCluster } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { api, fleetctl, fleetctlOk, fleetUnit, hostsOf, pollUntil, reasonOf, useTestCluster } from './support.js';
 
 // Three machines: m1 and m2 in rack r1, m3 in rack r2, each also tagged with its own name.
-let cluster: Awaited<ReturnType<typeof startTestCluster>>;
-let m1: LocalMachine;
+const cluster = useTestCluster({ machines: 3, metadata: ['rack=r1,host=m1', 'rack=r1,host=m2', 'rack=r2,host=m3'] });
 
-beforeAll(async () => {
-  cluster = await startTestCluster({ machines: 3, metadata: ['rack=r1,host=m1', 'rack=r1,host=m2', 'rack=r2,host=m3'] });
-  m1 = cluster.machines[0]!;
-});
-
-afterAll(async () => {
-  await cluster?.cleanup();
-});
-
-const start = (...args: string[]) => fleetctlOk(m1, 'start', ...args);
-const destroy = (...units: string[]) => fleetctlOk(m1, 'destroy', ...units);
+const start = (...args: string[]) => fleetctlOk(cluster.m1, 'start', ...args);
+const destroy = (...units: string[]) => fleetctlOk(cluster.m1, 'destroy', ...units);
 
 describe('placement rules on a real cluster', () => {
   it('MachineMetadata places a unit on a matching machine only', async () => {
@@ -35,7 +24,7 @@ describe('placement rules on a real cluster', () => {
   it('five mutually conflicting units on three machines: three run on distinct machines, two wait with a reason', async () => {
     const names = [1, 2, 3, 4, 5].map((i) => `anti@${i}.service`);
     const paths = names.map((n) => fleetUnit(cluster.dir, n, ['Conflicts=anti@*']));
-    const result = await fleetctl(m1, 'start', '--no-block', ...paths);
+    const result = await fleetctl(cluster.m1, 'start', '--no-block', ...paths);
     expect(result.code).toBe(0);
     const running = await pollUntil('three anti@ units to run', async () => {
       const hosts = await hostsOf(cluster, names);
@@ -47,7 +36,7 @@ describe('placement rules on a real cluster', () => {
     const waiting = names.filter((n) => running.get(n)!.length === 0);
     expect(waiting).toHaveLength(2);
     for (const unit of waiting) {
-      expect(await pollUntil(`a reason for ${unit}`, () => reasonOf(m1, unit), { timeoutMs: 10_000 })).toBe('3 machines: 3 rejected by Conflicts=anti@*');
+      expect(await pollUntil(`a reason for ${unit}`, () => reasonOf(cluster.m1, unit), { timeoutMs: 10_000 })).toBe('3 machines: 3 rejected by Conflicts=anti@*');
     }
     // Still true a few engine passes later: nothing flaps.
     expect(await hostsOf(cluster, names)).toEqual(running);
@@ -58,10 +47,10 @@ describe('placement rules on a real cluster', () => {
     await start(fleetUnit(cluster.dir, 'lonely.service', ['MachineMetadata=host=m3', 'Conflicts=pushy.service']));
     await start('--no-block', fleetUnit(cluster.dir, 'shy.service', ['Conflicts=lonely.service', 'MachineMetadata=rack=r2']));
     await start('--no-block', fleetUnit(cluster.dir, 'pushy.service', ['MachineMetadata=rack=r2']));
-    expect(await pollUntil('shy.service to have a reason', () => reasonOf(m1, 'shy.service'), { timeoutMs: 10_000 })).toBe(
+    expect(await pollUntil('shy.service to have a reason', () => reasonOf(cluster.m1, 'shy.service'), { timeoutMs: 10_000 })).toBe(
       '3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=lonely.service',
     );
-    expect(await pollUntil('pushy.service to have a reason', () => reasonOf(m1, 'pushy.service'), { timeoutMs: 10_000 })).toBe(
+    expect(await pollUntil('pushy.service to have a reason', () => reasonOf(cluster.m1, 'pushy.service'), { timeoutMs: 10_000 })).toBe(
       '3 machines: 2 rejected by MachineMetadata rack=r2, 1 by Conflicts=pushy.service of lonely.service',
     );
     expect(Object.fromEntries(await hostsOf(cluster, ['lonely.service', 'shy.service', 'pushy.service']))).toEqual({
@@ -93,7 +82,7 @@ describe('placement rules on a real cluster', () => {
     const hosts = await hostsOf(cluster, ['spread@1.service', 'spread@2.service']);
     const racks = [...hosts.values()].map((h) => (h[0] === 'm3' ? 'r2' : 'r1'));
     expect(new Set(racks).size).toBe(2);
-    const template = await fleetctl(m1, 'start', `${cluster.dir}/spread@.service`);
+    const template = await fleetctl(cluster.m1, 'start', `${cluster.dir}/spread@.service`);
     expect(template.code).not.toBe(0);
     expect(template.stderr).toMatch(/template/);
     await destroy('spread@1.service', 'spread@2.service');
@@ -101,25 +90,25 @@ describe('placement rules on a real cluster', () => {
 
   it('a unit that fits nowhere says why: API, list-unit-files, status, and a blocking start', async () => {
     const path = fleetUnit(cluster.dir, 'nowhere.service', ['MachineMetadata=rack=r9']);
-    const blocked = await fleetctl(m1, 'start', '--block-attempts', '12', path);
+    const blocked = await fleetctl(cluster.m1, 'start', '--block-attempts', '12', path);
     expect(blocked.code).not.toBe(0);
     const why = '3 machines: 3 rejected by MachineMetadata rack=r9';
     expect(blocked.stderr).toContain(why);
-    expect(await reasonOf(m1, 'nowhere.service')).toBe(why);
-    const files = await fleetctl(m1, 'list-unit-files', '--no-legend', '--fields', 'unit,dstate,state,reason');
+    expect(await reasonOf(cluster.m1, 'nowhere.service')).toBe(why);
+    const files = await fleetctl(cluster.m1, 'list-unit-files', '--no-legend', '--fields', 'unit,dstate,state,reason');
     expect(files.stdout).toContain(`nowhere.service\tlaunched\tinactive\t${why}`);
-    const status = await fleetctl(m1, 'status', 'nowhere.service');
+    const status = await fleetctl(cluster.m1, 'status', 'nowhere.service');
     expect(status.stdout).toContain(`Reason:  ${why}`);
     await destroy('nowhere.service');
-    const units = (await api(m1, 'GET', '/fleet/v1/units')).body as { units: unknown[] };
+    const units = (await api(cluster.m1, 'GET', '/fleet/v1/units')).body as { units: unknown[] };
     expect(units.units).toEqual([]);
   });
 
   it('rejects invalid [X-Fleet] combinations at submit with a 400 naming the options', async () => {
-    const bad = fleetUnit(cluster.dir, 'bad-combo.service', [`MachineID=${m1.machineId}`, 'Conflicts=x*']);
-    const result = await fleetctl(m1, 'submit', bad);
+    const bad = fleetUnit(cluster.dir, 'bad-combo.service', [`MachineID=${cluster.m1.machineId}`, 'Conflicts=x*']);
+    const result = await fleetctl(cluster.m1, 'submit', bad);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/MachineID.*Conflicts|Conflicts.*MachineID/);
-    expect((await api(m1, 'GET', '/fleet/v1/units/bad-combo.service')).status).toBe(404);
+    expect((await api(cluster.m1, 'GET', '/fleet/v1/units/bad-combo.service')).status).toBe(404);
   });
 });

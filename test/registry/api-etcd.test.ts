@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger, systemClock } from '@fleet/engine';
@@ -6,17 +5,17 @@ import { handleApiRequest, startApiServer, type ApiDeps, type ApiResponse } from
 import { hashUnitFile, parseUnitFile, parseUnitName, type MachineState } from '@fleet/engine/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
 import { aMachine } from '@fleet/engine/testing';
+import { httpRequest } from '../../scripts/local-cluster/http.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
 
 const fixture = useEtcd('api-test');
-const freshPrefix = (): string => fixture.freshPrefix();
 
 const options = (command: string) => [{ section: 'Service', name: 'ExecStart', value: command }];
 
 /** The API over a registry on a fresh prefix, called in-process. */
 function api(tokenLimit = 100) {
-  const prefix = freshPrefix();
+  const prefix = fixture.freshPrefix();
   const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
   const deps: ApiDeps = { units: registry, cluster: registry, machines: registry, tokenLimit };
   const call = (method: string, path: string, body?: unknown, query = ''): Promise<ApiResponse> =>
@@ -156,21 +155,10 @@ describe('API v1 on a real etcd', () => {
   });
 
   it('answers 503 within the bound while etcd is frozen, and 200 again once it resumes', async () => {
-    const prefix = freshPrefix();
-    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
-    const server = await startApiServer(
-      { units: registry, cluster: registry, machines: registry, tokenLimit: 100, registryTimeoutMs: 1_000 },
-      { socketPath: join(fixture.dir, 'api.sock') },
-      silentLogger,
-    );
-    const get = (path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        request({ socketPath: join(fixture.dir, 'api.sock'), path: `/fleet/v1${path}`, method }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        }).on('error', reject).end(body);
-      });
+    const socketPath = join(fixture.dir, 'api.sock');
+    const server = await startApiServer({ ...api().deps, registryTimeoutMs: 1_000 }, { socketPath }, silentLogger);
+    const get = (path: string, method = 'GET', body?: unknown): Promise<{ status: number; body: string }> =>
+      httpRequest({ socketPath, path: `/fleet/v1${path}` }, { method, body });
     try {
       expect((await get('/units')).status).toBe(200);
       process.kill(fixture.etcd.process.pid, 'SIGSTOP');
@@ -180,7 +168,7 @@ describe('API v1 on a real etcd', () => {
       expect(frozen).toEqual({ status: 503, body: JSON.stringify({ error: { code: 503, message: 'fleet server unable to communicate with etcd' } }) });
       expect(elapsed).toBeGreaterThanOrEqual(900);
       expect(elapsed).toBeLessThan(5_000);
-      const patch = JSON.stringify([{ op: 'add', path: `/${aMachine('z').id}/metadata/k`, value: 'v' }]);
+      const patch = [{ op: 'add', path: `/${aMachine('z').id}/metadata/k`, value: 'v' }];
       expect((await get('/machines', 'PATCH', patch)).status).toBe(503);
     } finally {
       process.kill(fixture.etcd.process.pid, 'SIGCONT');

@@ -7,14 +7,13 @@ import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
 
 const fixture = useEtcd('test');
-const freshPrefix = (): string => fixture.freshPrefix();
 
 const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const hello = { name: parseUnitName('hello.service'), file, hash: hashUnitFile(file), desiredState: 'launched' as const };
 
 describe('EtcdRegistry on a real etcd', () => {
   it('creates, reads, updates and destroys units; a second create reports the existing unit', async () => {
-    const registry = new EtcdRegistry(fixture.client, freshPrefix(), silentLogger);
+    const registry = new EtcdRegistry(fixture.client, fixture.freshPrefix(), silentLogger);
     expect(await registry.createUnit(hello)).toEqual({ kind: 'created' });
     expect(await registry.createUnit({ ...hello, desiredState: 'inactive' })).toEqual({
       kind: 'exists', existing: { name: hello.name, hash: hello.hash, desiredState: 'launched' }, revision: expect.stringMatching(/^\d+$/),
@@ -29,7 +28,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('skips corrupt records instead of failing the snapshot', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     await registry.createUnit(hello);
     await fixture.client.put(`${prefix}units/bad.service`).value('{not json');
@@ -40,7 +39,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('fences schedule writes: a deposed leader cannot write', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const a = aMachine('a');
@@ -55,7 +54,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('elects one leader at a time and hands over when it resigns', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const stop = new AbortController();
     const first = await leadership.campaign(aMachine('a').id, stop.signal);
@@ -75,7 +74,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('binds machine presence to a lease: revoked presence disappears with its unit states', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const machine = aMachine('m', { rack: 'r1' });
     const presence = new MachinePresence(fixture.client, prefix, machine, 5, systemClock, silentLogger);
@@ -91,7 +90,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('lets presence expire after the TTL when released (a killed fleetd)', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const machine = aMachine('k');
     const presence = new MachinePresence(fixture.client, prefix, machine, 2, systemClock, silentLogger);
@@ -102,7 +101,7 @@ describe('EtcdRegistry on a real etcd', () => {
   });
 
   it('wakes a machine-schedule watcher when that machine is scheduled work', async () => {
-    const prefix = freshPrefix();
+    const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
     const a = aMachine('a');
