@@ -1,8 +1,11 @@
 import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
-import type { MachineId, UnitName } from '@fleet/engine/model';
+import type { MachineId, TargetState, UnitName } from '@fleet/engine/model';
+
+/** What the agent has brought a unit to (see {@link Agent.reached}). */
+export type AgentUnitState = Exclude<TargetState, 'inactive'>;
 import type { ChangeFeed, MachineScheduleReader } from '@fleet/engine/registry';
 import { applyAgentTasks } from './apply.js';
-import { describeAgentTask, planAgentTasks, type DesiredUnit } from './plan.js';
+import { describeAgentTask, planAgentTasks, type AgentTask, type DesiredUnit } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 
 export interface AgentOptions {
@@ -22,8 +25,14 @@ export interface AgentOptions {
  */
 export class Agent {
   private readonly started = new Set<UnitName>();
+  private readonly reachedStates = new Map<UnitName, AgentUnitState>();
+  private firstPassDone!: () => void;
   /** Woken after each pass that changed something, so the publisher reports promptly. */
   readonly afterChange = new Wakeup();
+  /** Settles after the first pass, whatever its outcome (the publisher waits for it). */
+  readonly firstPass = new Promise<void>((resolve) => {
+    this.firstPassDone = resolve;
+  });
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -31,8 +40,23 @@ export class Agent {
     const { registry, machineId, clock, log } = this.options;
     await runLoop(
       { name: 'agent', intervalMs: this.options.reconcileIntervalMs, clock, log, signal, wake: registry.changes({ kind: 'machine-schedule', machine: machineId }, signal) },
-      () => this.pass(),
+      async () => {
+        try {
+          await this.pass();
+        } finally {
+          this.firstPassDone();
+        }
+      },
     );
+  }
+
+  /**
+   * What this agent has brought each of its scheduled units to (fleet's agent heartbeat): the
+   * schedule's target state once every task for the unit succeeded, `loaded` while its start is
+   * pending or failed. Units not scheduled here are absent.
+   */
+  get reached(): ReadonlyMap<UnitName, AgentUnitState> {
+    return this.reachedStates;
   }
 
   /** One reconcile pass: read the schedule, plan, apply. Exposed for tests. */
@@ -53,12 +77,25 @@ export class Agent {
     const loaded = await units.loadedUnits();
     const states = await units.unitStates([...loaded.keys()]);
     const tasks = planAgentTasks(desired, { loaded, states, started: this.started });
-    if (tasks.length === 0) return;
-    const results = await applyAgentTasks(tasks, units, this.started);
+    const results = tasks.length === 0 ? [] : await applyAgentTasks(tasks, units, this.started);
     for (const result of results) {
       if (result.ok) log.info(describeAgentTask(result.task));
       else log.error(`task failed: ${describeAgentTask(result.task)}`, { err: result.error });
     }
-    this.afterChange.notify();
+    const reachedChanged = this.updateReached(desired, tasks, results.filter((r) => r.ok).length);
+    if (tasks.length > 0 || reachedChanged) this.afterChange.notify();
+  }
+
+  /** Records what each desired unit reached; `true` when that changed. */
+  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: number): boolean {
+    // Tasks run in order and stop at the first failure: those from index `succeeded` on did not
+    // happen. A unit whose start follows an unfinished reload has its own unfinished start.
+    const unfinished = new Set(tasks.slice(succeeded).flatMap((t) => (t.kind === 'reload-unit-files' ? [] : [t.unit])));
+    const next = new Map<UnitName, AgentUnitState>();
+    for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);
+    const changed = next.size !== this.reachedStates.size || [...next].some(([name, state]) => this.reachedStates.get(name) !== state);
+    this.reachedStates.clear();
+    for (const [name, state] of next) this.reachedStates.set(name, state);
+    return changed;
   }
 }

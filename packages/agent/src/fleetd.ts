@@ -74,8 +74,10 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   await presence.start(signal);
 
   const agent = new Agent({ machineId, registry, units, clock, log: log.child({ component: 'agent' }), reconcileIntervalMs: agentReconcileIntervalMs });
-  const publisher = new UnitStatePublisher({ machineId, units, sink: presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs });
-  const components: Promise<void>[] = [agent.run(signal), publisher.run(signal, agent.afterChange)];
+  const publisher = new UnitStatePublisher({
+    machineId, units, sink: presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, agentStates: agent.reached,
+  });
+  const components: Promise<void>[] = [agent.run(signal), publisher.run(signal, agent.afterChange, agent.firstPass)];
   if (!config.disableEngine) {
     // fleet's leader lease TTL is 5 × the reconcile interval.
     const ttlSeconds = Math.max(2, Math.ceil((5 * config.engineReconcileIntervalMs) / 1000));

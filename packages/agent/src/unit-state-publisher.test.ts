@@ -17,7 +17,7 @@ function recordingSink() {
   const sink: StateSink = {
     publishState: async (s: UnitState) => {
       if (s.name === failing) throw new Error(`cannot write ${s.name}`);
-      writes.push(`put ${s.name} ${s.activeState}/${s.subState}`);
+      writes.push(`put ${s.name} ${s.activeState}/${s.subState}${s.agentState === 'loaded' ? '' : ` agent:${String(s.agentState)}`}`);
     },
     deleteState: async (name) => {
       writes.push(`delete ${name}`);
@@ -30,13 +30,15 @@ function recordingSink() {
   return { sink, writes, fail: (u: UnitName | undefined) => (failing = u), renew: () => renewed?.() };
 }
 
-async function setUp() {
+async function setUp(agentStates?: ReadonlyMap<UnitName, 'loaded' | 'launched'>) {
   const units = new InMemoryUnitManager();
   await units.load(a, file);
   await units.load(b, file);
   await units.reloadUnitFiles();
   const rec = recordingSink();
-  const publisher = new UnitStatePublisher({ machineId: machine.id, units, sink: rec.sink, clock: systemClock, log: silentLogger, intervalMs: 60_000 });
+  const publisher = new UnitStatePublisher({
+    machineId: machine.id, units, sink: rec.sink, clock: systemClock, log: silentLogger, intervalMs: 60_000, ...(agentStates === undefined ? {} : { agentStates }),
+  });
   return { units, publisher, ...rec };
 }
 
@@ -78,5 +80,31 @@ describe('UnitStatePublisher', () => {
     stop.abort();
     await running;
     expect(writes.sort()).toEqual(['put a.service inactive/dead', 'put b.service inactive/dead']);
+  });
+
+  it("reports what the agent has brought each unit to, and writes again when only that changes", async () => {
+    const reached = new Map<UnitName, 'loaded' | 'launched'>([[a, 'loaded']]);
+    const { units, publisher, writes } = await setUp(reached);
+    await units.start(a);
+    await publisher.pass();
+    expect(writes.sort()).toEqual(['put a.service active/running', 'put b.service inactive/dead']);
+    writes.length = 0;
+    reached.set(a, 'launched');
+    await publisher.pass();
+    expect(writes).toEqual(['put a.service active/running agent:launched']);
+  });
+
+  it('publishes nothing before the agent has finished its first pass', async () => {
+    const { publisher, writes } = await setUp();
+    const stop = new AbortController();
+    let agentPassed!: () => void;
+    const running = publisher.run(stop.signal, new Wakeup(), new Promise<void>((resolve) => (agentPassed = resolve)));
+    // Let the publisher's own start-up run as far as it can without the agent.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writes).toEqual([]);
+    agentPassed();
+    await expect.poll(() => writes.length, { timeout: 5_000 }).toBe(2);
+    stop.abort();
+    await running;
   });
 });

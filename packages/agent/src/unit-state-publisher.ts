@@ -1,6 +1,7 @@
 import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
 import type { MachineId, UnitName, UnitState } from '@fleet/engine/model';
 import type { MachinePresence } from '@fleet/engine/registry';
+import type { AgentUnitState } from './agent.js';
 import type { UnitManager } from './unit-manager.js';
 
 /** What the publisher needs of presence: lease-bound writes of this machine's unit states. */
@@ -14,10 +15,24 @@ export class UnitStatePublisher {
   private published = new Map<UnitName, string>();
 
   constructor(
-    private readonly options: { machineId: MachineId; units: UnitManager; sink: StateSink; clock: Clock; log: Logger; intervalMs: number },
+    private readonly options: {
+      machineId: MachineId;
+      units: UnitManager;
+      sink: StateSink;
+      clock: Clock;
+      log: Logger;
+      intervalMs: number;
+      /** What the agent has brought each unit to, reported with its systemd state; absent: `loaded`. */
+      agentStates?: ReadonlyMap<UnitName, AgentUnitState>;
+    },
   ) {}
 
-  async run(signal: AbortSignal, extraWake: Wakeup): Promise<void> {
+  /**
+   * Runs until `signal` aborts. `extraWake` wakes it too (the agent's passes that changed
+   * something); the first pass waits for `startAfter` (the agent's first pass, so that the first
+   * report already says what the agent has brought each unit to).
+   */
+  async run(signal: AbortSignal, extraWake: Wakeup, startAfter: Promise<void> = Promise.resolve()): Promise<void> {
     const wake = new Wakeup();
     const unsubscribe = this.options.units.subscribe(wake.notify);
     const unRenew = this.options.sink.onRenewed(() => {
@@ -28,6 +43,7 @@ export class UnitStatePublisher {
       for await (const _ of extraWake.stream(signal)) wake.notify();
     })();
     try {
+      await startAfter;
       await runLoop({ name: 'publisher', intervalMs: this.options.intervalMs, clock: this.options.clock, log: this.options.log, signal, wake: wake.stream(signal) }, () => this.pass());
     } finally {
       unsubscribe();
@@ -45,9 +61,10 @@ export class UnitStatePublisher {
     for (const [name, hash] of loaded) {
       const s = states.get(name);
       if (s === undefined) continue;
-      const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState}`;
+      const agentState = this.options.agentStates?.get(name) ?? 'loaded';
+      const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState} ${agentState}`;
       if (this.published.get(name) === fingerprint) continue;
-      const state: UnitState = { name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState };
+      const state: UnitState = { name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState, agentState };
       writes.push({ name, fingerprint, write: () => sink.publishState(state) });
     }
     for (const name of this.published.keys()) {

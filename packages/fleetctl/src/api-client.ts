@@ -1,4 +1,5 @@
 import { FleetError } from '@fleet/engine';
+import type { UnitOption } from '@fleet/engine/model';
 import type {
   WireError,
   WireMachine,
@@ -13,6 +14,14 @@ import type {
 import { openHttpStream, parseEndpoint, sendHttp, TransportError } from './http-transport.js';
 import type { Endpoint, HttpStream, TlsMaterial } from './http-transport.js';
 import { splitLines } from './line-splitter.js';
+
+/**
+ * A unit as fleetctl works with it: every option complete. fleet's servers leave an option's
+ * empty `section` or `value` out of their answers; here they are `""` again.
+ */
+export interface ApiUnit extends Omit<WireUnit, 'options'> {
+  readonly options: UnitOption[];
+}
 
 /** Filters of `GET /fleet/v1/state`. */
 export interface UnitStateFilter {
@@ -50,14 +59,14 @@ export interface JournalOptions {
  */
 export interface FleetApiClient {
   /** All units (`GET /fleet/v1/units`), in the API's order. */
-  listUnits(): Promise<WireUnit[]>;
+  listUnits(): Promise<ApiUnit[]>;
   /** One unit, or `undefined` when it does not exist (404). */
-  getUnit(name: string): Promise<WireUnit | undefined>;
+  getUnit(name: string): Promise<ApiUnit | undefined>;
   /**
    * Creates the unit with these options and desired state (`PUT` with options). On an existing
    * unit whose options differ, the API replaces its options (fleetctl's `--replace`).
    */
-  createUnit(name: string, options: readonly WireUnitOption[], desiredState: string): Promise<void>;
+  createUnit(name: string, options: readonly UnitOption[], desiredState: string): Promise<void>;
   /** Sets the desired state of an existing unit (`PUT` without options). */
   setDesiredState(name: string, desiredState: string): Promise<void>;
   /** Removes a unit; `false` when there was no such unit (404). */
@@ -127,18 +136,18 @@ export class HttpFleetApiClient implements FleetApiClient {
     this.endpoint = parseEndpoint(endpoint);
   }
 
-  async listUnits(): Promise<WireUnit[]> {
-    return this.collect<WireUnitPage, WireUnit>('/units', new URLSearchParams(), 'units');
+  async listUnits(): Promise<ApiUnit[]> {
+    return (await this.collect<WireUnitPage, WireUnit>('/units', new URLSearchParams(), 'units')).map(fromWireUnit);
   }
 
-  async getUnit(name: string): Promise<WireUnit | undefined> {
+  async getUnit(name: string): Promise<ApiUnit | undefined> {
     const res = await this.call('GET', `/units/${unitPath(name)}`, undefined, [200, 404]);
     if (res.status === 404) return undefined;
-    return expectObject<WireUnit>(res.body, 'unit');
+    return fromWireUnit(expectObject<WireUnit>(res.body, 'unit'));
   }
 
-  async createUnit(name: string, options: readonly WireUnitOption[], desiredState: string): Promise<void> {
-    const body: WireUnitPut = { name, desiredState, options: [...options] };
+  async createUnit(name: string, options: readonly UnitOption[], desiredState: string): Promise<void> {
+    const body: WireUnitPut = { name, desiredState, options: options.map(toWireOption) };
     await this.call('PUT', `/units/${unitPath(name)}`, body, [200, 201, 204]);
   }
 
@@ -293,4 +302,18 @@ function expectObject<T>(body: string, what: string): T {
     throw new ApiError(200, `malformed API answer: ${what} is not an object`);
   }
   return parsed as T;
+}
+
+/** A unit from the API with its options completed (see {@link ApiUnit}). */
+function fromWireUnit(unit: WireUnit): ApiUnit {
+  const options = Array.isArray(unit.options) ? unit.options : [];
+  return { ...unit, options: options.map((o: WireUnitOption) => ({ section: o.section ?? '', name: o.name, value: o.value ?? '' })) };
+}
+
+/** An option as fleet's client sends it: an empty `section` or `value` left out. */
+function toWireOption({ section, name, value }: UnitOption): WireUnitOption {
+  const option: WireUnitOption = { name };
+  if (section !== '') option.section = section;
+  if (value !== '') option.value = value;
+  return option;
 }

@@ -1,8 +1,8 @@
 import { FleetError } from '@fleet/engine';
-import type { WireUnit } from '@fleet/engine/api';
+
 import { hashUnitFile, isTemplate } from '@fleet/engine/model';
 import type { UnitName } from '@fleet/engine/model';
-import type { FleetApiClient } from './api-client.js';
+import type { FleetApiClient, ApiUnit } from './api-client.js';
 import type { Output } from './output.js';
 import { describeOrigin, findUnitSource, resolveUnitSource, unitNameFromArg } from './unit-source.js';
 import type { ReadTextFile } from './unit-source.js';
@@ -11,7 +11,7 @@ import type { ReadTextFile } from './unit-source.js';
 export interface EnsuredUnit {
   readonly name: UnitName;
   /** The unit as the registry now holds it (options updated after a replace). */
-  readonly unit: WireUnit;
+  readonly unit: ApiUnit;
   readonly outcome: 'created' | 'replaced' | 'unchanged';
 }
 

@@ -1,4 +1,5 @@
-import type { WireMachine, WireUnit, WireUnitState } from '@fleet/engine/api';
+import type { ApiUnit } from './api-client.js';
+import type { WireMachine, WireUnitState } from '@fleet/engine/api';
 import { describe, expect, it } from 'vitest';
 import { listMachinesFields, machineRows } from './commands/list-machines.js';
 import { listUnitFilesFields, unitFileRows } from './commands/list-unit-files.js';
@@ -20,7 +21,7 @@ const states: WireUnitState[] = [
   { name: 'hello.service', hash: '8c2d57110ebadc563d8409054afa5149b06db453', machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' },
 ];
 
-const units: WireUnit[] = [
+const units: ApiUnit[] = [
   {
     name: 'pending.service',
     options: [{ section: 'Service', name: 'ExecStart', value: '/bin/false' }, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=mars' }],
@@ -190,7 +191,7 @@ describe('fields and legends', () => {
   });
 
   it('keeps a table intact when a cell contains a TAB or a line break', () => {
-    const withBreak: WireUnit = { ...(units[1] as WireUnit), options: [{ section: 'Unit', name: 'Description', value: 'two\\\nlines\there' }] };
+    const withBreak: ApiUnit = { ...(units[1] as ApiUnit), options: [{ section: 'Unit', name: 'Description', value: 'two\\\nlines\there' }] };
     expect(renderListing(unitFileRows([withBreak], ips), listUnitFilesFields, table('desc', { noLegend: true }))).toBe('two\\ lines here\n');
   });
 });

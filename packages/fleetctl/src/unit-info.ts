@@ -1,11 +1,11 @@
+import type { ApiUnit } from './api-client.js';
 import { optionValues, parseRequirements, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
-import type { WireUnit } from '@fleet/engine/api';
 
 /**
  * Whether the unit is global, read with the engine's own `[X-Fleet]` parser so that fleetctl and
  * the engine never disagree (e.g. on `Global="true"`).
  */
-export function isGlobalUnit(unit: Pick<WireUnit, 'name' | 'options'>): boolean {
+export function isGlobalUnit(unit: Pick<ApiUnit, 'name' | 'options'>): boolean {
   if (unitNameProblem(unit.name) !== undefined) return false;
   return parseRequirements(unit.name as UnitName, unit.options).global;
 }
@@ -21,7 +21,7 @@ export function unitDescription(file: UnitFile): string {
  * e.g. `3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*`; `undefined` when
  * the API gives none (or an empty or non-string value).
  */
-export function unitReason(unit: WireUnit): string | undefined {
+export function unitReason(unit: ApiUnit): string | undefined {
   const reason: unknown = unit.reason;
   return typeof reason === 'string' && reason !== '' ? reason : undefined;
 }

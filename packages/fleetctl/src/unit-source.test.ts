@@ -1,7 +1,8 @@
+import type { ApiUnit } from './api-client.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WireUnit } from '@fleet/engine/api';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findUnitSource, readLocalFile, resolveUnitSource, unitNameFromArg, unitPathFromArg } from './unit-source.js';
 import type { UnitSourceDeps } from './unit-source.js';
@@ -10,7 +11,7 @@ const helloText = '[Unit]\nDescription=Hello\n\n[Service]\nExecStart=/bin/echo h
 const templateText = '[Service]\nExecStart=/bin/echo %i\n\n[X-Fleet]\nConflicts=web@*.service\n';
 
 let dir: string;
-const registry = new Map<string, WireUnit>();
+const registry = new Map<string, ApiUnit>();
 const deps: UnitSourceDeps = {
   client: { getUnit: async (name) => registry.get(name) },
   readFile: readLocalFile,

@@ -1,7 +1,7 @@
-import type { WireUnit, WireUnitState } from '@fleet/engine/api';
+import type { WireUnitState } from '@fleet/engine/api';
 import { hashUnitFile } from '@fleet/engine/model';
 import { describe, expect, it } from 'vitest';
-import type { FleetApiClient } from './api-client.js';
+import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { MachineDirectory } from './machine-directory.js';
 import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
 import { waitForUnits } from './wait.js';
@@ -16,7 +16,7 @@ const v2 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v2' }];
  * One poll's view of the world: `script[n]` is what the n-th poll (0-based) of a unit sees. The
  * unit's options default to none and the state's hash to the hash of the unit's options.
  */
-type Frame = { unit?: Partial<WireUnit> | 'error'; state?: Partial<WireUnitState> };
+type Frame = { unit?: Partial<ApiUnit> | 'error'; state?: Partial<WireUnitState> };
 
 function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
   const polls = new Map<string, number>();

@@ -1,8 +1,8 @@
 import { FleetError } from '@fleet/engine';
 import type { Clock } from '@fleet/engine';
-import type { WireUnit, WireUnitState } from '@fleet/engine/api';
+import type { WireUnitState } from '@fleet/engine/api';
 import { hashUnitFile } from '@fleet/engine/model';
-import type { FleetApiClient } from './api-client.js';
+import type { FleetApiClient, ApiUnit } from './api-client.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
 import { unitReason } from './unit-info.js';
@@ -56,7 +56,7 @@ export class UnitsNotReadyError extends FleetError {
 
 /** What one poll saw of one unit. */
 interface Observation {
-  readonly unit: WireUnit | undefined;
+  readonly unit: ApiUnit | undefined;
   /** systemd's state on the machine the unit is scheduled to, when reported. */
   readonly state: WireUnitState | undefined;
   /** Set when the poll itself failed; the wait goes on. */
@@ -171,13 +171,13 @@ function judge(goal: WaitGoal, obs: Observation, replaced: boolean): Verdict {
 }
 
 /** The machine reports the unit file the registry holds now (not the one a `--replace` replaced). */
-function runsCurrentFile(unit: WireUnit, state: WireUnitState): boolean {
+function runsCurrentFile(unit: ApiUnit, state: WireUnitState): boolean {
   return state.hash === hashUnitFile(unit.options);
 }
 
 async function successLine(name: string, goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
   if (goal === 'destroy') return `Destroyed ${name}`;
-  const unit = obs.unit as WireUnit;
+  const unit = obs.unit as ApiUnit;
   const where = unit.machineID === undefined ? '' : ` on ${await machines.legend(unit.machineID)}`;
   return `Unit ${name} ${unit.currentState}${where}`;
 }

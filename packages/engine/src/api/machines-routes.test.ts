@@ -30,6 +30,16 @@ describe('PATCH /fleet/v1/machines', () => {
     expect(await metadata(b.id)).toEqual({ rack: 'r2', gpu: 'yes' });
   });
 
+  it("takes fleet's own body, where each value is an object {\"value\": \"...\"}, and a remove carries {\"value\": \"\"}", async () => {
+    const { call, metadata } = api();
+    const fleets = (o: string, id: string, key: string, value: string) => ({ op: o, path: `/${id}/metadata/${key}`, value: { value } });
+    expect(await call('PATCH', '/machines', [fleets('add', a.id, 'zone', 'z1'), fleets('replace', a.id, 'rack', 'r9'), fleets('remove', a.id, 'disk', '')])).toEqual({ status: 204 });
+    expect(await metadata(a.id)).toEqual({ rack: 'r9', zone: 'z1' });
+    const empty = await call('PATCH', '/machines', [fleets('add', a.id, 'x', '')]);
+    expect(empty.status).toBe(400);
+    expect(JSON.stringify(empty.body)).toMatch(/add requires a non-empty string value/);
+  });
+
   it('applies the operations in order: the last change of a key wins', async () => {
     const { call, metadata } = api();
     await call('PATCH', '/machines', [op('add', a.id, 'zone', 'z1'), op('remove', a.id, 'zone'), op('replace', a.id, 'rack', 'r3'), op('replace', a.id, 'rack', 'r4')]);

@@ -39,7 +39,8 @@ const opFields = new Set(['op', 'path', 'value']);
 
 /**
  * Parses fleet's metadata patch: an array of `{op, path, value}` with `op` one of `add`, `replace`
- * (both set the key; `value` must be a non-empty string) or `remove` (drops the key, even a
+ * (both set the key; `value` must be `{"value": "<non-empty string>"}` as fleet's client sends it,
+ * or that string itself) or `remove` (drops the key, even a
  * configured one; a `value` is ignored), and `path` `/<machine ID>/metadata/<key>`. As in fleet,
  * `add` and `replace` do not check whether the key exists and the machine need not be present;
  * unlike fleet, the machine ID must be well-formed and unknown fields are refused. Every operation
@@ -68,7 +69,10 @@ function parseOperation(item: unknown): MetadataChange | string {
   const [, id = '', key = ''] = path;
   if (!isMachineId(id)) return `invalid machine ID ${JSON.stringify(id)}: must be 32 lowercase hex digits`;
   if (!metadataKeyPattern.test(key)) return `invalid metadata key ${JSON.stringify(key)}: only letters, digits, "_", "." and "-"`;
-  const value = v['value'];
+  // fleet's body wraps the value in an object, `{"value": {"value": "..."}}`; a bare string is
+  // accepted too (JSON Patch's own form).
+  const raw = v['value'];
+  const value = typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.keys(raw).every((k) => k === 'value') ? (raw as Record<string, unknown>)['value'] : raw;
   if (op === 'remove') {
     if (value !== undefined && typeof value !== 'string') return 'value must be a string when given';
     return { machineId: id as MachineId, key, value: null };

@@ -49,15 +49,81 @@ describe('API v1 units', () => {
     expect(registry.units.size).toBe(0);
   });
 
+  describe("fleet's own client", () => {
+    it('creates with name and options only (no desiredState): stored inactive, 201; then sets the state with a second PUT (204)', async () => {
+      const { call, registry } = fresh();
+      expect(await call('PUT', '/units/hello.service', { name: 'hello.service', options })).toEqual({ status: 201 });
+      expect(registry.units.get(parseUnitName('hello.service'))?.desiredState).toBe('inactive');
+      expect(await call('PUT', '/units/hello.service', { desiredState: 'launched' })).toEqual({ status: 204 });
+      expect(registry.units.get(parseUnitName('hello.service'))?.desiredState).toBe('launched');
+    });
+
+    it('answers 409 for an existing unit given no desiredState, with or without its options, and changes nothing', async () => {
+      const { call, registry } = fresh();
+      await call('PUT', '/units/hello.service', { options, desiredState: 'loaded' });
+      for (const body of [{ options }, { options: otherOptions }, {}]) {
+        const response = await call('PUT', '/units/hello.service', body);
+        expect(response.status).toBe(409);
+        expect(JSON.stringify(response.body)).toMatch(/must provide desiredState/);
+      }
+      expect(registry.units.get(parseUnitName('hello.service'))).toEqual({ name: 'hello.service', hash: hashUnitFile(options as UnitFile), desiredState: 'loaded' });
+    });
+
+    it('accepts options whose empty section or value is left out, and leaves them out when answering', async () => {
+      const { call, registry } = fresh();
+      const sent = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }, { section: 'Service', name: 'Environment' }];
+      expect(await call('PUT', '/units/e.service', { name: 'e.service', options: sent })).toEqual({ status: 201 });
+      const stored = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }, { section: 'Service', name: 'Environment', value: '' }];
+      expect(registry.units.get(parseUnitName('e.service'))?.hash).toBe(hashUnitFile(stored));
+      expect(((await call('GET', '/units/e.service')).body as { options: unknown }).options).toEqual(sent);
+    });
+  });
+
+  describe('currentState is what the agent reported, not the engine target', () => {
+    const machine = aMachine('a');
+    const scheduled = async (agentState?: 'loaded' | 'launched') => {
+      const { call, registry } = fresh();
+      await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
+      const hash = hashUnitFile(options as UnitFile);
+      registry.schedule.set(`${machine.id}/hello.service`, { name: parseUnitName('hello.service'), machineId: machine.id, targetState: 'launched', hash });
+      registry.putState({
+        name: parseUnitName('hello.service'), machineId: machine.id, hash, loadState: 'loaded', activeState: 'active', subState: 'running',
+        ...(agentState === undefined ? {} : { agentState }),
+      });
+      const unit = (await call('GET', '/units/hello.service')).body as { currentState: string; machineID?: string };
+      const listed = ((await call('GET', '/units')).body as { units: { currentState: string }[] }).units[0];
+      expect(listed?.currentState).toBe(unit.currentState);
+      return unit;
+    };
+
+    it('is inactive while the unit is scheduled but its agent has reported nothing', async () => {
+      const { call, registry } = fresh();
+      await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
+      registry.schedule.set(`${machine.id}/hello.service`, { name: parseUnitName('hello.service'), machineId: machine.id, targetState: 'launched', hash: hashUnitFile(options as UnitFile) });
+      expect((await call('GET', '/units/hello.service')).body).toMatchObject({ currentState: 'inactive', machineID: machine.id });
+    });
+
+    it.each([
+      ['launched', 'launched'],
+      ['loaded', 'loaded'],
+    ] as const)('is %s when the agent reports it has brought the unit to %s', async (agentState, expected) => {
+      expect(await scheduled(agentState)).toMatchObject({ currentState: expected, machineID: machine.id });
+    });
+
+    it('is loaded for a reported state that does not say what the agent reached (an older agent)', async () => {
+      expect((await scheduled()).currentState).toBe('loaded');
+    });
+  });
+
   it('answers 409 when setting the state of a unit that does not exist', async () => {
     const { call } = fresh();
     expect((await call('PUT', '/units/nope.service', { desiredState: 'launched' })).status).toBe(409);
   });
 
-  it('replaces the stored file when the options differ (204): new hash and desired state, the unit keeps its name', async () => {
+  it('replaces the stored file when the options differ (201, as fleet): new hash and desired state, the unit keeps its name', async () => {
     const { call, registry } = fresh();
     await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
-    expect(await call('PUT', '/units/hello.service', { desiredState: 'loaded', options: otherOptions })).toEqual({ status: 204 });
+    expect(await call('PUT', '/units/hello.service', { desiredState: 'loaded', options: otherOptions })).toEqual({ status: 201 });
     const stored = registry.units.get(parseUnitName('hello.service'));
     expect(stored).toEqual({ name: 'hello.service', hash: hashUnitFile(otherOptions as UnitFile), desiredState: 'loaded' });
     expect((await call('GET', '/units/hello.service')).body).toMatchObject({ options: otherOptions, desiredState: 'loaded' });
@@ -89,7 +155,7 @@ describe('API v1 units', () => {
   it('replaces a template only with desired state inactive', async () => {
     const { call, registry } = fresh();
     await call('PUT', '/units/web@.service', { desiredState: 'inactive', options });
-    expect(await call('PUT', '/units/web@.service', { desiredState: 'inactive', options: otherOptions })).toEqual({ status: 204 });
+    expect(await call('PUT', '/units/web@.service', { desiredState: 'inactive', options: otherOptions })).toEqual({ status: 201 });
     expect(registry.units.get(parseUnitName('web@.service'))?.hash).toBe(hashUnitFile(otherOptions as UnitFile));
   });
 

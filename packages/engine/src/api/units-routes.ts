@@ -1,11 +1,11 @@
 import {
   hashUnitFile, isTargetState, isTemplate, parseUnitName, targetStates, unitFileProblem,
-  type Requirements, type ScheduledUnit, type TargetState, type UnitFile, type UnitName,
+  type Requirements, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
 } from '../model/index.js';
 import { parseRequirements, replacesCycleProblems, requirementsProblems } from '../model/requirements.js';
 import type { ClusterSnapshot } from '../registry/index.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
-import type { WireUnit } from './wire.js';
+import type { WireUnit, WireUnitOption } from './wire.js';
 
 /** `/units`: GET lists units a page at a time. */
 export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -16,10 +16,10 @@ export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<A
   if (page === undefined) return apiError(400, 'invalid nextPageToken');
   const records = page.items.flatMap((name) => snapshot.units.get(name) ?? []);
   const files = await deps.cluster.unitFiles(records.map((r) => r.hash));
-  const placed = firstEntries(snapshot);
+  const view = unitsView(snapshot);
   const units: WireUnit[] = records.flatMap((r) => {
     const file = files.get(r.hash);
-    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, snapshot, placed)];
+    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, view)];
   });
   return { status: 200, body: withToken({ units }, page.next) };
 }
@@ -33,7 +33,7 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
     case 'GET': {
       const [unit, snapshot] = await Promise.all([deps.units.getUnit(name), deps.cluster.snapshot()]);
       if (unit === undefined) return apiError(404, `unit ${name} does not exist`);
-      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, snapshot, firstEntries(snapshot)) };
+      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, unitsView(snapshot)) };
     }
     case 'DELETE':
       return (await deps.units.destroyUnit(name)) ? { status: 204 } : apiError(404, `unit ${name} does not exist`);
@@ -43,10 +43,13 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
 }
 
 /**
- * PUT: without options, sets the desired state of an existing unit (204; 409 if there is none).
- * With options: creates the unit (201); for an existing unit, sets the desired state when the
- * options hash the same (204), or replaces the file, hash and desired state when they differ (204,
- * fleet's `--replace`; 409 if the unit changed meanwhile). Options are validated as for a create.
+ * PUT, as fleet's server answers it. A new unit needs options: it is created (201) with the body's
+ * desired state, or `inactive` when the body has none (fleet's client creates with `name` and
+ * `options` only, then sets the state in a second PUT). An existing unit needs a desired state (409
+ * without one): options of the same hash, or none, set it (204); options of a different hash
+ * replace the file, hash and desired state (201, fleet's `--replace`; 409 if the unit changed
+ * meanwhile). Options are validated as for a create; fleet's client omits an option's empty
+ * `section` or `value`, which therefore read as `""`.
  */
 async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<ApiResponse> {
   const body = req.body;
@@ -54,33 +57,54 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   const { name: bodyName, desiredState, options, ...unknown } = body as Record<string, unknown>;
   const extra = Object.keys(unknown).filter((k) => k !== 'currentState' && k !== 'machineID');
   if (extra.length > 0) return apiError(400, `unknown field(s) in unit: ${extra.join(', ')}`);
-  if (bodyName !== undefined && bodyName !== name) return apiError(400, `name in body (${JSON.stringify(bodyName)}) does not match the URL (${name})`);
-  if (!isTargetState(desiredState)) return apiError(400, `desiredState must be one of ${targetStates.join(', ')}`);
-  if (isTemplate(name) && desiredState !== 'inactive') return apiError(400, `unit ${name} is a template: its desired state can only be inactive`);
-  if (options === undefined || (Array.isArray(options) && options.length === 0)) {
-    if (await deps.units.setDesiredState(name, desiredState)) return { status: 204 };
+  if (bodyName !== undefined && bodyName !== '' && bodyName !== name) return apiError(400, `name in body (${JSON.stringify(bodyName)}) does not match the URL (${name})`);
+  const wanted = desiredState === undefined || desiredState === '' ? undefined : desiredState;
+  if (wanted !== undefined && !isTargetState(wanted)) return apiError(400, `desiredState must be one of ${targetStates.join(', ')}`);
+  if (isTemplate(name) && wanted !== undefined && wanted !== 'inactive') return apiError(400, `unit ${name} is a template: its desired state can only be inactive`);
+  if (options === undefined || options === null || (Array.isArray(options) && options.length === 0)) {
+    if (wanted === undefined) {
+      const exists = (await deps.units.getUnit(name)) !== undefined;
+      return apiError(409, exists ? `must provide desiredState to update existing unit ${name}` : `unit ${name} does not exist and options field is empty`);
+    }
+    if (await deps.units.setDesiredState(name, wanted)) return { status: 204 };
     return apiError(409, `unit ${name} does not exist and options field is empty`);
   }
-  const problem = unitFileProblem(options);
-  if (problem !== undefined) return apiError(400, `invalid unit options: ${problem}`);
-  const file = options as UnitFile;
+  const file = wireOptionsToUnitFile(options);
+  if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
   const problems = requirementsProblems(name, file);
   if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
   const cycle = await replacesCycle(deps, name, file);
   if (cycle !== undefined) return apiError(400, `invalid [X-Fleet] section of ${name}: ${cycle}`);
-  return storeUnit(deps, name, file, desiredState);
+  return storeUnit(deps, name, file, wanted);
 }
 
-async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredState: TargetState): Promise<ApiResponse> {
-  const unit = { name, file, hash: hashUnitFile(file), desiredState };
+/**
+ * The options of a PUT body as a unit file, or what is wrong with them. A missing `section` or
+ * `value` is `""` (fleet's client leaves empty ones out); `name` is required.
+ */
+function wireOptionsToUnitFile(options: unknown): UnitFile | string {
+  if (!Array.isArray(options)) return 'options must be an array';
+  const normalised = options.map((o: unknown) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
+    const { section, value, ...rest } = o as Record<string, unknown>;
+    return { ...rest, section: section ?? '', value: value ?? '' };
+  });
+  const problem = unitFileProblem(normalised);
+  if (problem !== undefined) return problem;
+  return (normalised as UnitOption[]).map(({ section, name, value }) => ({ section, name, value }));
+}
+
+async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredState: TargetState | undefined): Promise<ApiResponse> {
+  const unit = { name, file, hash: hashUnitFile(file), desiredState: desiredState ?? 'inactive' };
   const outcome = await deps.units.createUnit(unit);
   if (outcome.kind === 'created') return { status: 201 };
+  if (desiredState === undefined) return apiError(409, `must provide desiredState to update existing unit ${name}`);
   if (outcome.existing.hash === unit.hash) {
     if (await deps.units.setDesiredState(name, desiredState)) return { status: 204 };
     return apiError(409, `unit ${name} was destroyed while it was being updated; retry`);
   }
   const replaced = await deps.units.replaceUnit(unit, outcome.revision);
-  if (replaced.kind === 'replaced') return { status: 204 };
+  if (replaced.kind === 'replaced') return { status: 201 };
   return apiError(409, `unit ${name} was changed by another request while it was being replaced; retry`);
 }
 
@@ -100,27 +124,54 @@ async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Pro
   return replacesCycleProblems(all).get(name);
 }
 
-/** The first schedule entry of each unit (by machine ID), indexed once per answer. */
-function firstEntries(snapshot: ClusterSnapshot): ReadonlyMap<UnitName, ScheduledUnit> {
-  const out = new Map<UnitName, ScheduledUnit>();
-  for (const e of snapshot.schedule) {
-    const seen = out.get(e.name);
-    if (seen === undefined || e.machineId < seen.machineId) out.set(e.name, e);
-  }
-  return out;
+/**
+ * What answering about units needs, indexed once per answer: the first schedule entry of each unit
+ * (by machine ID) and the reported states by machine and unit.
+ */
+interface UnitsView {
+  readonly snapshot: ClusterSnapshot;
+  readonly placed: ReadonlyMap<UnitName, ScheduledUnit>;
+  readonly states: ReadonlyMap<string, UnitState>;
 }
 
-function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, snapshot: ClusterSnapshot, placed: ReadonlyMap<UnitName, ScheduledUnit>): WireUnit {
-  const entry = placed.get(name);
-  const unit: WireUnit = {
-    name,
-    options: file.map(({ section, name: n, value }) => ({ section, name: n, value })),
-    desiredState,
-    currentState: entry?.targetState ?? 'inactive',
-  };
+function unitsView(snapshot: ClusterSnapshot): UnitsView {
+  const placed = new Map<UnitName, ScheduledUnit>();
+  for (const e of snapshot.schedule) {
+    const seen = placed.get(e.name);
+    if (seen === undefined || e.machineId < seen.machineId) placed.set(e.name, e);
+  }
+  const states = new Map<string, UnitState>();
+  for (const s of snapshot.states) states.set(`${s.machineId}/${s.name}`, s);
+  return { snapshot, placed, states };
+}
+
+/**
+ * fleet's current state of a unit: `inactive` until the agent of the machine it is scheduled to
+ * reports it, then what that agent has brought it to (`loaded` or `launched`). Not the engine's
+ * target: a unit the engine placed but no agent has acted on yet is still `inactive`, and a unit
+ * being stopped stays `launched` until its agent has stopped it, as in fleet.
+ */
+function currentState(entry: ScheduledUnit | undefined, states: ReadonlyMap<string, UnitState>): TargetState {
+  if (entry === undefined) return 'inactive';
+  const reported = states.get(`${entry.machineId}/${entry.name}`);
+  if (reported === undefined) return 'inactive';
+  return reported.agentState ?? 'loaded';
+}
+
+/** An option as fleet's server writes it: an empty `section` or `value` is left out. */
+function toWireOption({ section, name, value }: UnitOption): WireUnitOption {
+  const option: WireUnitOption = { name };
+  if (section !== '') option.section = section;
+  if (value !== '') option.value = value;
+  return option;
+}
+
+function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, view: UnitsView): WireUnit {
+  const entry = view.placed.get(name);
+  const unit: WireUnit = { name, options: file.map(toWireOption), desiredState, currentState: currentState(entry, view.states) };
   // A global unit runs on many machines: like fleet, it names none.
   if (entry !== undefined && !parseRequirements(name, file).global) unit.machineID = entry.machineId;
-  const reason = snapshot.reasons.get(name);
+  const reason = view.snapshot.reasons.get(name);
   if (reason !== undefined) unit.reason = reason;
   return unit;
 }

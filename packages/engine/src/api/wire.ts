@@ -3,11 +3,14 @@
  * clients keep working. Shared by the server (here) and the client (fleetctl).
  */
 
-/** One unit-file option. */
+/**
+ * One unit-file option. fleet leaves an empty `section` or `value` out (its schema marks both
+ * optional), in requests and answers alike: absent means `""`.
+ */
 export interface WireUnitOption {
-  section: string;
+  section?: string;
   name: string;
-  value: string;
+  value?: string;
 }
 
 /** `GET /fleet/v1/units[/<name>]`. */
@@ -16,7 +19,10 @@ export interface WireUnit {
   options: WireUnitOption[];
   /** `inactive` | `loaded` | `launched`. */
   desiredState: string;
-  /** What the engine has achieved: `inactive` when not scheduled, else the scheduled target state. */
+  /**
+   * What the agent of the unit's machine has reported (fleet's heartbeat): `inactive` until then,
+   * and for units not scheduled; `loaded` or `launched` after.
+   */
   currentState: string;
   /** Machine the unit is scheduled to; absent when not scheduled (and for global units). */
   machineID?: string;
@@ -39,7 +45,8 @@ export interface WireUnitPage {
  */
 export interface WireUnitPut {
   name?: string;
-  desiredState: string;
+  /** Absent on a create: the unit is stored `inactive` (fleet's client creates without one). */
+  desiredState?: string;
   options?: WireUnitOption[];
 }
 
@@ -78,8 +85,11 @@ export interface WireMachineMetadataOp {
   op: 'add' | 'remove' | 'replace';
   /** `/<machine ID>/metadata/<key>`; the key is `[A-Za-z0-9_.-]+`. */
   path: string;
-  /** Required and non-empty for `add` and `replace`; ignored for `remove`. */
-  value?: string;
+  /**
+   * Required for `add` and `replace`, ignored for `remove`: fleet's form is an object with one
+   * non-empty `value` string; the bare string is accepted too.
+   */
+  value?: { value: string } | string;
 }
 
 /** Error body of every non-2xx answer. */

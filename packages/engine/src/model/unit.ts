@@ -45,4 +45,10 @@ export interface UnitState {
   readonly loadState: string;
   readonly activeState: string;
   readonly subState: string;
+  /**
+   * What the machine's agent has brought the unit to: `launched` once it started the unit (or found
+   * it running) for a `launched` target, `loaded` once the file is loaded. This is fleet's agent
+   * heartbeat: a unit's `currentState` in the API is read from it. Absent: `loaded`.
+   */
+  readonly agentState?: Exclude<TargetState, 'inactive'>;
 }

@@ -93,7 +93,7 @@ export const codec = {
   },
 
   encodeState(state: UnitState): string {
-    return JSON.stringify({ hash: state.hash, loadState: state.loadState, activeState: state.activeState, subState: state.subState });
+    return JSON.stringify({ hash: state.hash, loadState: state.loadState, activeState: state.activeState, subState: state.subState, agentState: state.agentState });
   },
   decodeState(key: string, machine: string, name: string, raw: string): UnitState {
     const v = parseObject(key, raw);
@@ -102,10 +102,13 @@ export const codec = {
     for (const f of ['hash', 'loadState', 'activeState', 'subState'] as const) {
       if (typeof v[f] !== 'string') throw new CorruptRecordError(key, `${f} must be a string`);
     }
-    return {
+    const agentState = v['agentState'];
+    if (agentState !== undefined && agentState !== 'loaded' && agentState !== 'launched') throw new CorruptRecordError(key, 'agentState must be loaded or launched');
+    const state: UnitState = {
       name: name as UnitName, machineId: machine, hash: v['hash'] as string,
       loadState: v['loadState'] as string, activeState: v['activeState'] as string, subState: v['subState'] as string,
     };
+    return agentState === undefined ? state : { ...state, agentState };
   },
 };
 

@@ -1,7 +1,7 @@
-import type { WireUnit } from '@fleet/engine/api';
+
 import type { TargetState } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
-import type { FleetApiClient } from '../api-client.js';
+import type { FleetApiClient, ApiUnit } from '../api-client.js';
 import { ensureUnits, refuseTemplates } from '../ensure-units.js';
 import { MachineDirectory } from '../machine-directory.js';
 import { isGlobalUnit } from '../unit-info.js';
@@ -34,7 +34,7 @@ export function driver(deps: CommandDeps, client: FleetApiClient, attempts: numb
  */
 export async function driveUnits(
   d: Driver,
-  units: readonly WireUnit[],
+  units: readonly ApiUnit[],
   target: TargetState,
   verb: Exclude<WaitGoal, 'destroy'>,
   replaced: ReadonlySet<string> = new Set(),
@@ -101,7 +101,7 @@ export interface DriveCommandSpec {
   /** Completes "Wait until the units are ..." in the help of the blocking flags. */
   readonly waitsUntil: string;
   /** Throws for a unit the command refuses; called for every unit before anything changes. */
-  readonly check?: (unit: WireUnit) => void;
+  readonly check?: (unit: ApiUnit) => void;
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { WireUnit } from '@fleet/engine/api';
-import type { FleetApiClient } from '../api-client.js';
+
+import type { FleetApiClient, ApiUnit } from '../api-client.js';
 import { unitNameFromArg } from '../unit-source.js';
 
 /**
@@ -7,9 +7,9 @@ import { unitNameFromArg } from '../unit-source.js';
  * know (fleet's `findUnits`: stopping or unloading a unit that is not there is not an error).
  * All names are validated first.
  */
-export async function findUnits(client: FleetApiClient, args: readonly string[]): Promise<WireUnit[]> {
+export async function findUnits(client: FleetApiClient, args: readonly string[]): Promise<ApiUnit[]> {
   const names = [...new Set(args.map((arg) => unitNameFromArg(arg)))];
-  const found: WireUnit[] = [];
+  const found: ApiUnit[] = [];
   for (const name of names) {
     const unit = await client.getUnit(name);
     if (unit !== undefined) found.push(unit);

@@ -1,4 +1,5 @@
-import type { WireUnit } from '@fleet/engine/api';
+import type { ApiUnit } from '../api-client.js';
+
 import { hashUnitFile } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
 import { machineIps } from '../machine-directory.js';
@@ -10,7 +11,7 @@ import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
 /** One line of `list-unit-files`: a unit in the registry. */
 export interface UnitFileRow {
-  readonly unit: WireUnit;
+  readonly unit: ApiUnit;
   readonly global: boolean;
   readonly hash: string;
   /** IP of the machine the unit is scheduled to, when known. */
@@ -41,7 +42,7 @@ export const listUnitFilesFields: FieldTable<UnitFileRow> = {
 const defaultListUnitFilesFields = 'unit,hash,dstate,state,target';
 
 /** Rows sorted by unit name. */
-export function unitFileRows(units: readonly WireUnit[], ips: ReadonlyMap<string, string>): UnitFileRow[] {
+export function unitFileRows(units: readonly ApiUnit[], ips: ReadonlyMap<string, string>): UnitFileRow[] {
   return [...units]
     .sort((a, b) => compareText(a.name, b.name))
     .map((unit) => ({

@@ -1,5 +1,6 @@
+import type { ApiUnit } from '../api-client.js';
 import { FleetError } from '@fleet/engine';
-import type { WireUnit } from '@fleet/engine/api';
+
 import type { CommandModule } from 'yargs';
 import { isGlobalUnit } from '../unit-info.js';
 import { blockAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
@@ -49,7 +50,7 @@ export function restartCommand(deps: CommandDeps): CommandModule<GlobalArgs, Res
   };
 }
 
-async function restartUnit(d: Driver, unit: WireUnit): Promise<void> {
+async function restartUnit(d: Driver, unit: ApiUnit): Promise<void> {
   const { client, deps, attempts } = d;
   const running = unit.desiredState === 'launched';
   const verb = running ? 'restart' : 'start';

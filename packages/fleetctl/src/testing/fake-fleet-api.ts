@@ -4,8 +4,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '@fleet/engine';
-import type { WireMachine, WireUnit, WireUnitOption, WireUnitState } from '@fleet/engine/api';
-import { hashUnitFile } from '@fleet/engine/model';
+import type { WireMachine, WireUnitOption, WireUnitState } from '@fleet/engine/api';
+import type { ApiUnit } from '../api-client.js';
+import { hashUnitFile, type UnitOption } from '@fleet/engine/model';
 import { isGlobalUnit } from '../unit-info.js';
 
 /** A request the fake API received. */
@@ -17,7 +18,7 @@ export interface RecordedRequest {
 }
 
 /** A unit as the fake stores it (with the optional `reason` of our API). */
-export type FakeUnit = WireUnit;
+export type FakeUnit = { -readonly [K in keyof ApiUnit]: ApiUnit[K] };
 
 /** A canned error answer. */
 export interface CannedError {
@@ -95,7 +96,7 @@ export class FakeFleetApi {
   }
 
   /** Adds a unit (desired and current state `inactive` unless given). */
-  addUnit(name: string, options: WireUnitOption[], fields: Partial<FakeUnit> = {}): FakeUnit {
+  addUnit(name: string, options: UnitOption[], fields: Partial<FakeUnit> = {}): FakeUnit {
     const unit: FakeUnit = { name, options, desiredState: 'inactive', currentState: 'inactive', ...fields };
     this.units.set(name, unit);
     return unit;
@@ -265,10 +266,10 @@ export class FakeFleetApi {
       if (body.options === undefined || body.options.length === 0) {
         return send(res, 409, { error: { code: 409, message: 'unit does not exist and options field empty' } });
       }
-      this.addUnit(name, body.options, { desiredState: desired });
+      this.addUnit(name, completeOptions(body.options), { desiredState: desired });
       return send(res, 201);
     }
-    if (body.options !== undefined && body.options.length > 0) unit.options = body.options;
+    if (body.options !== undefined && body.options.length > 0) unit.options = completeOptions(body.options);
     unit.desiredState = desired;
     send(res, 204);
   }
@@ -331,4 +332,9 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
   }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/** Options as sent (empty `section`/`value` left out), completed. */
+function completeOptions(options: readonly WireUnitOption[]): UnitOption[] {
+  return options.map((o) => ({ section: o.section ?? '', name: o.name, value: o.value ?? '' }));
 }

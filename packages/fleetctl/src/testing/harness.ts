@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WireUnitOption } from '@fleet/engine/api';
-import { parseUnitFile } from '@fleet/engine/model';
+import { parseUnitFile, type UnitOption } from '@fleet/engine/model';
 import { makeHttpClient } from '../api-client.js';
 import { run } from '../cli.js';
 import type { CliDeps } from '../cli.js';
@@ -31,7 +30,7 @@ export const machineA = 'c31e44e1f25c4b2c8e5a6e8b3f1a2b3c';
 export const machineB = '595989bb0d5c4a0f9b3e2d1c0b9a8f7e';
 
 /** Options of a unit file text, as fleetctl would send them. */
-export function optionsOf(text: string): WireUnitOption[] {
+export function optionsOf(text: string): UnitOption[] {
   return parseUnitFile(text).map((o) => ({ ...o }));
 }
 
