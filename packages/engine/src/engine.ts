@@ -1,10 +1,12 @@
 import type { Clock } from './clock.js';
 import type { Leadership } from './leader/index.js';
 import type { Logger } from './log.js';
-import { runLoop } from './loop.js';
-import type { MachineId } from './model/index.js';
+import { runLoop, Wakeup } from './loop.js';
+import type { MachineId, UnitName } from './model/index.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
+import { deferStops } from './reconciler/stop-grace.js';
+import { mergeWakeups } from './registry/watch.js';
 import type { ChangeFeed, ClusterReader, LeaderFence, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
@@ -15,7 +17,12 @@ export interface EngineOptions {
   readonly log: Logger;
   /** fleet's `engine_reconcile_interval`, in ms. */
   readonly reconcileIntervalMs: number;
+  /** How long a running unit's stop is deferred (see `deferStops`); default {@link defaultStopGraceMs}. */
+  readonly stopGraceMs?: number;
 }
+
+/** Long enough for any client to read a unit once after asking for its stop; short next to a stop. */
+export const defaultStopGraceMs = 250;
 
 /**
  * The cluster's scheduler. Campaigns for leadership; while it leads, runs reconcile passes
@@ -23,6 +30,10 @@ export interface EngineOptions {
  */
 export class Engine {
   private readonly requirements: RequirementsCache;
+  private stopsSeen: ReadonlyMap<UnitName, number> = new Map();
+  /** Wakes the loop when a deferred stop falls due. */
+  private readonly timer = new Wakeup();
+  private pendingTimer: { at: number; abort: AbortController } | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.requirements = new RequirementsCache(options.registry);
@@ -49,20 +60,26 @@ export class Engine {
             clock: this.options.clock,
             log,
             signal: termSignal,
-            wake: this.options.registry.changes({ kind: 'cluster' }, termSignal),
+            wake: mergeWakeups([this.options.registry.changes({ kind: 'cluster' }, termSignal), this.timer.stream(termSignal)], termSignal),
           },
-          () => this.pass(term.fence),
+          () => this.pass(term.fence, termSignal),
         );
       } finally {
+        this.pendingTimer?.abort.abort();
+        this.pendingTimer = undefined;
+        this.stopsSeen = new Map();
         if (signal.aborted) await term.resign();
         else log.warn('lost engine leadership', { reason: String(term.signal.reason) });
       }
     }
   }
 
-  private async pass(fence: LeaderFence): Promise<void> {
-    const { registry, log } = this.options;
-    const snapshot = await registry.snapshot();
+  private async pass(fence: LeaderFence, signal: AbortSignal): Promise<void> {
+    const { registry, log, clock } = this.options;
+    const deferred = deferStops(await registry.snapshot(), this.stopsSeen, clock.now(), this.options.stopGraceMs ?? defaultStopGraceMs);
+    this.stopsSeen = deferred.firstSeen;
+    if (deferred.nextDueAt !== undefined) this.wakeAt(deferred.nextDueAt, signal);
+    const snapshot = deferred.snapshot;
     const { requirements, unreadable } = await this.requirements.forSnapshot(snapshot);
     if (unreadable.size > 0) log.warn('unit files unreadable; leaving those units as they are', { units: [...unreadable] });
     const plan = planEngineTasks(snapshot, requirements, unreadable);
@@ -73,5 +90,21 @@ export class Engine {
       return;
     }
     for (const task of plan.tasks) log.info(describeEngineTask(task), { revision: snapshot.revision });
+  }
+
+  /** Makes a pass run at `at` (the earliest of the times asked for). */
+  private wakeAt(at: number, signal: AbortSignal): void {
+    if (this.pendingTimer !== undefined && this.pendingTimer.at <= at) return;
+    this.pendingTimer?.abort.abort();
+    const abort = new AbortController();
+    this.pendingTimer = { at, abort };
+    const { clock } = this.options;
+    clock.sleep(Math.max(0, at - clock.now()), AbortSignal.any([signal, abort.signal])).then(
+      () => {
+        if (this.pendingTimer?.abort === abort) this.pendingTimer = undefined;
+        this.timer.notify();
+      },
+      () => undefined,
+    );
   }
 }
