@@ -8,22 +8,31 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   clusterLiveness,
+  implementationOf,
   readClusterState,
   repoRoot,
   startLocalCluster,
   stopLocalCluster,
   toLocalMachine,
   type ClusterState,
+  type FleetdImplementation,
 } from './local-cluster/cluster.js';
 import { displayPath, fleetctlBin } from './local-cluster/paths.js';
+import { referenceFleetctl } from './local-cluster/reference-fleet.js';
 
-const usage = 'usage: local-cluster-cli up [--machines N] [--dir D] | down [--dir D] | status [--dir D]';
+const usage = 'usage: local-cluster-cli up [--machines N] [--implementation ours|reference] [--reference-dir R] [--dir D] | down [--dir D] | status [--dir D]';
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { machines: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      machines: { type: 'string' },
+      dir: { type: 'string' },
+      implementation: { type: 'string' },
+      'reference-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0];
   if (values.help === true || command === undefined || positionals.length > 1) {
@@ -33,7 +42,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const dir = resolve(values.dir ?? join(repoRoot, '.local-cluster'));
   switch (command) {
     case 'up':
-      return up(dir, parseMachines(values.machines));
+      return up(dir, {
+        machines: parseMachines(values.machines),
+        implementation: parseImplementation(values.implementation),
+        ...(values['reference-dir'] === undefined ? {} : { referenceDir: values['reference-dir'] }),
+      });
     case 'down':
       return down(dir);
     case 'status':
@@ -51,7 +64,13 @@ function parseMachines(text: string | undefined): number {
   return n;
 }
 
-async function up(dir: string, machines: number): Promise<number> {
+function parseImplementation(text: string | undefined): FleetdImplementation {
+  if (text === undefined || text === 'ours' || text === 'reference') return text ?? 'ours';
+  throw new Error(`--implementation must be ours or reference, not ${text}`);
+}
+
+async function up(dir: string, opts: { machines: number; implementation: FleetdImplementation; referenceDir?: string }): Promise<number> {
+  const { machines } = opts;
   const previous = readClusterState(dir);
   if (previous !== undefined) {
     const processes = clusterLiveness(previous);
@@ -74,8 +93,8 @@ async function up(dir: string, machines: number): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const t0 = Date.now();
-  print(`starting a ${machines}-machine cluster in ${dir}`);
-  await startLocalCluster({ dir, machines, log: (line) => print(`  ${line}`) });
+  print(`starting a ${machines}-machine cluster${opts.implementation === 'reference' ? ' of the original fleetd' : ''} in ${dir}`);
+  await startLocalCluster({ ...opts, dir, log: (line) => print(`  ${line}`) });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   print(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -136,7 +155,7 @@ function writeFleetctlWrapper(state: ClusterState): void {
       `# fleetctl against the local cluster in ${state.dir} (written by local-cluster-cli up).`,
       `FLEETCTL_ENDPOINT=${shellQuote(endpoint)}`,
       'export FLEETCTL_ENDPOINT',
-      `exec ${shellQuote(process.execPath)} ${shellQuote(fleetctlBin)} "$@"`,
+      `exec ${fleetctlCommand(state).map(shellQuote).join(' ')} "$@"`,
       '',
     ].join('\n'),
   );
@@ -152,9 +171,17 @@ function printHowTo(state: ClusterState): void {
   print(`  ${displayPath(join(state.dir, 'fleetctl'))} list-machines`);
   print('or:');
   print(`  export FLEETCTL_ENDPOINT=unix://${first.apiSocket}`);
-  print(`  node ${displayPath(fleetctlBin)} list-machines`);
+  const shown = fleetctlCommand(state).map((part) => (part === process.execPath ? 'node' : displayPath(part)));
+  print(`  ${shown.join(' ')} list-machines`);
   print(`logs: ${state.dir}/m*/fleetd.log, ${state.dir}/m*/systemd.log, ${state.dir}/etcd/etcd.log`);
   print(`stop it: npm run cluster:down${state.dir === resolve(repoRoot, '.local-cluster') ? '' : ` -- --dir ${state.dir}`}`);
+}
+
+/** The fleetctl that matches the cluster's fleetd: ours (run by node) or the original binary. */
+function fleetctlCommand(state: ClusterState): string[] {
+  const referenceDir = state.options.referenceDir;
+  if (implementationOf(state) === 'reference' && referenceDir !== undefined) return [referenceFleetctl(referenceDir)];
+  return [process.execPath, fleetctlBin];
 }
 
 function shellQuote(text: string): string {
