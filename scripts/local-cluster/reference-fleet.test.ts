@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLocalClusterCli, type CliResult } from './cli-run.js';
 import { readClusterState, repoRoot, startLocalCluster, type LocalCluster, type LocalMachine } from './cluster.js';
 import { isAlive, pollUntil } from './processes.js';
 import { referenceFleetctl, referenceFleetDir } from './reference-fleet.js';
+import { userInstanceEnvironment } from './systemd-user.js';
 
 // The ORIGINAL fleetd run by our cluster scripts, driven by the ORIGINAL fleetctl. Without
 // FLEET_REFERENCE_DIR every test fails with the reason (CI sets it): nothing is skipped, which is
@@ -49,7 +51,7 @@ async function fleetctl(m: LocalMachine, ...args: string[]): Promise<string> {
 }
 
 function systemctl(m: LocalMachine, ...args: string[]): Promise<{ stdout: string }> {
-  return exec('systemctl', ['--user', ...args], { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: m.busAddress, XDG_RUNTIME_DIR: m.runtimeDir } });
+  return exec('systemctl', ['--user', ...args], { env: { ...process.env, ...userInstanceEnvironment(m) } });
 }
 
 describe('referenceFleetDir', () => {
@@ -95,6 +97,25 @@ describe('a local cluster of the original fleetd', () => {
     expect(rows(await fleetctl(machine(1), 'list-machines', '--full', '--no-legend'))).toEqual(expected);
     const { stdout } = await exec(referenceFleetctl(refDir), ['--endpoint', machine(2).apiUrl, 'list-machines', '--full', '--no-legend']);
     expect(rows(stdout)).toEqual(expected);
+  });
+
+  it('takes the CLI verbs: stop ends it cleanly, start brings back the same machine, reload signals it', async () => {
+    const cli = (...args: string[]): Promise<CliResult> => runLocalClusterCli([...args, '--dir', started().dir]);
+    const before = machine(1);
+    const stop = await cli('stop', 'm1');
+    expect([stop.code, stop.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^m1: fleetd PID ${before.fleetdPid} exited cleanly after SIGTERM`))]);
+    expect(isAlive(before.fleetdPid ?? -1)).toBe(false);
+    expect((await cli('start', 'm1')).code).toBe(0);
+    const after = machine(1);
+    expect(readlinkSync(`/proc/${after.fleetdPid ?? -1}/exe`)).toBe(join(refDir, 'fleetd'));
+    expect([after.machineId, after.metadata]).toEqual([before.machineId, before.metadata]);
+    const listed = await fleetctl(after, 'list-machines', '--full', '--no-legend');
+    expect(listed).toContain(`${after.machineId}\t${after.publicIp}\t${after.metadata}`);
+    // The original reloads its config on SIGHUP and keeps running.
+    const reload = await cli('reload', 'm2');
+    expect([reload.code, reload.stdout]).toEqual([0, `m2: sent SIGHUP to fleetd PID ${machine(2).fleetdPid}\n`]);
+    await pollUntil('m2 fleetd to log the reload', () => (readFileSync(machine(2).fleetdLog, 'utf8').includes('Reloading configuration') ? true : undefined), { timeoutMs: 10_000 });
+    expect(isAlive(machine(2).fleetdPid ?? -1)).toBe(true);
   });
 
   it('runs a unit started through the original fleetctl; stop leaves no recorded PID and no unit process behind', async () => {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ClusterState, MachineRecord } from './cluster-state.js';
 import { repoRoot } from './paths.js';
+import { userInstanceEnvironment } from './systemd-user.js';
 
 const exec = promisify(execFile);
 
@@ -106,7 +107,7 @@ export function referenceFleetdLaunch(state: ClusterState, m: MachineRecord): { 
 export async function stopLeftoverUnits(m: MachineRecord): Promise<string[]> {
   const files = unitFiles(m.unitsDirectory);
   if (files.length === 0) return [];
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: m.busAddress, XDG_RUNTIME_DIR: m.runtimeDir };
+  const env = { ...process.env, ...userInstanceEnvironment(m) };
   const listed = await exec('systemctl', ['--user', 'list-units', '--all', '--plain', '--no-legend', '--full', '--', ...files], { env, timeout: 10_000 });
   const loaded = listed.stdout.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => files.includes(name));
   if (loaded.length > 0) await exec('systemctl', ['--user', 'stop', '--', ...loaded], { env, timeout: 60_000 });
