@@ -1,68 +1,111 @@
 /**
- * `node scripts/dist/local-cluster-cli.js up|down|status [--machines N] [--dir D]`: a local fleet
- * cluster (etcd, dockerd, one systemd --user + fleetd per machine) that outlives this command.
- * Every PID is recorded in `<dir>/state.json`; `down` stops exactly those.
+ * `node scripts/dist/local-cluster-cli.js <verb> [--dir D] ...` (`npm run cluster -- <verb>`): a
+ * local fleet cluster (etcd, dockerd, one systemd --user + fleetd per machine, our fleetd or the
+ * original) that outlives this command, and the verbs fleet's functional tests use on their
+ * machines (kill, stop, start, add, reload, etcd stop/start, env). Every PID is recorded in
+ * `<dir>/state.json`; every verb acts only on those. Exit status: 0 done, 1 failed (or `stop`
+ * had to SIGKILL), 2 bad usage; a refused verb changes nothing.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliCommand, usage, type CliCommand } from './local-cluster/cli-command.js';
 import {
-  clusterLiveness,
-  readClusterState,
-  repoRoot,
-  startLocalCluster,
-  stopLocalCluster,
-  toLocalMachine,
-  type ClusterState,
-} from './local-cluster/cluster.js';
-import { displayPath, fleetctlBin } from './local-cluster/paths.js';
+  addMachine,
+  killFleetd,
+  machineNamed,
+  requireCluster,
+  signalFleetd,
+  startClusterEtcd,
+  startFleetdAgain,
+  stopClusterEtcd,
+  stopFleetdGracefully,
+} from './local-cluster/cluster-control.js';
+import { exportLines, fleetctlCommand, writeFleetctlWrapper } from './local-cluster/cluster-shell.js';
+import { clusterStatus, statusLines } from './local-cluster/cluster-status.js';
+import { LocalClusterError, readClusterState, repoRoot, startLocalCluster, stopLocalCluster, type ClusterState } from './local-cluster/cluster.js';
+import { displayPath, seconds } from './local-cluster/paths.js';
 
-const usage = 'usage: local-cluster-cli up [--machines N] [--dir D] | down [--dir D] | status [--dir D]';
+const defaultDir = join(repoRoot, '.local-cluster');
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { machines: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  const command = positionals[0];
-  if (values.help === true || command === undefined || positionals.length > 1) {
-    process.stderr.write(`${usage}\n`);
-    return values.help === true ? 0 : 2;
-  }
-  const dir = resolve(values.dir ?? join(repoRoot, '.local-cluster'));
-  switch (command) {
+  const command = parseCliCommand(argv, defaultDir);
+  switch (command.verb) {
+    case 'help':
+      print(usage);
+      return 0;
     case 'up':
-      return up(dir, parseMachines(values.machines));
+      return up(command);
     case 'down':
-      return down(dir);
+      return down(command.dir);
     case 'status':
-      return status(dir);
-    default:
-      process.stderr.write(`unknown command ${command}\n${usage}\n`);
-      return 2;
-  }
-}
-
-function parseMachines(text: string | undefined): number {
-  if (text === undefined) return 3;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 250) throw new Error(`--machines must be an integer from 1 to 250, not ${text}`);
-  return n;
-}
-
-async function up(dir: string, machines: number): Promise<number> {
-  const previous = readClusterState(dir);
-  if (previous !== undefined) {
-    const processes = clusterLiveness(previous);
-    const dead = processes.filter((p) => !p.alive);
-    if (processes.length > 0 && dead.length === 0) {
-      print(`a local cluster already runs in ${dir}`);
-      printStatus(previous, processes);
-      writeFleetctlWrapper(previous);
-      printHowTo(previous);
+      return status(command.dir, command.output);
+    case 'etcd':
+      return etcd(command.dir, command.action);
+    case 'add': {
+      const state = requireCluster(command.dir);
+      const m = await addMachine(state, command.metadata, (line) => print(`  ${line}`));
+      print(`added ${m.name}: machine ${m.machineId}, IP ${m.publicIp}, metadata ${m.metadata || '-'}, endpoint unix://${m.apiSocket}`);
       return 0;
     }
+    default:
+      return machineVerb(command);
+  }
+}
+
+async function machineVerb(command: Extract<CliCommand, { machine: string }>): Promise<number> {
+  const state = requireCluster(command.dir);
+  const m = machineNamed(state, command.machine);
+  switch (command.verb) {
+    case 'kill': {
+      const pid = await killFleetd(state, m, 'SIGKILL');
+      print(`${m.name}: fleetd PID ${pid} killed (SIGKILL)`);
+      return 0;
+    }
+    case 'stop': {
+      const t0 = Date.now();
+      const { pid, result } = await stopFleetdGracefully(state, m, command.timeoutMs);
+      if (result === 'killed') {
+        print(`${m.name}: fleetd PID ${pid} was still running ${command.timeoutMs / 1000} s after SIGTERM: SIGKILLed`);
+        return 1;
+      }
+      print(`${m.name}: fleetd PID ${pid} exited cleanly after SIGTERM in ${seconds(t0)}`);
+      return 0;
+    }
+    case 'start':
+      await startFleetdAgain(state, m, print);
+      return 0;
+    case 'reload': {
+      const pid = signalFleetd(m, 'SIGHUP');
+      print(`${m.name}: sent SIGHUP to fleetd PID ${pid}`);
+      return 0;
+    }
+    case 'env':
+      for (const line of exportLines(m)) print(line);
+      return 0;
+  }
+}
+
+async function etcd(dir: string, action: 'stop' | 'start'): Promise<number> {
+  const state = requireCluster(dir);
+  if (action === 'start') {
+    await startClusterEtcd(state, print);
+    return 0;
+  }
+  const { pid, result } = await stopClusterEtcd(state);
+  print(`etcd PID ${pid} ${result === 'killed' ? 'SIGKILLed (it did not exit within 10 s of SIGTERM)' : 'stopped'}; its data stays in ${join(dir, 'etcd', 'data')} for etcd start`);
+  return 0;
+}
+
+async function up(command: Extract<CliCommand, { verb: 'up' }>): Promise<number> {
+  const { dir, machines, implementation } = command;
+  const previous = readClusterState(dir);
+  if (previous !== undefined) {
+    const { processes, up: running } = clusterStatus(previous);
+    if (running) {
+      print(`a local cluster already runs in ${dir}`);
+      printStatusAndHowTo(previous);
+      return 0;
+    }
+    const dead = processes.filter((p) => !p.alive);
     print(`the cluster in ${dir} is only partly running (${dead.map((p) => `${p.what} PID ${p.pid}`).join(', ')} gone): stopping the rest and starting fresh`);
     for (const line of await stopLocalCluster(dir)) print(`  ${line}`);
   }
@@ -74,16 +117,23 @@ async function up(dir: string, machines: number): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const t0 = Date.now();
-  print(`starting a ${machines}-machine cluster in ${dir}`);
-  await startLocalCluster({ dir, machines, log: (line) => print(`  ${line}`) });
+  print(`starting a ${machines}-machine cluster${implementation === 'reference' ? ' of the original fleetd' : ''} in ${dir}`);
+  await startLocalCluster({
+    dir,
+    machines,
+    implementation,
+    ...(command.metadata === undefined ? {} : { metadata: command.metadata }),
+    ...(command.agentTtl === undefined ? {} : { agentTtl: command.agentTtl }),
+    ...(command.engineReconcileInterval === undefined ? {} : { engineReconcileInterval: command.engineReconcileInterval }),
+    ...(command.referenceDir === undefined ? {} : { referenceDir: command.referenceDir }),
+    log: (line) => print(`  ${line}`),
+  });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  print(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  print(`cluster up in ${seconds(t0)}`);
   const state = readClusterState(dir);
   if (state === undefined) throw new Error(`${dir}/state.json disappeared right after the cluster started`);
-  printStatus(state);
-  writeFleetctlWrapper(state);
-  printHowTo(state);
+  printStatusAndHowTo(state);
   return 0;
 }
 
@@ -94,71 +144,45 @@ async function down(dir: string): Promise<number> {
   return 0;
 }
 
-function status(dir: string): number {
+function status(dir: string, output: 'text' | 'json'): number {
   const state = readClusterState(dir);
   if (state === undefined) {
-    print(`no local cluster in ${dir} (start one with npm run cluster:up)`);
+    if (output === 'json') print(JSON.stringify({ dir, up: false, machines: [] }, null, 2));
+    else print(`no local cluster in ${dir} (start one with npm run cluster:up)`);
     return 0;
   }
-  const processes = clusterLiveness(state);
-  printStatus(state, processes);
-  if (processes.every((p) => p.alive)) printHowTo(state);
-  else print('some processes are gone: npm run cluster:down, then npm run cluster:up');
+  const current = clusterStatus(state);
+  if (output === 'json') {
+    print(JSON.stringify(current, null, 2));
+    return 0;
+  }
+  for (const line of statusLines(current)) print(line);
+  if (current.up) printHowTo(state);
+  else print(`some processes are gone: npm run cluster -- start <machine> or etcd start, or npm run cluster:down, then npm run cluster:up`);
   return 0;
 }
 
-function printStatus(state: ClusterState, processes = clusterLiveness(state)): void {
-  const alive = new Map(processes.map((p) => [p.what, p.alive]));
-  const pid = (what: string, p: number | undefined): string =>
-    p === undefined ? '-' : `${p} (${alive.get(what) === true ? 'running' : 'gone'})`;
-  print(`cluster ${state.name} (id ${state.clusterId}) in ${state.dir}, started ${state.createdAt}`);
-  print(`  etcd     ${state.etcd?.clientUrl ?? '-'}  PID ${pid('etcd', state.etcd?.process.pid)}`);
-  print(`  dockerd  ${state.dockerd === null ? 'an engine that already ran (not owned by this cluster)' : `PID ${pid('dockerd', state.dockerd.pid)}`}`);
-  const rows = [['MACHINE', 'MACHINE ID', 'IP', 'METADATA', 'SYSTEMD PID', 'FLEETD PID', 'API']];
-  for (const record of state.machines) {
-    const m = toLocalMachine(record);
-    rows.push([m.name, m.machineId, m.publicIp, m.metadata || '-', pid(`${m.name} systemd`, m.systemdPid), pid(`${m.name} fleetd`, m.fleetdPid), m.apiUrl]);
-  }
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
-  for (const r of rows) print(`  ${r.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd()}`);
-}
-
-/** Writes `<dir>/fleetctl`: a shell script that runs fleetctl against machine 1 of the cluster. */
-function writeFleetctlWrapper(state: ClusterState): void {
-  const first = state.machines[0];
-  if (first === undefined) return;
-  const wrapper = join(state.dir, 'fleetctl');
-  const endpoint = `unix://${first.apiSocket}`;
-  writeFileSync(
-    wrapper,
-    [
-      '#!/bin/sh',
-      `# fleetctl against the local cluster in ${state.dir} (written by local-cluster-cli up).`,
-      `FLEETCTL_ENDPOINT=${shellQuote(endpoint)}`,
-      'export FLEETCTL_ENDPOINT',
-      `exec ${shellQuote(process.execPath)} ${shellQuote(fleetctlBin)} "$@"`,
-      '',
-    ].join('\n'),
-  );
-  chmodSync(wrapper, 0o755);
+function printStatusAndHowTo(state: ClusterState): void {
+  for (const line of statusLines(clusterStatus(state))) print(line);
+  writeFleetctlWrapper(state);
+  printHowTo(state);
 }
 
 /** Prints how to point fleetctl at the cluster, where its logs are and how to stop it. */
 function printHowTo(state: ClusterState): void {
   const first = state.machines[0];
   if (first === undefined) return;
+  const dirOption = state.dir === resolve(defaultDir) ? '' : ` --dir ${state.dir}`;
+  const shown = fleetctlCommand(state).map((part) => (part === process.execPath ? 'node' : displayPath(part)));
   print('');
   print('use fleetctl against it:');
   print(`  ${displayPath(join(state.dir, 'fleetctl'))} list-machines`);
   print('or:');
   print(`  export FLEETCTL_ENDPOINT=unix://${first.apiSocket}`);
-  print(`  node ${displayPath(fleetctlBin)} list-machines`);
+  print(`  ${shown.join(' ')} list-machines`);
+  print(`a machine's fleetctl and systemctl --user: eval "$(npm run -s cluster -- env ${first.name}${dirOption})"`);
   print(`logs: ${state.dir}/m*/fleetd.log, ${state.dir}/m*/systemd.log, ${state.dir}/etcd/etcd.log`);
-  print(`stop it: npm run cluster:down${state.dir === resolve(repoRoot, '.local-cluster') ? '' : ` -- --dir ${state.dir}`}`);
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
+  print(`stop it: npm run cluster:down${dirOption === '' ? '' : ` --${dirOption}`}`);
 }
 
 // `... | head` closes stdout early; that is no reason to fail (or to stop halfway through `up`).
@@ -175,7 +199,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`local-cluster: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    const usageProblem = err instanceof LocalClusterError && err.code === 'USAGE';
+    process.stderr.write(`local-cluster: ${err instanceof Error ? err.message : String(err)}\n${usageProblem ? '(--help lists the verbs and their options)\n' : ''}`);
+    process.exitCode = usageProblem ? 2 : 1;
   },
 );

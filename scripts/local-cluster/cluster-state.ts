@@ -38,6 +38,12 @@ export interface MachineRecord extends Omit<LocalMachine, 'systemdPid' | 'fleetd
   fleetd: RecordedProcess | null;
 }
 
+/**
+ * Which fleetd the machines run: `ours` (this repository's) or `reference` (the original CoreOS
+ * fleetd, from a folder holding its binaries).
+ */
+export type FleetdImplementation = 'ours' | 'reference';
+
 /** The content of `<dir>/state.json`. */
 export interface ClusterState {
   readonly version: 1;
@@ -52,8 +58,17 @@ export interface ClusterState {
     fleetdBin: string;
     /** PEM files for every fleetd's TCP API (HTTPS; with `caFile`, client certificates required). */
     apiTls?: { certFile: string; keyFile: string; caFile?: string };
+    /** Absent in state files written before the original fleetd could be run: `ours`. */
+    implementation?: FleetdImplementation;
+    /** With `implementation: 'reference'`: the absolute folder of the original fleetd and fleetctl. */
+    referenceDir?: string;
   };
-  etcd: { clientUrl: string; logFile: string; process: RecordedProcess } | null;
+  /**
+   * The cluster's etcd. `process` stays recorded after `etcd stop` (no longer alive), so that
+   * `etcd start` brings it back on the same URLs and data. `peerUrl` and `enableV2` are absent in
+   * older state files.
+   */
+  etcd: { clientUrl: string; peerUrl?: string; enableV2?: boolean; logFile: string; process: RecordedProcess } | null;
   /** null when no dockerd was started by this cluster. */
   dockerd: RecordedProcess | null;
   /**
@@ -100,6 +115,11 @@ export function clusterLiveness(state: ClusterState): { what: string; pid: numbe
     add(`${m.name} fleetd`, m.fleetd);
   }
   return out;
+}
+
+/** The fleetd implementation of a recorded cluster (`ours` for state files that predate the choice). */
+export function implementationOf(state: ClusterState): FleetdImplementation {
+  return state.options.implementation ?? 'ours';
 }
 
 /** The public view of a recorded machine. */

@@ -21,19 +21,34 @@ const readyTimeoutMs = 20_000;
 // binds it. A few fresh attempts make that race harmless.
 const portAttempts = 3;
 
+/** Options of {@link startEtcd}. */
+export interface EtcdOptions {
+  /** The member's folder; its data lives in `<dir>/data`. */
+  dir: string;
+  logFile: string;
+  /** Member name. Default `local`. */
+  name?: string;
+  /** Also serve etcd's v2 API (`--enable-v2`), which the original fleetd speaks. Default false. */
+  enableV2?: boolean;
+  /** Listen on these loopback ports (a member started again keeps its URLs); default: free ones. */
+  ports?: { client: number; peer: number };
+}
+
 /**
- * Starts a one-member etcd on free loopback ports with its data under `<dir>/data` (kept if it
- * exists; callers that want a fresh store remove it first). Resolves once `GET <clientUrl>/health`
- * reports healthy. Throws, with the tail of `logFile`, if etcd exits or is not healthy within 20 s;
- * nothing is left running then.
+ * Starts a one-member etcd on loopback ports (free ones unless `ports` says which) with its data
+ * under `<dir>/data` (kept if it exists; callers that want a fresh store remove it first). Resolves
+ * once `GET <clientUrl>/health` reports healthy. Throws, with the tail of `logFile`, if etcd exits
+ * or is not healthy within 20 s; nothing is left running then.
  */
-export async function startEtcd(options: { dir: string; logFile: string; name?: string }): Promise<RunningEtcd> {
+export async function startEtcd(options: EtcdOptions): Promise<RunningEtcd> {
   const name = options.name ?? 'local';
   const dataDir = join(options.dir, 'data');
   mkdirSync(options.dir, { recursive: true });
   let lastError: Error | undefined;
-  for (let attempt = 1; attempt <= portAttempts; attempt++) {
-    const [clientPort, peerPort] = await freeLoopbackPorts(2);
+  // Given ports are not ours to change: a port in use is an error, not a reason to try others.
+  const attempts = options.ports === undefined ? portAttempts : 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const [clientPort, peerPort] = options.ports === undefined ? await freeLoopbackPorts(2) : [options.ports.client, options.ports.peer];
     if (clientPort === undefined || peerPort === undefined) throw new Error('the OS gave fewer free ports than asked for');
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -50,6 +65,7 @@ export async function startEtcd(options: { dir: string; logFile: string; name?: 
         '--initial-cluster', `${name}=${peerUrl}`,
         '--logger', 'zap',
         '--log-outputs', 'stderr',
+        ...(options.enableV2 === true ? ['--enable-v2=true'] : []),
       ],
       // A developer's ETCD_* variables would override these flags (etcd reads both and refuses conflicts).
       { logFile: options.logFile, env: withoutEtcdVariables(process.env) },
@@ -63,7 +79,10 @@ export async function startEtcd(options: { dir: string; logFile: string; name?: 
       throw new Error(`etcd did not become healthy: ${(err as Error).message}\n--- ${options.logFile} ---\n${tail(options.logFile)}`, { cause: err });
     });
     if (outcome === 'healthy') {
-      return { process: started, clientUrl, peerUrl, dataDir, stop: () => stopProcess(started.pid, 10_000) };
+      const stop = async (): Promise<void> => {
+        await stopProcess(started.pid, 10_000);
+      };
+      return { process: started, clientUrl, peerUrl, dataDir, stop };
     }
     const log = tail(options.logFile);
     lastError = new Error(`etcd exited during startup (attempt ${attempt}, ports ${clientPort}/${peerPort})\n--- ${options.logFile} ---\n${log}`);

@@ -1,15 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeState, type ClusterState, type MachineRecord } from './cluster-state.js';
+import { implementationOf, writeState, type ClusterState, type MachineRecord } from './cluster-state.js';
 import { repoRoot, seconds } from './paths.js';
 import { httpRequest } from './http.js';
-import { isAlive, pollUntil, recordProcess, startDetached, tail } from './processes.js';
+import { isAlive, isRecordedAlive, pollUntil, recordProcess, startDetached, stopProcess, tail, type StopResult } from './processes.js';
+import { referenceFleetConfig, referenceFleetdLaunch } from './reference-fleet.js';
 
 const fleetdReadyTimeoutMs = 30_000;
+/**
+ * How long a SIGTERMed fleetd gets before SIGKILL when a whole cluster stops. Ours exits at once
+ * (its units keep running); the original stops and unloads its units first, about one a second,
+ * and whatever it leaves is stopped through systemd afterwards.
+ */
+const stopGraceMs = { ours: 10_000, reference: 5_000 } as const;
+
+/** The name of machine `m`'s config file in its folder, per implementation (formats differ). */
+export function fleetdConfigName(state: ClusterState): string {
+  return implementationOf(state) === 'reference' ? 'fleet.conf' : 'fleetd.conf';
+}
+
+/** Machine `m`'s fleetd config, in the format of the cluster's fleetd implementation. */
+export function fleetdConfig(state: ClusterState, m: MachineRecord): string {
+  return implementationOf(state) === 'reference' ? referenceFleetConfig(state, m) : ourFleetdConfig(state, m);
+}
 
 /** fleet's option names plus ours (see packages/agent's fleetd): one `key=value` per line. */
-export function fleetdConfig(state: ClusterState, m: MachineRecord): string {
+function ourFleetdConfig(state: ClusterState, m: MachineRecord): string {
   if (state.etcd === null) throw new Error('etcd must run before fleetd is configured');
   const lines = [
     `etcd_servers=${state.etcd.clientUrl}`,
@@ -35,17 +52,21 @@ function tlsLines(tls: ClusterState['options']['apiTls']): string[] {
 }
 
 /**
- * Starts machine `m`'s fleetd (detached, with `m.configFile` and no `FLEET_*` variables), records it
- * in `m.fleetd` and state.json, and resolves once it lists its own machine. Throws, with the log
- * tail, if it exits during startup or is not ready within 30 s.
+ * Starts machine `m`'s fleetd of the cluster's implementation (detached, with `m.configFile` and
+ * no `FLEET_*` variables), records it in `m.fleetd` and state.json, and resolves once it lists its
+ * own machine (for the original fleetd, that first request is also what activates it). Throws,
+ * with the log tail, if it exits during startup or is not ready within 30 s.
  */
 export async function startFleetd(state: ClusterState, m: MachineRecord, log: (line: string) => void): Promise<void> {
   rmSync(m.apiSocket, { force: true });
   const t0 = Date.now();
-  const started = await startDetached(`fleetd:${m.name}`, process.execPath, [state.options.fleetdBin, '--config', m.configFile], {
+  const launch = implementationOf(state) === 'reference'
+    ? referenceFleetdLaunch(state, m)
+    : { command: process.execPath, args: [state.options.fleetdBin, '--config', m.configFile] };
+  const started = await startDetached(`fleetd:${m.name}`, launch.command, launch.args, {
     logFile: m.fleetdLog,
     cwd: repoRoot,
-    // fleetd lets FLEET_<OPTION> variables override its config file; the file must be the whole truth.
+    // Both fleetds let FLEET_<OPTION> variables override their config file; the file must be the whole truth.
     env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('FLEET_'))),
   });
   m.fleetd = recordProcess(started.pid);
@@ -63,6 +84,18 @@ export async function startFleetd(state: ClusterState, m: MachineRecord, log: (l
     throw new Error(`fleetd of ${m.name} exited during startup\n--- ${m.fleetdLog} ---\n${tail(m.fleetdLog)}`);
   }
   log(`${m.name}: fleetd PID ${started.pid} (machine ${m.machineId}, ${m.metadata || 'no metadata'}) ready in ${seconds(t0)}`);
+}
+
+/**
+ * Stops machine `m`'s fleetd if it runs (SIGTERM; SIGKILL after `graceMs`, by default the
+ * implementation's grace for a cluster stop) and records it as stopped. Says how it ended.
+ */
+export async function stopFleetd(state: ClusterState, m: MachineRecord, graceMs: number = stopGraceMs[implementationOf(state)]): Promise<StopResult> {
+  const p = m.fleetd;
+  const result = p === null || !isRecordedAlive(p) ? 'not-running' : await stopProcess(p.pid, graceMs);
+  m.fleetd = null;
+  writeState(state);
+  return result;
 }
 
 /** True when fleetd's `GET /fleet/v1/machines` on `socketPath` lists `machineId`. */

@@ -69,26 +69,31 @@ export async function pollUntil<T>(
   }
 }
 
+/** How {@link stopProcess} ended: on SIGTERM within the grace, only after SIGKILL, or nothing ran. */
+export type StopResult = 'terminated' | 'killed' | 'not-running';
+
 /**
  * Stops exactly this PID: SIGTERM, then SIGKILL if it is still alive after `graceMs`.
- * Resolves once the process is gone. Never signals by name or pattern.
+ * Resolves once the process is gone, saying which signal ended it. Never signals by name or pattern.
  */
-export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
-  if (!isAlive(pid)) return;
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<StopResult> {
+  if (!isAlive(pid)) return 'not-running';
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
-    return;
+    return 'not-running';
   }
   try {
     await pollUntil(`PID ${pid} to exit`, () => (isAlive(pid) ? undefined : true), { timeoutMs: graceMs, intervalMs: 50 });
+    return 'terminated';
   } catch {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
-      return;
+      return 'terminated';
     }
     await pollUntil(`PID ${pid} to exit after SIGKILL`, () => (isAlive(pid) ? undefined : true), { timeoutMs: 5_000, intervalMs: 50 });
+    return 'killed';
   }
 }
 

@@ -16,6 +16,14 @@ export interface SystemdUserInstance {
 const cgroupRoots = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'];
 
 /**
+ * The variables that point `systemctl --user` (and D-Bus clients) at one instance: its bus, and its
+ * runtime dir, where systemctl looks for the instance's private socket before trying the bus.
+ */
+export function userInstanceEnvironment(instance: { readonly busAddress: string; readonly runtimeDir: string }): { DBUS_SESSION_BUS_ADDRESS: string; XDG_RUNTIME_DIR: string } {
+  return { DBUS_SESSION_BUS_ADDRESS: instance.busAddress, XDG_RUNTIME_DIR: instance.runtimeDir };
+}
+
+/**
  * Starts one `systemd --user` in its own cgroup (both hierarchies, see ENVIRONMENT.md: without it two
  * instances share `/app.slice/X.service` and stopping a unit on one machine kills it on the other),
  * with a private XDG_RUNTIME_DIR. Resolves once its bus accepts connections. Throws with the log tail
@@ -36,7 +44,7 @@ export async function startSystemdUser(options: { runtimeDir: string; cgroup: st
   const script = `${procs.map((p) => `echo $$ > '${p}'`).join(' && ')} && exec '${binary}' --user`;
   const process_ = await startDetached(`systemd-user:${options.cgroup}`, '/bin/sh', ['-c', script], {
     logFile: options.logFile,
-    env: { ...process.env, XDG_RUNTIME_DIR: options.runtimeDir, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(options.runtimeDir, 'bus')}` },
+    env: { ...process.env, ...userInstanceEnvironment({ busAddress: `unix:path=${join(options.runtimeDir, 'bus')}`, runtimeDir: options.runtimeDir }) },
   });
   const busPath = join(options.runtimeDir, 'bus');
   try {
