@@ -19,8 +19,10 @@ import { splitLines } from './line-splitter.js';
  * A unit as fleetctl works with it: every option complete. fleet's servers leave an option's
  * empty `section` or `value` out of their answers; here they are `""` again.
  */
-export interface ApiUnit extends Omit<WireUnit, 'options'> {
+export interface ApiUnit extends Omit<WireUnit, 'options' | 'currentState'> {
   readonly options: UnitOption[];
+  /** `""` when the server leaves it out (fleet does for global units). */
+  readonly currentState: string;
 }
 
 /** Filters of `GET /fleet/v1/state`. */
@@ -307,7 +309,11 @@ function expectObject<T>(body: string, what: string): T {
 /** A unit from the API with its options completed (see {@link ApiUnit}). */
 function fromWireUnit(unit: WireUnit): ApiUnit {
   const options = Array.isArray(unit.options) ? unit.options : [];
-  return { ...unit, options: options.map((o: WireUnitOption) => ({ section: o.section ?? '', name: o.name, value: o.value ?? '' })) };
+  return {
+    ...unit,
+    options: options.map((o: WireUnitOption) => ({ section: o.section ?? '', name: o.name, value: o.value ?? '' })),
+    currentState: unit.currentState ?? '',
+  };
 }
 
 /** An option as fleet's client sends it: an empty `section` or `value` left out. */

@@ -58,10 +58,17 @@ describe('API v1 units', () => {
       expect(registry.units.get(parseUnitName('hello.service'))?.desiredState).toBe('launched');
     });
 
-    it('answers 409 for an existing unit given no desiredState, with or without its options, and changes nothing', async () => {
+    it('replaces a unit given other options and no desiredState (its --replace): 201, the unit inactive', async () => {
+      const { call, registry } = fresh();
+      await call('PUT', '/units/hello.service', { options, desiredState: 'launched' });
+      expect(await call('PUT', '/units/hello.service', { name: 'hello.service', options: otherOptions })).toEqual({ status: 201 });
+      expect(registry.units.get(parseUnitName('hello.service'))).toEqual({ name: 'hello.service', hash: hashUnitFile(otherOptions as UnitFile), desiredState: 'inactive' });
+    });
+
+    it('answers 409 for an existing unit given no desiredState, with its own options or none, and changes nothing', async () => {
       const { call, registry } = fresh();
       await call('PUT', '/units/hello.service', { options, desiredState: 'loaded' });
-      for (const body of [{ options }, { options: otherOptions }, {}]) {
+      for (const body of [{ options }, {}]) {
         const response = await call('PUT', '/units/hello.service', body);
         expect(response.status).toBe(409);
         expect(JSON.stringify(response.body)).toMatch(/must provide desiredState/);

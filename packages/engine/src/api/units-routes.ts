@@ -45,10 +45,10 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
 /**
  * PUT, as fleet's server answers it. A new unit needs options: it is created (201) with the body's
  * desired state, or `inactive` when the body has none (fleet's client creates with `name` and
- * `options` only, then sets the state in a second PUT). An existing unit needs a desired state (409
- * without one): options of the same hash, or none, set it (204); options of a different hash
- * replace the file, hash and desired state (201, fleet's `--replace`; 409 if the unit changed
- * meanwhile). Options are validated as for a create; fleet's client omits an option's empty
+ * `options` only, then sets the state in a second PUT). For an existing unit, options of a
+ * different hash replace the file, hash and desired state (201; `inactive` when the body has none,
+ * which is how fleet's client sends `--replace`; 409 if the unit changed meanwhile); otherwise the
+ * body must carry a desired state (409 without one), which is set (204). Options are validated as for a create; fleet's client omits an option's empty
  * `section` or `value`, which therefore read as `""`.
  */
 async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<ApiResponse> {
@@ -98,8 +98,8 @@ async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredS
   const unit = { name, file, hash: hashUnitFile(file), desiredState: desiredState ?? 'inactive' };
   const outcome = await deps.units.createUnit(unit);
   if (outcome.kind === 'created') return { status: 201 };
-  if (desiredState === undefined) return apiError(409, `must provide desiredState to update existing unit ${name}`);
   if (outcome.existing.hash === unit.hash) {
+    if (desiredState === undefined) return apiError(409, `must provide desiredState to update existing unit ${name}`);
     if (await deps.units.setDesiredState(name, desiredState)) return { status: 204 };
     return apiError(409, `unit ${name} was destroyed while it was being updated; retry`);
   }
@@ -168,9 +168,11 @@ function toWireOption({ section, name, value }: UnitOption): WireUnitOption {
 
 function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, view: UnitsView): WireUnit {
   const entry = view.placed.get(name);
-  const unit: WireUnit = { name, options: file.map(toWireOption), desiredState, currentState: currentState(entry, view.states) };
-  // A global unit runs on many machines: like fleet, it names none.
-  if (entry !== undefined && !parseRequirements(name, file).global) unit.machineID = entry.machineId;
+  // A global unit runs on many machines: like fleet, it names none and has no current state.
+  const global = parseRequirements(name, file).global;
+  const unit: WireUnit = { name, options: file.map(toWireOption), desiredState };
+  if (!global) unit.currentState = currentState(entry, view.states);
+  if (entry !== undefined && !global) unit.machineID = entry.machineId;
   const reason = view.snapshot.reasons.get(name);
   if (reason !== undefined) unit.reason = reason;
   return unit;

@@ -21,9 +21,10 @@ export interface WireUnit {
   desiredState: string;
   /**
    * What the agent of the unit's machine has reported (fleet's heartbeat): `inactive` until then,
-   * and for units not scheduled; `loaded` or `launched` after.
+   * and for units not scheduled; `loaded` or `launched` after. Absent for global units, as in
+   * fleet (they run on many machines).
    */
-  currentState: string;
+  currentState?: string;
   /** Machine the unit is scheduled to; absent when not scheduled (and for global units). */
   machineID?: string;
   /**
