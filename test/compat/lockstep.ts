@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+/** One fleetctl invocation of a scenario. */
+export interface Step {
+  readonly args: readonly string[];
+  /**
+   * The output reflects state that settles on its own after the command (systemd states in a
+   * listing): run it again on both sides, up to a deadline, until the two agree.
+   */
+  readonly settle?: boolean;
+  /** Lines come in no fixed order (fleetctl waits for several units at once): compare them sorted. */
+  readonly unordered?: boolean;
+  /** Extra environment, e.g. `FLEETCTL_ENDPOINT` instead of `--endpoint`. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Pass the endpoint through `FLEETCTL_ENDPOINT` rather than `--endpoint`. */
+  readonly endpointFromEnv?: boolean;
+  /** Run in this folder below the side's `cwd` (another version of a unit file). */
+  readonly dir?: string;
+}
+
+/** A fleetctl binary pointed at one cluster. */
+export interface Side {
+  /** For messages, e.g. `original fleetctl → our cluster`. */
+  readonly name: string;
+  /** The command that runs fleetctl: `[binary, ...leading args]`. */
+  readonly fleetctl: readonly string[];
+  readonly endpoint: string;
+  /** Where unit files named in the steps are read from. */
+  readonly cwd: string;
+}
+
+export interface StepResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A step whose outcome differed between the two sides. */
+export interface Difference {
+  readonly step: string;
+  readonly a: StepResult;
+  readonly b: StepResult;
+}
+
+const settleDeadlineMs = 40_000;
+const settlePollMs = 250;
+
+/** Runs one step on one side; the exit code, stdout and stderr, normalised (see {@link normalise}). */
+export async function runStep(side: Side, step: Step): Promise<StepResult> {
+  const [bin, ...lead] = side.fleetctl;
+  if (bin === undefined) throw new Error(`${side.name}: no fleetctl command`);
+  const endpointArgs = step.endpointFromEnv === true ? [] : ['--endpoint', side.endpoint];
+  const env = { ...process.env, ...(step.endpointFromEnv === true ? { FLEETCTL_ENDPOINT: side.endpoint } : {}), ...step.env };
+  if (step.endpointFromEnv !== true) delete env['FLEETCTL_ENDPOINT'];
+  const raw = await new Promise<StepResult>((resolve) => {
+    execFile(bin, [...lead, ...endpointArgs, ...step.args], { cwd: step.dir === undefined ? side.cwd : join(side.cwd, step.dir), env, timeout: 90_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+  const clean = (text: string): string => normalise(text, step.unordered === true);
+  return { code: raw.code, stdout: clean(raw.stdout), stderr: clean(raw.stderr) };
+}
+
+/**
+ * Makes two clusters' outputs comparable: glog's timestamps are dropped, and with `unordered` the
+ * lines are sorted and the ` on <machine>` of `Unit x launched on ...` dropped (fleet's client
+ * looks machines up from several goroutines at once and prints it only for some of them).
+ * Machine IDs and IPs stay: both clusters use the same ones, so placements compare too.
+ */
+export function normalise(text: string, unordered: boolean): string {
+  const out = text.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /gm, '');
+  if (!unordered) return out;
+  const lines = out.split('\n');
+  const last = lines.pop();
+  const sorted = lines.map((l) => l.replace(/^(Unit \S+ \S+) on \S+$/, '$1')).sort();
+  return [...sorted, ...(last === undefined || last === '' ? [] : [last])].join('\n') + (last === '' ? '\n' : '');
+}
+
+function same(a: StepResult, b: StepResult): boolean {
+  return a.code === b.code && a.stdout === b.stdout && a.stderr === b.stderr;
+}
+
+/**
+ * Runs the steps on both sides in lockstep (each step on `a`, then on `b`) and returns the steps
+ * whose exit code or output differed. A `settle` step is repeated on both sides until they agree
+ * or a deadline passes.
+ */
+export async function runLockstep(steps: readonly Step[], a: Side, b: Side): Promise<Difference[]> {
+  const differences: Difference[] = [];
+  for (const step of steps) {
+    let ra = await runStep(a, step);
+    let rb = await runStep(b, step);
+    const deadline = Date.now() + settleDeadlineMs;
+    while (step.settle === true && !same(ra, rb) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, settlePollMs));
+      [ra, rb] = [await runStep(a, step), await runStep(b, step)];
+    }
+    if (!same(ra, rb)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
+  }
+  return differences;
+}
+
+/** A readable report of differences, for a failing assertion. */
+export function describeDifferences(differences: readonly Difference[], a: Side, b: Side): string {
+  return differences
+    .map((d) => [
+      `$ ${d.step}`,
+      `  ${a.name}: exit ${d.a.code}\n${indent(d.a.stdout, 'out')}${indent(d.a.stderr, 'err')}`,
+      `  ${b.name}: exit ${d.b.code}\n${indent(d.b.stdout, 'out')}${indent(d.b.stderr, 'err')}`,
+    ].join('\n'))
+    .join('\n\n');
+}
+
+function indent(text: string, label: string): string {
+  return text === '' ? '' : `${text.trimEnd().split('\n').map((l) => `    ${label}| ${l}`).join('\n')}\n`;
+}
