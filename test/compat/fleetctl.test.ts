@@ -8,16 +8,16 @@ const clusters = useCompatClusters();
 describe('wire compatibility with fleet, both directions', () => {
   it("the ORIGINAL fleetctl: same exit codes and output against our cluster as against fleet's", async () => {
     const { original } = fleetctlCommands();
-    const fleet = sideOf('original fleetctl → original fleetd', original, clusters.reference);
-    const ours = sideOf('original fleetctl → our fleetd', original, clusters.ours);
+    const fleet = sideOf('original fleetctl → original fleetd', original, clusters.reference, 'reference');
+    const ours = sideOf('original fleetctl → our fleetd', original, clusters.ours, 'ours');
     const differences = await runLockstep(lifecycleScenario, fleet, ours);
     expect(differences, describeDifferences(differences, fleet, ours)).toEqual([]);
   }, 600_000);
 
   it("our fleetctl: same exit codes and output against fleet's cluster as against ours", async () => {
     const { ours: oursFleetctl } = fleetctlCommands();
-    const fleet = sideOf('our fleetctl → original fleetd', oursFleetctl, clusters.reference);
-    const ours = sideOf('our fleetctl → our fleetd', oursFleetctl, clusters.ours);
+    const fleet = sideOf('our fleetctl → original fleetd', oursFleetctl, clusters.reference, 'reference');
+    const ours = sideOf('our fleetctl → our fleetd', oursFleetctl, clusters.ours, 'ours');
     const differences = await runLockstep(lifecycleScenario, fleet, ours);
     expect(differences, describeDifferences(differences, fleet, ours)).toEqual([]);
   }, 600_000);

@@ -28,7 +28,21 @@ export interface Side {
   readonly endpoint: string;
   /** Where unit files named in the steps are read from. */
   readonly cwd: string;
+  /**
+   * Failures of this side that are its own flakiness, not behaviour to compare: such a step is run
+   * again on this side (up to {@link transientRetries} times). Set for the original fleet only.
+   */
+  readonly transient?: RegExp;
 }
+
+/**
+ * fleet's client gives up when fleet's agent reports systemd's state more than 2 s after the unit
+ * reached `launched`, which its slow agents sometimes do: a failed `start` against the original
+ * fleetd that a second run does not repeat. Our side is never retried.
+ */
+export const fleetTransientFailure = /within 2s/;
+
+const transientRetries = 3;
 
 export interface StepResult {
   readonly code: number;
@@ -78,6 +92,15 @@ export function normalise(text: string, unordered: boolean): string {
   return [...sorted, ...(last === undefined || last === '' ? [] : [last])].join('\n') + (last === '' ? '\n' : '');
 }
 
+/** {@link runStep}, again while the side fails with one of its known transient failures. */
+async function runStepPatiently(side: Side, step: Step): Promise<StepResult> {
+  let result = await runStep(side, step);
+  for (let retry = 0; retry < transientRetries && result.code !== 0 && side.transient?.test(result.stderr) === true; retry++) {
+    result = await runStep(side, step);
+  }
+  return result;
+}
+
 function same(a: StepResult, b: StepResult): boolean {
   return a.code === b.code && a.stdout === b.stdout && a.stderr === b.stderr;
 }
@@ -90,12 +113,12 @@ function same(a: StepResult, b: StepResult): boolean {
 export async function runLockstep(steps: readonly Step[], a: Side, b: Side): Promise<Difference[]> {
   const differences: Difference[] = [];
   for (const step of steps) {
-    let ra = await runStep(a, step);
-    let rb = await runStep(b, step);
+    let ra = await runStepPatiently(a, step);
+    let rb = await runStepPatiently(b, step);
     const deadline = Date.now() + settleDeadlineMs;
     while (step.settle === true && !same(ra, rb) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, settlePollMs));
-      [ra, rb] = [await runStep(a, step), await runStep(b, step)];
+      [ra, rb] = [await runStepPatiently(a, step), await runStepPatiently(b, step)];
     }
     if (!same(ra, rb)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
   }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { repoRoot, startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../scripts/local-cluster/cluster.js';
 import { fleetctlBin } from '../../scripts/local-cluster/paths.js';
 import { referenceFleetctl, referenceFleetDir } from '../../scripts/local-cluster/reference-fleet.js';
-import type { Side } from './lockstep.js';
+import { fleetTransientFailure, type Side } from './lockstep.js';
 
 /** Unit files of the compatibility scenarios. */
 export const unitsDir = join(repoRoot, 'test/compat/units');
@@ -74,9 +74,13 @@ export function useCompatClusters(opts: Partial<LocalClusterOptions> = {}): Comp
   };
 }
 
-/** A fleetctl pointed at machine 1 of a cluster, reading unit files from `test/compat/units`. */
-export function sideOf(name: string, fleetctl: readonly string[], cluster: LocalCluster): Side {
+/**
+ * A fleetctl pointed at machine 1 of a cluster, reading unit files from `test/compat/units`; on the
+ * original fleet's cluster, fleet's own transient failures are retried.
+ */
+export function sideOf(name: string, fleetctl: readonly string[], cluster: LocalCluster, implementation: 'ours' | 'reference'): Side {
   const first = cluster.machines[0];
   if (first === undefined) throw new Error(`${name}: the cluster has no machine`);
-  return { name, fleetctl, endpoint: `unix://${first.apiSocket}`, cwd: unitsDir };
+  const side: Side = { name, fleetctl, endpoint: `unix://${first.apiSocket}`, cwd: unitsDir };
+  return implementation === 'reference' ? { ...side, transient: fleetTransientFailure } : side;
 }
