@@ -28,6 +28,8 @@ export interface Side {
   readonly endpoint: string;
   /** Where unit files named in the steps are read from. */
   readonly cwd: string;
+  /** The cluster's machines, renamed in outputs (see {@link normalise}). */
+  readonly machines: readonly { readonly machineId: string; readonly publicIp: string }[];
   /**
    * Failures of this side that are its own flakiness, not behaviour to compare: such a step is run
    * again on this side (up to {@link transientRetries} times). Set for the original fleet only.
@@ -73,23 +75,40 @@ export async function runStep(side: Side, step: Step): Promise<StepResult> {
       resolve({ code, stdout, stderr });
     });
   });
-  const clean = (text: string): string => normalise(text, step.unordered === true);
+  const clean = (text: string): string => normalise(text, side.machines, step.unordered === true);
   return { code: raw.code, stdout: clean(raw.stdout), stderr: clean(raw.stderr) };
 }
 
 /**
- * Makes two clusters' outputs comparable: glog's timestamps are dropped, and with `unordered` the
- * lines are sorted and the ` on <machine>` of `Unit x launched on ...` dropped (fleet's client
- * looks machines up from several goroutines at once and prints it only for some of them).
- * Machine IDs and IPs stay: both clusters use the same ones, so placements compare too.
+ * Makes two clusters' outputs comparable. glog's timestamps are dropped. Machines are renamed
+ * `M1`, `M2`, ... in the order they first appear in the text (by full ID, fleetctl's `abcd1234...`
+ * or IP): fleet places units that arrive together in no fixed order (its engine walks a Go map),
+ * so which machine a unit lands on may differ, while which units share a machine still compares.
+ * With `unordered` the lines are sorted and the ` on <machine>` of `Unit x launched on ...`
+ * dropped (fleet's client looks machines up from several goroutines and prints it only for some).
  */
-export function normalise(text: string, unordered: boolean): string {
-  const out = text.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /gm, '');
+export function normalise(text: string, machines: Side['machines'], unordered: boolean): string {
+  let out = text.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /gm, '');
+  const tokens = machines.flatMap((m, i) => [m.machineId, `${m.machineId.slice(0, 8)}...`, m.publicIp].map((token) => ({ token, machine: i })));
+  const pattern = new RegExp(tokens.map((t) => escapeRegExp(t.token)).sort((a, b) => b.length - a.length).join('|'), 'g');
+  const labels = new Map<number, string>();
+  if (tokens.length > 0) {
+    out = out.replace(pattern, (token) => {
+      const machine = tokens.find((t) => t.token === token)?.machine ?? -1;
+      if (!labels.has(machine)) labels.set(machine, `M${labels.size + 1}`);
+      const label = labels.get(machine) as string;
+      return token.endsWith('...') ? `${label}...` : token.includes('.') ? `${label}-ip` : `${label}-id`;
+    });
+  }
   if (!unordered) return out;
   const lines = out.split('\n');
   const last = lines.pop();
   const sorted = lines.map((l) => l.replace(/^(Unit \S+ \S+) on \S+$/, '$1')).sort();
   return [...sorted, ...(last === undefined || last === '' ? [] : [last])].join('\n') + (last === '' ? '\n' : '');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** {@link runStep}, again while the side fails with one of its known transient failures. */

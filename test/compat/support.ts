@@ -81,6 +81,6 @@ export function useCompatClusters(opts: Partial<LocalClusterOptions> = {}): Comp
 export function sideOf(name: string, fleetctl: readonly string[], cluster: LocalCluster, implementation: 'ours' | 'reference'): Side {
   const first = cluster.machines[0];
   if (first === undefined) throw new Error(`${name}: the cluster has no machine`);
-  const side: Side = { name, fleetctl, endpoint: `unix://${first.apiSocket}`, cwd: unitsDir };
+  const side: Side = { name, fleetctl, endpoint: `unix://${first.apiSocket}`, cwd: unitsDir, machines: cluster.machines };
   return implementation === 'reference' ? { ...side, transient: fleetTransientFailure } : side;
 }
