@@ -3,9 +3,11 @@ import type { Leadership } from './leader/index.js';
 import type { Logger } from './log.js';
 import { runLoop } from './loop.js';
 import type { MachineId } from './model/index.js';
+import { RegistryUnavailableError } from './errors.js';
+import { heldMachines } from './reconciler/grace.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
-import type { ChangeFeed, ClusterReader, LeaderFence, ScheduleWriter } from './registry/index.js';
+import type { ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
   readonly machineId: MachineId;
@@ -15,6 +17,13 @@ export interface EngineOptions {
   readonly log: Logger;
   /** fleet's `engine_reconcile_interval`, in ms. */
   readonly reconcileIntervalMs: number;
+  /**
+   * When this process last failed to reach etcd, and how long after that a machine missing from
+   * the registry keeps its units (it may still be re-registering: see `reconciler/grace.ts`).
+   * Without them, a missing machine is gone at once.
+   */
+  readonly outages?: RegistryOutages;
+  readonly outageGraceMs?: number;
 }
 
 /**
@@ -23,6 +32,8 @@ export interface EngineOptions {
  */
 export class Engine {
   private readonly requirements: RequirementsCache;
+  /** The held machines last logged, so that the log says when the set changes, not every pass. */
+  private heldLogged = '';
 
   constructor(private readonly options: EngineOptions) {
     this.requirements = new RequirementsCache(options.registry);
@@ -61,11 +72,29 @@ export class Engine {
   }
 
   private async pass(fence: LeaderFence): Promise<void> {
-    const { registry, log } = this.options;
-    const snapshot = await registry.snapshot();
+    const { registry, log, clock, outages } = this.options;
+    let snapshot;
+    try {
+      snapshot = await registry.snapshot();
+    } catch (err) {
+      if (err instanceof RegistryUnavailableError) outages?.record(clock.now());
+      throw err;
+    }
     const { requirements, unreadable } = await this.requirements.forSnapshot(snapshot);
     if (unreadable.size > 0) log.warn('unit files unreadable; leaving those units as they are', { units: [...unreadable] });
-    const plan = planEngineTasks(snapshot, requirements, unreadable);
+    const lastOutageAt = outages?.lastAt;
+    const graceMs = this.options.outageGraceMs ?? 0;
+    const held = heldMachines(snapshot, { now: clock.now(), lastOutageAt, graceMs });
+    const heldKey = [...held].sort().join(',');
+    if (heldKey !== this.heldLogged) {
+      this.heldLogged = heldKey;
+      if (held.size > 0) {
+        log.warn('machines missing since etcd was unreachable: their units stay until they re-register or the grace ends', {
+          machines: [...held], graceEnds: new Date((lastOutageAt ?? 0) + graceMs).toISOString(),
+        });
+      }
+    }
+    const plan = planEngineTasks(snapshot, requirements, unreadable, held);
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
     if (!outcome.ok) {
