@@ -13,6 +13,11 @@ export interface AgentOptions {
   readonly log: Logger;
   /** Safety-net interval of the reconcile loop (fleet: 5 s). */
   readonly reconcileIntervalMs: number;
+  /**
+   * The units this agent started and has not stopped since, shared by the agents a fleetd runs one
+   * after the other (a configuration reload restarts the agent; a unit that exited stays down).
+   */
+  readonly started?: Set<UnitName>;
 }
 
 /**
@@ -21,11 +26,13 @@ export interface AgentOptions {
  * anything: running units keep running.
  */
 export class Agent {
-  private readonly started = new Set<UnitName>();
+  private readonly started: Set<UnitName>;
   /** Woken after each pass that changed something, so the publisher reports promptly. */
   readonly afterChange = new Wakeup();
 
-  constructor(private readonly options: AgentOptions) {}
+  constructor(private readonly options: AgentOptions) {
+    this.started = options.started ?? new Set();
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { registry, machineId, clock, log } = this.options;
