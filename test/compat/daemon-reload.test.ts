@@ -17,7 +17,7 @@ async function schedule(): Promise<Map<string, string | undefined>> {
   return new Map(body.units.map((u) => [u.name, u.machineID]));
 }
 
-it('SIGHUP reloads fleet.conf: new metadata, same process, the API answering throughout, units untouched', async () => {
+it('SIGHUP reloads fleet.conf: new metadata and etcd timeout, same process, the API answering throughout, units untouched', async () => {
   const m2 = cluster.machines[1]!;
   await startOk(cluster.m1, fleetUnit(cluster.dir, 'reload-r2.service', ['MachineMetadata=rack=r2']), fleetUnit(cluster.dir, 'reload-any.service'));
   const pids = new Map<string, number>();
@@ -31,7 +31,8 @@ it('SIGHUP reloads fleet.conf: new metadata, same process, the API answering thr
   expect(original).toContain('metadata=rack=r2\n');
 
   const watcher = watchApi(m2);
-  writeFileSync(m2.configFile, original.replace('metadata=rack=r2\n', 'metadata=rack=r2,disk=ssd\n'));
+  // etcd_request_timeout too: the reload then also replaces the etcd client under the API.
+  writeFileSync(m2.configFile, `${original.replace('metadata=rack=r2\n', 'metadata=rack=r2,disk=ssd\n')}etcd_request_timeout=1.5\n`);
   signalFleetd(m2, 'SIGHUP');
   await pollUntil('list-machines to show the new metadata', async () => ((await machineRows()).includes(`${m2.machineId}\tdisk=ssd,rack=r2`) ? true : undefined), { timeoutMs: 20_000 });
   // A unit placed after the reload proves that engine passes ran with the machine back in place.

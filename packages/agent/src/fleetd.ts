@@ -34,8 +34,6 @@ export type ShutdownMode = 'purge' | 'hand-over';
 export interface RunningFleetd {
   /** The machine as it is registered now (a reload may change its metadata and IP). */
   readonly machine: MachineState;
-  /** The configuration running now (the last reload's, with the options it could not change kept). */
-  readonly config: FleetdConfig;
   readonly api: ApiServer;
   /** Settles when fleetd has stopped (after `stop()`, or a fatal error: then it rejects). */
   readonly done: Promise<void>;
@@ -117,6 +115,14 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     id: machineId, publicIp: c.publicIp || detectPublicIp(), metadata: c.metadata, version: fleetdVersion, ...(apiUrl === undefined ? {} : { apiUrl }),
   });
 
+  // A client replaced by a reload is closed once the API requests that may still use it had their time.
+  const retired = new Set<Etcd3>();
+  const retire = (old: Connection): void => {
+    retired.add(old.client);
+    setTimeout(() => {
+      if (retired.delete(old.client)) old.client.close();
+    }, apiRegistryTimeouts * old.config.etcdRequestTimeoutMs).unref();
+  };
   const outages = new RegistryOutages();
   const started = new Set<UnitName>();
   const leaseFile = new PresenceLeaseFile(join(config.unitsDirectory, '.fleetd-presence.json'), log);
@@ -184,15 +190,14 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     await units.close().catch(() => undefined);
     await inspector.close().catch(() => undefined);
     current.client.close();
+    for (const client of retired) client.close();
+    retired.clear();
     finish(failure);
   });
 
   return {
     get machine() {
       return machine;
-    },
-    get config() {
-      return current.config;
     },
     api,
     done,
@@ -210,7 +215,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
       current = plan.changed.some((o) => o === 'etcd_servers' || o === 'etcd_request_timeout') ? connect(plan.config, log) : { ...current, config: plan.config };
       machine = machineFor(current.config);
       active = startGeneration(lease === undefined ? [] : [lease]);
-      if (previous.client !== current.client) closeLater(previous.client, apiRegistryTimeouts * previous.config.etcdRequestTimeoutMs);
+      if (previous.client !== current.client) retire(previous);
       log.info('configuration reloaded: components restarted with it', { changed: plan.changed });
       return plan;
     }),
@@ -227,11 +232,6 @@ interface Connection {
 function connect(config: FleetdConfig, log: Logger): Connection {
   const client = connectEtcd({ servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs });
   return { config, client, registry: new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' })) };
-}
-
-/** Closes a replaced client once the API requests that may still use it have had their time. */
-function closeLater(client: Etcd3, ms: number): void {
-  setTimeout(() => client.close(), ms).unref();
 }
 
 async function resolveMachineId(config: FleetdConfig): Promise<MachineId> {
