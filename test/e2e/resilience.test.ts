@@ -3,13 +3,15 @@ import { fleetctl, fleetUnit, machinesRunning, mainPid, pollUntil, useTestCluste
 
 const cluster = useTestCluster({ machines: 2, metadata: ['rack=r1', 'rack=r2'], agentTtl: '10s' });
 
-it('restarting fleetd gracefully neither restarts nor moves its units (fleet #1086)', async () => {
+it('restarting fleetd with a hand-over neither restarts nor moves its units (fleet #1086)', async () => {
   expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'keep.service'))).code).toBe(0);
   const [host] = await machinesRunning(cluster, 'keep.service');
   expect(host).toBeDefined();
   const pidBefore = await mainPid(host!, 'keep.service');
   expect(pidBefore).toBeGreaterThan(0);
 
+  // SIGUSR2 hands over (a plain SIGTERM is fleet's graceful stop, which moves the units away).
+  await cluster.killFleetd(host!.index, 'SIGUSR2');
   await cluster.restartFleetd(host!.index);
 
   // The restarted agent re-attaches: it reports the unit again, still on the same machine...

@@ -16,6 +16,11 @@ export interface AgentOptions {
   readonly log: Logger;
   /** Safety-net interval of the reconcile loop (fleet: 5 s). */
   readonly reconcileIntervalMs: number;
+  /**
+   * The units this agent started and has not stopped since, shared by the agents a fleetd runs one
+   * after the other (a configuration reload restarts the agent; a unit that exited stays down).
+   */
+  readonly started?: Set<UnitName>;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface AgentOptions {
  * anything: running units keep running.
  */
 export class Agent {
-  private readonly started = new Set<UnitName>();
+  private readonly started: Set<UnitName>;
   private readonly reachedStates = new Map<UnitName, AgentUnitState>();
   private firstPassDone!: () => void;
   /** Woken after each pass that changed something, so the publisher reports promptly. */
@@ -34,7 +39,9 @@ export class Agent {
     this.firstPassDone = resolve;
   });
 
-  constructor(private readonly options: AgentOptions) {}
+  constructor(private readonly options: AgentOptions) {
+    this.started = options.started ?? new Set();
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { registry, machineId, clock, log } = this.options;

@@ -30,6 +30,12 @@ export interface FleetdConfig {
   readonly apiTls: ApiTlsConfig | undefined;
   readonly tokenLimit: number;
   readonly verbosity: number;
+  /**
+   * Ours: on SIGTERM, leave this machine's units running and its presence to expire after
+   * `agent_ttl` (a restart or upgrade hands over to the next fleetd), instead of fleet's stop,
+   * which stops and unloads them so that they move elsewhere at once.
+   */
+  readonly shutdownLeaveUnits: boolean;
 }
 
 /**
@@ -65,6 +71,7 @@ export const configDefaults: Readonly<Record<string, string>> = {
   api_ca_file: '',
   token_limit: '100',
   verbosity: '0',
+  shutdown_leave_units: 'false',
 };
 
 /** Options fleet knows that we accept and ignore (deprecated or not applicable). */
@@ -156,6 +163,7 @@ function validate(raw: Record<string, string>): FleetdConfig {
     apiTls,
     tokenLimit: positiveInt('token_limit', get('token_limit')),
     verbosity: positiveInt('verbosity', get('verbosity'), true),
+    shutdownLeaveUnits: bool('shutdown_leave_units', get('shutdown_leave_units')),
   };
 }
 

@@ -1,13 +1,15 @@
 import type { Clock } from './clock.js';
 import type { Leadership } from './leader/index.js';
 import type { Logger } from './log.js';
+import { RegistryUnavailableError } from './errors.js';
 import { runLoop, Wakeup } from './loop.js';
 import type { MachineId, UnitName } from './model/index.js';
+import { heldMachines } from './reconciler/grace.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
 import { deferStops } from './reconciler/stop-grace.js';
 import { mergeWakeups } from './registry/watch.js';
-import type { ChangeFeed, ClusterReader, LeaderFence, ScheduleWriter } from './registry/index.js';
+import type { ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
   readonly machineId: MachineId;
@@ -19,6 +21,13 @@ export interface EngineOptions {
   readonly reconcileIntervalMs: number;
   /** How long a running unit's stop is deferred (see `deferStops`); default {@link defaultStopGraceMs}. */
   readonly stopGraceMs?: number;
+  /**
+   * When this process last failed to reach etcd, and how long after that a machine missing from
+   * the registry keeps its units (it may still be re-registering: see `reconciler/grace.ts`).
+   * Without them, a missing machine is gone at once.
+   */
+  readonly outages?: RegistryOutages;
+  readonly outageGraceMs?: number;
 }
 
 /** Long enough for any client to read a unit once after asking for its stop; short next to a stop. */
@@ -34,6 +43,8 @@ export class Engine {
   /** Wakes the loop when a deferred stop falls due. */
   private readonly timer = new Wakeup();
   private pendingTimer: { at: number; abort: AbortController } | undefined;
+  /** The held machines last logged, so that the log says when the set changes, not every pass. */
+  private heldLogged = '';
 
   constructor(private readonly options: EngineOptions) {
     this.requirements = new RequirementsCache(options.registry);
@@ -75,14 +86,33 @@ export class Engine {
   }
 
   private async pass(fence: LeaderFence, signal: AbortSignal): Promise<void> {
-    const { registry, log, clock } = this.options;
-    const deferred = deferStops(await registry.snapshot(), this.stopsSeen, clock.now(), this.options.stopGraceMs ?? defaultStopGraceMs);
+    const { registry, log, clock, outages } = this.options;
+    let read;
+    try {
+      read = await registry.snapshot();
+    } catch (err) {
+      if (err instanceof RegistryUnavailableError) outages?.record(clock.now());
+      throw err;
+    }
+    const deferred = deferStops(read, this.stopsSeen, clock.now(), this.options.stopGraceMs ?? defaultStopGraceMs);
     this.stopsSeen = deferred.firstSeen;
     if (deferred.nextDueAt !== undefined) this.wakeAt(deferred.nextDueAt, signal);
     const snapshot = deferred.snapshot;
     const { requirements, unreadable } = await this.requirements.forSnapshot(snapshot);
     if (unreadable.size > 0) log.warn('unit files unreadable; leaving those units as they are', { units: [...unreadable] });
-    const plan = planEngineTasks(snapshot, requirements, unreadable);
+    const lastOutageAt = outages?.lastAt;
+    const graceMs = this.options.outageGraceMs ?? 0;
+    const held = heldMachines(snapshot, { now: clock.now(), lastOutageAt, graceMs });
+    const heldKey = [...held].sort().join(',');
+    if (heldKey !== this.heldLogged) {
+      this.heldLogged = heldKey;
+      if (held.size > 0) {
+        log.warn('machines missing since etcd was unreachable: their units stay until they re-register or the grace ends', {
+          machines: [...held], graceEnds: new Date((lastOutageAt ?? 0) + graceMs).toISOString(),
+        });
+      }
+    }
+    const plan = planEngineTasks(snapshot, requirements, unreadable, held);
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
     if (!outcome.ok) {

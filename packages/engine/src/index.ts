@@ -7,3 +7,4 @@ export * from './engine.js';
 export * from './leader/index.js';
 export * from './scheduler/place.js';
 export * from './reconciler/plan.js';
+export * from './config-reload.js';

@@ -11,13 +11,20 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
+/** Severity of a log line. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+type Level = LogLevel;
 const levelRank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** JSON lines (`{"time","level","msg",...fields}`) written to `stream`, at `minLevel` and above. */
-export function jsonLogger(stream: { write(line: string): unknown }, minLevel: Level = 'info', base: LogFields = {}): Logger {
+/**
+ * JSON lines (`{"time","level","msg",...fields}`) written to `stream`, at `minLevel` and above.
+ * `minLevel` may be a function, read at every line, so that a reload can change the verbosity of
+ * loggers (and their children) already handed out.
+ */
+export function jsonLogger(stream: { write(line: string): unknown }, minLevel: Level | (() => Level) = 'info', base: LogFields = {}): Logger {
+  const threshold = typeof minLevel === 'function' ? minLevel : () => minLevel;
   const emit = (level: Level, msg: string, fields?: LogFields): void => {
-    if (levelRank[level] < levelRank[minLevel]) return;
+    if (levelRank[level] < levelRank[threshold()]) return;
     stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...serialisable(fields) })}\n`);
   };
   return {

@@ -85,6 +85,8 @@ describe('help and version', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('fleetctl restart <units..>');
     expect(r.stdout).toContain('fleetctl help [command]');
+    // fleet's help names the version in a section of its own, right under the usage line.
+    expect(r.stdout).toMatch(/^fleetctl \[global flags\] <command> \[flags\] \[arguments\.\.\.\]\n\nVersion:\n\t0\.1\.0\n\nCommands:\n/);
     expect(r.stdout).toContain('fleetctl completion <shell>');
     expect(r.stdout).toMatch(/Global Flags:\n/);
     for (const spec of globalFlagSpecs) {

@@ -24,7 +24,7 @@ import { stopCommand } from './commands/stop.js';
 import { submitCommand } from './commands/submit.js';
 import { unloadCommand } from './commands/unload.js';
 import { verifyCommand } from './commands/verify.js';
-import { versionCommand, versionLine } from './commands/version.js';
+import { fleetctlVersion, versionCommand, versionLine } from './commands/version.js';
 import { completionRequestFlag } from './completion-scripts.js';
 import { completionTarget, isZsh, unitCandidates } from './completion.js';
 import type { Env } from './env.js';
@@ -190,7 +190,8 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
   let parser: Argv<GlobalArgs> = withGlobalFlags(
     yargs([...processArgs])
       .scriptName('fleetctl')
-      .usage('$0 [global flags] <command> [flags] [arguments...]')
+      // fleet's help names the version in its own section, which scripts and bug reports quote.
+      .usage(`$0 [global flags] <command> [flags] [arguments...]\n\nVersion:\n\t${fleetctlVersion}`)
       // `--no-block` and `--no-legend` are flags of their own. ('duplicate-arguments-array: false'
       // would also collapse variadic positionals such as `start a b c` to their last value.)
       .parserConfiguration({ 'boolean-negation': false })

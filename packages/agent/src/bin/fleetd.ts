@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { configDefaults, FleetError, jsonLogger, loadConfig } from '@fleet/engine';
-import { fleetdVersion, startFleetd } from '../fleetd.js';
+import { configDefaults, FleetError, jsonLogger, loadConfig, type FleetdConfig, type LogLevel } from '@fleet/engine';
+import { fleetdVersion, startFleetd, type RunningFleetd, type ShutdownMode } from '../fleetd.js';
 
 const usage = `Usage: fleetd [--config FILE] [--OPTION=VALUE ...]
 
@@ -33,40 +33,60 @@ async function main(): Promise<number> {
     return 0;
   }
   const configPath = typeof values['config'] === 'string' ? values['config'] : '/etc/fleet/fleet.conf';
-  let fileText: string | undefined;
-  try {
-    fileText = readFileSync(configPath, 'utf8');
-  } catch (err) {
-    if (values['config'] !== undefined) {
-      process.stderr.write(`fleetd: cannot read config file ${configPath}: ${(err as Error).message}\n`);
-      return 2;
-    }
-  }
   const flags: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string' && key !== 'config') flags[key.replace(/-/g, '_')] = value;
   }
+  // The same sources at start and at every reload: the file may have changed, flags and env not.
+  const readConfig = (): FleetdConfig => {
+    let fileText: string | undefined;
+    try {
+      fileText = readFileSync(configPath, 'utf8');
+    } catch (err) {
+      if (values['config'] !== undefined) throw new Error(`cannot read config file ${configPath}: ${(err as Error).message}`, { cause: err });
+    }
+    return loadConfig({ ...(fileText === undefined ? {} : { fileText }), env: process.env, flags });
+  };
   let config;
   try {
-    config = loadConfig({ ...(fileText === undefined ? {} : { fileText }), env: process.env, flags });
+    config = readConfig();
   } catch (err) {
     process.stderr.write(`fleetd: ${(err as Error).message}\n`);
     return 2;
   }
-  const log = jsonLogger(process.stderr, config.verbosity > 0 ? 'debug' : 'info');
-  let fleetd;
+  let level: LogLevel = levelOf(config);
+  const log = jsonLogger(process.stderr, () => level);
+  let fleetd: RunningFleetd;
   try {
     fleetd = await startFleetd(config, log);
   } catch (err) {
     process.stderr.write(`fleetd: cannot start: ${(err as Error).message}\n`);
     return err instanceof FleetError && err.code === 'INVALID_CONFIG' ? 2 : 1;
   }
-  const stop = (): void => {
-    log.info('shutting down');
-    void fleetd.stop().catch(() => undefined);
+  // SIGHUP: fleet's reload. A file that does not load is reported and changes nothing.
+  process.on('SIGHUP', () => {
+    log.info('reloading configuration', { file: configPath });
+    let next;
+    try {
+      next = readConfig();
+    } catch (err) {
+      log.error('cannot reload the configuration; keeping the running one', { file: configPath, err });
+      return;
+    }
+    fleetd.reload(next).then(
+      (plan) => (level = levelOf(plan.config)),
+      (err: unknown) => log.error('reload failed', { err }),
+    );
+  });
+  // SIGTERM/SIGINT: fleet's graceful stop (units stopped and moved), or a hand-over if configured;
+  // SIGUSR2: a hand-over this once (restart or upgrade without touching the units). A second
+  // signal of the same kind ends the process at once.
+  const stop = (mode?: ShutdownMode) => (): void => {
+    void fleetd.stop(mode).catch(() => undefined);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop());
+  process.once('SIGINT', stop());
+  process.once('SIGUSR2', stop('hand-over'));
   try {
     await fleetd.done;
     return 0;
@@ -74,6 +94,10 @@ async function main(): Promise<number> {
     log.error('fleetd failed', { err });
     return 1;
   }
+}
+
+function levelOf(config: FleetdConfig): LogLevel {
+  return config.verbosity > 0 ? 'debug' : 'info';
 }
 
 process.exitCode = await main();

@@ -45,6 +45,12 @@ export interface ApiDeps {
   readonly clock?: Clock;
   /** Reaches units' systemd status and logs (fleetd provides it); unset: those endpoints answer 501. */
   readonly inspection?: UnitInspection;
+  /**
+   * Why this fleetd cannot serve at all right now (it is not part of the cluster: its machine ID is
+   * held by another live machine), or undefined while it can. Every request is then a 503 with
+   * this message, as fleet's API answers 503 until its server has registered.
+   */
+  readonly unavailable?: () => string | undefined;
 }
 
 /** The message of every 503, as fleet words it. */

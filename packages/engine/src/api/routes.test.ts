@@ -202,6 +202,17 @@ describe('API v1 units', () => {
     expect(await call('GET', '/units')).toEqual({ status: 503, body: { error: { code: 503, message: 'fleet server unable to communicate with etcd' } } });
   });
 
+  it('answers every request with a 503 and the reason while the fleetd cannot serve, and normally after', async () => {
+    let reason: string | undefined = 'machine ID 0123 is already registered by another live machine';
+    const { call } = fresh({ unavailable: () => reason });
+    const refused = { status: 503, body: { error: { code: 503, message: reason } } };
+    expect(await call('GET', '/machines')).toEqual(refused);
+    expect(await call('PUT', '/units/hello.service', { name: 'hello.service', desiredState: 'launched', options })).toEqual(refused);
+    expect(await call('GET', '/discovery')).toEqual(refused);
+    reason = undefined;
+    expect((await call('GET', '/machines')).status).toBe(200);
+  });
+
   it('answers 503 instead of hanging when the registry does not answer within registryTimeoutMs', async () => {
     let expire: () => void = () => undefined;
     const sleeps: number[] = [];

@@ -14,6 +14,8 @@ import { unitItem, unitsCollection } from './units-routes.js';
  * {@link FleetError}s (invalid names, options, requests) are a 400 with their message.
  */
 export async function handleApiRequest(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  const unavailable = deps.unavailable?.();
+  if (unavailable !== undefined) return apiError(503, unavailable);
   try {
     const work = route(req, deps);
     return deps.registryTimeoutMs === undefined ? await work : await withDeadline(work, deps.registryTimeoutMs, deps.clock ?? systemClock);

@@ -1,55 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { hashUnitFile, parseRequirements, parseUnitFile, parseUnitName, type MachineId, type MachineState, type Requirements, type UnitName } from '../model/index.js';
+import { hashUnitFile, parseRequirements, parseUnitFile, parseUnitName, type Requirements } from '../model/index.js';
 import type { UnitRecord } from '../registry/index.js';
-import { aMachine, aRequirements, aSnapshot, aUnit, scheduled } from '../testing/index.js';
-import { planEngineTasks, type EnginePlan } from './plan.js';
+import { aRequirements, aSnapshot, aUnit, planCase as plan, planMachines, planSummary as summary, scheduled, type PlanCase as Case } from '../testing/index.js';
+import { planEngineTasks } from './plan.js';
 
-const a = aMachine('a', { rack: 'r1' });
-const b = aMachine('b', { rack: 'r1' });
-const c = aMachine('c', { rack: 'r2' });
-
-/** A compact view of a plan: where each unit is (newly) scheduled, what is unscheduled, and why. */
-function summary(plan: EnginePlan) {
-  const out: string[] = [];
-  for (const t of plan.tasks) {
-    const ch = t.change;
-    if (ch.kind === 'schedule') out.push(`+${ch.entry.name}@${label(ch.entry.machineId)} ${t.reason.code}`);
-    else if (ch.kind === 'unschedule') out.push(`-${ch.name}@${label(ch.machineId)} ${t.reason.code}${t.reason.code === 'rule-broken' ? ` ${t.reason.rule}` : ''}`);
-    else if (ch.kind === 'set-reason') out.push(`?${ch.name} ${ch.reason}`);
-    else if (ch.kind === 'clear-reason') out.push(`!${ch.name}`);
-  }
-  return out;
-}
-
-function label(id: MachineId): string {
-  return [a, b, c, d].find((m) => m.id === id)?.metadata['name'] ?? id;
-}
-const d = aMachine('d', { rack: 'r3' });
-for (const [m, n] of [[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd']] as const) (m.metadata as Record<string, string>)['name'] = n;
-
-interface Case {
-  name: string;
-  units: Array<[UnitRecord, Requirements?]>;
-  machines?: MachineState[];
-  schedule?: Array<[UnitRecord, MachineState]>;
-  reasons?: Array<[UnitRecord, string]>;
-  expected: string[];
-}
-
-function plan(k: Omit<Case, 'name' | 'expected'>): EnginePlan {
-  const requirements = new Map<UnitName, Requirements>(k.units.map(([u, r]) => [u.name, r ?? aRequirements()]));
-  return planEngineTasks(
-    aSnapshot({
-      units: k.units.map(([u]) => u),
-      machines: k.machines ?? [a, b, c],
-      schedule: (k.schedule ?? []).map(([u, m]) => scheduled(u, m)),
-      reasons: new Map((k.reasons ?? []).map(([u, r]) => [u.name, r])),
-    }),
-    requirements,
-  );
-}
-
+const { a, b, c, d } = planMachines;
 const u = (n: string, content = n) => aUnit(n, 'launched', `ExecStart=/bin/${content}`);
+
 const db = u('db.service');
 const web = u('web.service');
 const web1 = u('web@1.service', 'web');
@@ -301,6 +258,61 @@ describe('planEngineTasks: rescheduling', () => {
     const pinned = aRequirements({ machineId: c.id });
     expect(summary(plan({ units: [[db, pinned]], reasons: [[db, 'old reason']] }))).toEqual(['+db.service@c placed', '!db.service']);
     expect(summary(plan({ units: [[db, pinned]], machines: [a], reasons: [[db, '1 machine: 1 rejected by MachineID=' + c.id]] }))).toEqual([]);
+  });
+});
+
+const ga = u('ga.service');
+const gb = u('gb.service');
+const globalConflicting = (glob: string, extra: Parameters<typeof aRequirements>[0] = {}) => aRequirements({ global: true, conflicts: [glob], ...extra });
+
+describe('planEngineTasks: global units that conflict with each other', () => {
+  it.each<Case>([
+    {
+      name: 'each machine runs one of two conflicting global units: the first by name',
+      units: [[ga, globalConflicting('gb.service')], [gb, globalConflicting('ga.service')]],
+      expected: ['+ga.service@a global', '+ga.service@b global', '+ga.service@c global', '?gb.service 3 machines: 3 rejected by Conflicts=gb.service of ga.service'],
+    },
+    {
+      name: 'a conflict declared by one side is enough',
+      units: [[ga, aRequirements({ global: true })], [gb, globalConflicting('ga*')]],
+      expected: ['+ga.service@a global', '+ga.service@b global', '+ga.service@c global', '?gb.service 3 machines: 3 rejected by Conflicts=ga*'],
+    },
+    {
+      name: 'the one already on a machine keeps it; the newcomer takes the other machines',
+      units: [[ga, globalConflicting('gb.service')], [gb, globalConflicting('ga.service')]],
+      schedule: [[gb, a]],
+      expected: ['+ga.service@b global', '+ga.service@c global'],
+    },
+    {
+      name: 'both already everywhere (scheduled before the rule): the first by name stays, the other goes, with the rule',
+      units: [[ga, globalConflicting('gb.service')], [gb, aRequirements({ global: true })]],
+      schedule: [[ga, a], [ga, b], [ga, c], [gb, a], [gb, b], [gb, c]],
+      expected: [
+        '-gb.service@a rule-broken Conflicts=gb.service of ga.service',
+        '-gb.service@b rule-broken Conflicts=gb.service of ga.service',
+        '-gb.service@c rule-broken Conflicts=gb.service of ga.service',
+        '?gb.service 3 machines: 3 rejected by Conflicts=gb.service of ga.service',
+      ],
+    },
+    {
+      name: 'global units that do not conflict still share every machine',
+      units: [[ga, globalConflicting('other.service')], [gb, aRequirements({ global: true })]],
+      machines: [a, b],
+      expected: ['+ga.service@a global', '+ga.service@b global', '+gb.service@a global', '+gb.service@b global'],
+    },
+    {
+      name: 'ConflictsScope between global units: the one already in a rack keeps the whole rack',
+      units: [[ga, globalConflicting('gb.service', { conflictsScope: 'rack' })], [gb, aRequirements({ global: true })]],
+      schedule: [[gb, c]],
+      expected: ['+ga.service@a global', '+ga.service@b global'],
+    },
+    {
+      name: 'metadata still limits where the winner runs; the other runs where the winner cannot',
+      units: [[ga, globalConflicting('gb.service', { metadata: { rack: ['r1'] } })], [gb, aRequirements({ global: true })]],
+      expected: ['+ga.service@a global', '+ga.service@b global', '+gb.service@c global'],
+    },
+  ])('$name', ({ expected, ...k }) => {
+    expect(summary(plan(k))).toEqual(expected);
   });
 });
 

@@ -4,6 +4,7 @@ import type { ClusterSnapshot, ScheduleChange } from '../registry/index.js';
 import { feasibility } from '../scheduler/feasibility.js';
 import { explainPlacement, placeUnit } from '../scheduler/place.js';
 import { PlacementState } from '../scheduler/placement-state.js';
+import { placeGlobals } from './global-placement.js';
 
 /** Why the engine made a change; rendered to text only when logged. A closed list. */
 export type EngineReason =
@@ -49,16 +50,23 @@ const maxDisplacementsPerUnit = 3;
  *    changed, a conflicting unit holds the machine, its MachineOf target moved) is moved;
  * 2. the rest are placed least-loaded among the machines that pass every rule; a unit placed next
  *    to one it Replaces displaces that unit (and its followers) elsewhere;
- * 3. global units go to every machine that matches their metadata and has no conflict.
+ * 3. global units go to every machine that matches their metadata and has no conflict; of two
+ *    global units that conflict, a machine keeps the one it runs, else takes the first by name.
  * Units that fit nowhere get a reason (`reasons/<unit>`), cleared once they are placed.
  */
 export function planEngineTasks(
   snapshot: ClusterSnapshot,
   requirements: ReadonlyMap<UnitName, Requirements> = new Map(),
   /** Units whose requirements could not be read this pass: their schedule entries are left alone. */
-  frozen: ReadonlySet<UnitName> = new Set(),
+  frozenUnits: ReadonlySet<UnitName> = new Set(),
+  /**
+   * Machines absent from the snapshot that may still come back (they had no time to re-register
+   * after an etcd outage): their schedule entries stay, and their units are not placed elsewhere.
+   */
+  held: ReadonlySet<MachineId> = new Set(),
 ): EnginePlan {
   const req = (u: UnitName): Requirements => requirements.get(u) ?? noRequirements;
+  const frozen = held.size === 0 ? frozenUnits : new Set([...frozenUnits, ...unitsOnlyOn(held, snapshot, req)]);
   const active = [...snapshot.units.values()]
     .filter((u) => u.desiredState !== 'inactive' && !isTemplate(u.name) && !frozen.has(u.name))
     .map((u) => u.name)
@@ -120,22 +128,13 @@ export function planEngineTasks(
     }
   }
 
-  // 3. Global units: every machine that passes their rules.
-  const globalMachines = new Map<UnitName, Set<MachineId>>();
-  for (const unit of globals) {
-    const check = feasibility(unit, req(unit), state);
-    const rejected = new Map<string, number>();
-    const ok = new Set<MachineId>();
-    for (const machine of state.machines) {
-      const reason = check(machine);
-      if (reason === undefined) ok.add(machine.id);
-      else rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
-    }
-    globalMachines.set(unit, ok);
-    if (ok.size === 0) unplaceable.set(unit, explainPlacement({ ok: false, evaluated: state.machines.length, rejected }));
-  }
+  // 3. Global units: every machine that passes their rules and runs no conflicting global unit.
+  const globalPlacement = placeGlobals(globals, req, state, snapshot.schedule);
+  const globalMachines = globalPlacement.machines;
+  for (const [unit, reason] of globalPlacement.unplaceable) unplaceable.set(unit, reason);
+  for (const [key, rule] of globalPlacement.dropped) why.set(key, { code: 'rule-broken', rule });
 
-  const tasks = diffSchedule(snapshot, state, globalMachines, why, placedWhy, frozen);
+  const tasks = diffSchedule(snapshot, state, globalMachines, why, placedWhy, frozen, held);
   for (const [unit, reason] of unplaceable) {
     if (snapshot.reasons.get(unit) !== reason) tasks.push({ change: { kind: 'set-reason', name: unit, reason }, reason: { code: 'unplaceable' } });
   }
@@ -154,6 +153,7 @@ function diffSchedule(
   why: ReadonlyMap<string, EngineReason>,
   placedWhy: ReadonlyMap<UnitName, EngineReason>,
   frozen: ReadonlySet<UnitName>,
+  held: ReadonlySet<MachineId>,
 ): EngineTask[] {
   const tasks: EngineTask[] = [];
   const stored = new Set<string>();
@@ -171,6 +171,8 @@ function diffSchedule(
       }
       continue;
     }
+    // A held machine keeps its entries of units that should still run (global units included).
+    if (held.has(entry.machineId) && unit !== undefined && unit.desiredState !== 'inactive' && !isTemplate(unit.name)) continue;
     const reason: EngineReason =
       unit === undefined ? { code: 'unit-destroyed' }
       : unit.desiredState === 'inactive' ? { code: 'target-inactive' }
@@ -194,6 +196,22 @@ function diffSchedule(
     }
   }
   return tasks;
+}
+
+/** Regular units that should run, scheduled on one of the given (absent) machines and on no present one. */
+function unitsOnlyOn(machines: ReadonlySet<MachineId>, snapshot: ClusterSnapshot, req: (u: UnitName) => Requirements): Set<UnitName> {
+  const elsewhere = new Set<UnitName>();
+  const there = new Set<UnitName>();
+  for (const e of snapshot.schedule) {
+    if (machines.has(e.machineId)) there.add(e.name);
+    else if (snapshot.machines.has(e.machineId)) elsewhere.add(e.name);
+  }
+  const out = new Set<UnitName>();
+  for (const unit of there) {
+    const record = snapshot.units.get(unit);
+    if (!elsewhere.has(unit) && record !== undefined && record.desiredState !== 'inactive' && !req(unit).global) out.add(unit);
+  }
+  return out;
 }
 
 /** Unit files no unit or schedule entry refers to any more. */

@@ -4,3 +4,5 @@ export * from './registry.js';
 export * from './etcd-registry.js';
 export * from './presence.js';
 export * from './watch.js';
+export * from './etcd-client.js';
+export * from './outages.js';

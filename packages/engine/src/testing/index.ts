@@ -1,2 +1,3 @@
 export * from './builders.js';
 export * from './memory-registry.js';
+export * from './plan-cases.js';

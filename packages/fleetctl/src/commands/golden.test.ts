@@ -35,6 +35,7 @@ const cases: readonly (readonly [name: string, args: readonly string[]])[] = [
   ['status', ['status', ...allUnits]],
   ['status--full', ['status', '--full', ...allUnits]],
   ['status--json', ['status', '-o', 'json', ...allUnits]],
+  ['help', ['--help']],
 ];
 
 let h: Harness;
