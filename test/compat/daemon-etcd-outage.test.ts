@@ -1,15 +1,10 @@
-import { afterAll, expect, it } from 'vitest';
-import { stopLocalCluster } from '../../scripts/local-cluster/cluster.js';
-import { stopClusterEtcd } from '../../scripts/local-cluster/etcd-control.js';
+import { expect, it } from 'vitest';
+import { readClusterState } from '../../scripts/local-cluster/cluster.js';
+import { startClusterEtcd, stopClusterEtcd } from '../../scripts/local-cluster/cluster-control.js';
 import { api, fleetUnit, machinesRunning, mainPid, pollUntil, useTestCluster } from '../e2e/support.js';
 import { startOk } from './daemon-support.js';
 
 const cluster = useTestCluster({ machines: 3, agentTtl: '5s' });
-// The etcd restarted below has a PID the cluster handle does not know: stop the cluster from its
-// state file, which does (hooks run last-registered first, so this runs before the handle's stop).
-afterAll(async () => {
-  await stopLocalCluster(cluster.dir);
-});
 
 const units = ['outage-a.service', 'outage-b.service', 'outage-c.service', 'outage-d.service'];
 
@@ -29,11 +24,13 @@ it('after an etcd outage longer than agent_ttl nothing that ran is restarted or 
   expect(pids.size).toBe(units.length + 3);
   const scheduledBefore = await schedule();
 
-  const etcd = await stopClusterEtcd(cluster.dir);
+  const state = readClusterState(cluster.dir);
+  if (state === undefined) throw new Error(`no state.json in ${cluster.dir}`);
+  await stopClusterEtcd(state);
   // The outage itself is under test, so waiting is the point: longer than agent_ttl (5 s), so that
   // every presence and leader lease runs out, as etcd stays down.
   await new Promise((r) => setTimeout(r, 9_000));
-  await etcd.start();
+  await startClusterEtcd(state, () => {});
   const recoveredAt = Date.now();
 
   // A unit started 2 s after etcd is back runs within a few seconds.
