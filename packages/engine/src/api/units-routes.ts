@@ -1,8 +1,8 @@
 import {
-  hashUnitFile, isTargetState, isTemplate, parseUnitName, targetStates, unitFileProblem,
-  type Requirements, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
+  hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem,
+  type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
 } from '../model/index.js';
-import { parseRequirements, replacesCycleProblems, requirementsProblems } from '../model/requirements.js';
+import { parseRequirements, requirementsProblems } from '../model/requirements.js';
 import type { ClusterSnapshot } from '../registry/index.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireUnit, WireUnitOption } from './wire.js';
@@ -73,9 +73,8 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
   const problems = requirementsProblems(name, file);
   if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
-  const cycle = await replacesCycle(deps, name, file);
-  if (cycle !== undefined) return apiError(400, `invalid [X-Fleet] section of ${name}: ${cycle}`);
-  return storeUnit(deps, name, file, wanted);
+  // Checked as submitted, stored (and hashed) as fleet hands it back.
+  return storeUnit(deps, name, storedUnitFile(file), wanted);
 }
 
 /**
@@ -106,22 +105,6 @@ async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredS
   const replaced = await deps.units.replaceUnit(unit, outcome.revision);
   if (replaced.kind === 'replaced') return { status: 201 };
   return apiError(409, `unit ${name} was changed by another request while it was being replaced; retry`);
-}
-
-/** A Replaces= cycle the new unit would close with the stored units, as a message. */
-async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Promise<string | undefined> {
-  const own = parseRequirements(name, file);
-  // A cycle through the new unit leaves it by one of its own Replaces=: none, no cycle.
-  if (own.replaces.length === 0) return undefined;
-  const snapshot = await deps.cluster.snapshot();
-  const files = await deps.cluster.unitFiles([...snapshot.units.values()].map((u) => u.hash));
-  const all = new Map<UnitName, Requirements>();
-  for (const unit of snapshot.units.values()) {
-    const f = files.get(unit.hash);
-    if (f !== undefined && unit.name !== name) all.set(unit.name, parseRequirements(unit.name, f));
-  }
-  all.set(name, own);
-  return replacesCycleProblems(all).get(name);
 }
 
 /**
