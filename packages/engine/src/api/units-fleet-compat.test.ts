@@ -34,7 +34,7 @@ describe('API v1 units, as fleet takes unit files', () => {
 
   it('accepts units that replace each other in a ring: the scheduler ignores the cycle', async () => {
     const { call, registry } = fresh();
-    for (const [name, replaces] of [['a.service', 'b.service'], ['b.service', 'c.service'], ['c.service', 'a.service']]) {
+    for (const [name, replaces] of [['a.service', 'b.service'], ['b.service', 'c.service'], ['c.service', 'a.service']] as const) {
       const options = [o('Service', 'ExecStart', '/bin/true'), o('X-Fleet', 'Replaces', replaces)];
       expect(await call('PUT', `/units/${name}`, { desiredState: 'launched', options })).toEqual({ status: 201 });
     }

@@ -125,10 +125,9 @@ describe('planEngineTasks: circular Replaces= settle', () => {
   });
 
   it('clears the reason once the cycle is broken', () => {
-    const pair: Units = [[r1, onC('r2.service')], [r2, onC('r1.service')]];
-    const { schedule, reasons } = applied(plan(pair));
+    const { schedule, reasons } = applied(plan([[r1, onC('r2.service')], [r2, onC('r1.service')]]));
     // r2 no longer replaces r1: r1 now displaces it, and neither reason holds any more.
-    expect(changes(plan([pair[0], [r2, aRequirements()]], schedule, reasons))).toEqual(['-r2.service@c rule-broken', '+r2.service@a', '!r1.service', '!r2.service']);
+    expect(changes(plan([[r1, onC('r2.service')], [r2, aRequirements()]], schedule, reasons))).toEqual(['-r2.service@c rule-broken', '+r2.service@a', '!r1.service', '!r2.service']);
   });
 
   it('names a long ring by its size instead of listing it', () => {
