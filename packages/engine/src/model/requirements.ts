@@ -125,7 +125,8 @@ interface Reading {
   readonly spelling: ReadonlyMap<FleetOption, string>;
 }
 
-function read(name: UnitName, file: UnitFile): Reading {
+/** Reads the options; specifiers are resolved for `name`, or left as written when `name` is undefined. */
+function read(name: UnitName | undefined, file: UnitFile): Reading {
   const values = new Map<FleetOption, string[]>();
   const spelling = new Map<FleetOption, string>();
   for (const o of file) {
@@ -134,7 +135,7 @@ function read(name: UnitName, file: UnitFile): Reading {
     if (option === undefined) continue; // unknown or ignored
     if (!spelling.has(option)) spelling.set(option, o.name);
     const list = values.get(option) ?? [];
-    list.push(resolveSpecifiers(o.value.trim(), name));
+    list.push(name === undefined ? o.value.trim() : resolveSpecifiers(o.value.trim(), name));
     values.set(option, list);
   }
   return { values, spelling };
@@ -220,17 +221,20 @@ function show(value: string): string {
 }
 
 /**
- * Every reason the `[X-Fleet]` section of unit `name` cannot be accepted, as single-line messages
+ * Every reason the `[X-Fleet]` section of a unit cannot be accepted, as single-line messages
  * naming the options involved (in the spelling the file used); empty when the unit is valid. This is
  * the submit-time check (HTTP 400). It refuses what fleet refuses (contradictory options, a
  * `MachineOf=` peer that the unit's own `Conflicts=`/`Replaces=` match) and malformed values of our
  * own options (`ConflictsScope=`, `SpreadBy=`), and accepts everything else fleet accepts: unknown
  * options ({@link unknownRequirementOptions}; fleetctl warns about them), malformed globs, a
  * `Global=` that is not a boolean, a `MachineOf=` that names no unit. It does not look at other
- * units: a circular `Replaces=` across units is accepted and left to the scheduler. Pure.
+ * units: a circular `Replaces=` across units is accepted and left to the scheduler. Like fleet, it
+ * reads the values as written, specifiers unresolved. Pure.
  */
-export function requirementsProblems(name: UnitName, file: UnitFile): string[] {
-  const r = read(name, file);
+export function requirementsProblems(file: UnitFile): string[] {
+  // fleet validates the options of a unit without its name, so with specifiers as written: a
+  // template's `MachineOf=%n` is not matched by its `Conflicts=%p@*` (the instances' would be).
+  const r = read(undefined, file);
   const req = requirementsOf(r);
   const label = (option: FleetOption): string => `${r.spelling.get(option) ?? option}=`;
   const problems: string[] = [];
