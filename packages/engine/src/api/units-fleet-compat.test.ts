@@ -58,4 +58,9 @@ describe('API v1 units, as fleet takes unit files', () => {
     const record = registry.units.get(parseUnitName('hello.service'));
     expect(record?.hash).toBe(hashUnitFile(stored));
   });
+
+  it.each(['GET', 'DELETE'])('answers %s of a unit with an invalid name with 404, as fleet does (none can exist)', async (method) => {
+    const { call } = fresh();
+    expect(await call(method, '/units/uf-t@.mount')).toEqual({ status: 404, body: { error: { code: 404, message: 'unit uf-t@.mount does not exist' } } });
+  });
 });

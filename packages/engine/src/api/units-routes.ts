@@ -1,5 +1,5 @@
 import {
-  hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem,
+  hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem, unitNameProblem,
   type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
 } from '../model/index.js';
 import { parseRequirements, requirementsProblems } from '../model/requirements.js';
@@ -28,6 +28,9 @@ export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<A
 export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string): Promise<ApiResponse> {
   const allowed = ['GET', 'PUT', 'DELETE'];
   if (!allowed.includes(req.method)) return methodNotAllowed(req, allowed);
+  // No unit can have an invalid name: reading or deleting one finds nothing (404, as in fleet, whose
+  // fleetctl asks before it checks the name itself); writing one is refused with the rule (400).
+  if (req.method !== 'PUT' && unitNameProblem(rawName) !== undefined) return apiError(404, `unit ${rawName} does not exist`);
   const name = parseUnitName(rawName); // FleetError → 400 with the rule broken
   switch (req.method) {
     case 'GET': {
@@ -71,7 +74,7 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   }
   const file = wireOptionsToUnitFile(options);
   if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
-  const problems = requirementsProblems(name, file);
+  const problems = requirementsProblems(file);
   if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
   // Checked as submitted, stored (and hashed) as fleet hands it back.
   return storeUnit(deps, name, storedUnitFile(file), wanted);
