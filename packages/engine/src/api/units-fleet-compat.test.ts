@@ -63,4 +63,12 @@ describe('API v1 units, as fleet takes unit files', () => {
     const { call } = fresh();
     expect(await call(method, '/units/uf-t@.mount')).toEqual({ status: 404, body: { error: { code: 404, message: 'unit uf-t@.mount does not exist' } } });
   });
+
+  it('reads an option without section, name or value as an empty one (fleet\'s client leaves them out)', async () => {
+    const { call, registry } = fresh();
+    const sent = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }, { section: 'Service', value: '/bin/nameless' }, { section: 'Service', name: 'Environment' }, { name: 'Orphan', value: 'x' }];
+    expect(await call('PUT', '/units/hello.service', { name: 'hello.service', options: sent })).toEqual({ status: 201 });
+    const stored = [o('Service', 'ExecStart', '/bin/true'), o('Service', '', '/bin/nameless'), o('Service', 'Environment', ''), o('', 'Orphan', 'x')];
+    expect(registry.units.get(parseUnitName('hello.service'))?.hash).toBe(hashUnitFile(stored));
+  });
 });

@@ -81,15 +81,16 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
 }
 
 /**
- * The options of a PUT body as a unit file, or what is wrong with them. A missing `section` or
- * `value` is `""` (fleet's client leaves empty ones out); `name` is required.
+ * The options of a PUT body as a unit file, or what is wrong with them. A missing `section`,
+ * `name` or `value` is `""`: fleet's client leaves every empty one out (`=/bin/true` has no name,
+ * and fleet accepts it).
  */
 function wireOptionsToUnitFile(options: unknown): UnitFile | string {
   if (!Array.isArray(options)) return 'options must be an array';
   const normalised = options.map((o: unknown) => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
-    const { section, value, ...rest } = o as Record<string, unknown>;
-    return { ...rest, section: section ?? '', value: value ?? '' };
+    const { section, name, value, ...rest } = o as Record<string, unknown>;
+    return { ...rest, section: section ?? '', name: name ?? '', value: value ?? '' };
   });
   const problem = unitFileProblem(normalised);
   if (problem !== undefined) return problem;
