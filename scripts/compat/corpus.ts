@@ -30,9 +30,9 @@ export interface CaseResult {
   readonly hash: string;
 }
 
-/** Every case: the committed files (sorted) and the generated ones. */
+/** Every case: the committed files (sorted; not the README) and the generated ones. */
 export function corpusCases(dir: string = corpusDir): CorpusCase[] {
-  const files = readdirSync(dir).filter((name) => !name.startsWith('.')).sort();
+  const files = readdirSync(dir).filter((name) => !name.startsWith('.') && name !== 'README.md').sort();
   return [...files.map((name) => ({ name, bytes: readFileSync(join(dir, name)) })), ...generatedCases()];
 }
 

@@ -6,7 +6,7 @@ import { referenceFleetctl, referenceFleetDir } from '../../scripts/local-cluste
 
 // Every corpus case, submitted with fleet's own fleetctl to fleet's fleetd and to ours, must give
 // the same exit code, refusal, `fleetctl cat` and hash; the known differences must still differ.
-// Both clusters are started here, one machine each (see test/compat/README.md).
+// Both clusters are started here, one machine each (see test/compat/corpus/README.md).
 
 const reference = referenceFleetDir(process.env);
 const cases = corpusCases();
