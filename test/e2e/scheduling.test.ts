@@ -75,6 +75,24 @@ describe('placement rules on a real cluster', () => {
     await destroy('old.service', 'new.service');
   });
 
+  it('circular Replaces: a ring of three is accepted, runs together where it must, and says the cycle is ignored', async () => {
+    // Each may only run on m3 and replaces the next: honouring that would move them round forever.
+    const ring = ['ring-a.service', 'ring-b.service', 'ring-c.service'];
+    const paths = ring.map((unit, i) => fleetUnit(cluster.dir, unit, ['MachineMetadata=host=m3', `Replaces=${ring[(i + 1) % 3]}`]));
+    await start(...paths);
+    const placed = await hostsOf(cluster, ring);
+    expect(Object.fromEntries(placed)).toEqual({ 'ring-a.service': ['m3'], 'ring-b.service': ['m3'], 'ring-c.service': ['m3'] });
+    const note = 'circular Replaces= ignored: ring-a.service -> ring-b.service -> ring-c.service -> ring-a.service';
+    expect(await pollUntil('the ring\'s reason', () => reasonOf(cluster.m1, 'ring-a.service'), { timeoutMs: 10_000 })).toBe(note);
+    const files = await fleetctl(cluster.m1, 'list-unit-files', '--no-legend', '--fields', 'unit,reason');
+    expect(files.stdout).toContain(`ring-a.service\t${note}\n`);
+    expect(files.stdout).toContain('ring-b.service\tcircular Replaces= ignored: ring-b.service -> ring-c.service -> ring-a.service -> ring-b.service\n');
+    // Later engine passes (a witness unit can only be placed by one) move nothing.
+    await start(fleetUnit(cluster.dir, 'ring-witness.service'));
+    expect(await hostsOf(cluster, ring)).toEqual(placed);
+    await destroy(...ring, 'ring-witness.service');
+  });
+
   it('makes instances from a local template, resolving specifiers per instance', async () => {
     // %p resolves to "spread" for every instance: the instances conflict with each other, and
     // SpreadBy=rack sends the first two to different racks.
@@ -103,6 +121,13 @@ describe('placement rules on a real cluster', () => {
     await destroy('nowhere.service');
     const units = (await api(cluster.m1, 'GET', '/fleet/v1/units')).body as { units: unknown[] };
     expect(units.units).toEqual([]);
+  });
+
+  it('accepts unknown [X-Fleet] options, as fleet does, with fleet\'s warning on stderr', async () => {
+    const result = await fleetctl(cluster.m1, 'submit', fleetUnit(cluster.dir, 'odd-key.service', ['Frobnicate=yes']));
+    expect(result).toMatchObject({ code: 0, stdout: 'Unit odd-key.service inactive\n' });
+    expect(result.stderr).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d WARN fleetctl\.go:674: Unit odd-key\.service: unrecognized requirement in \[X-Fleet\] section: "Frobnicate"\n$/);
+    await destroy('odd-key.service');
   });
 
   it('rejects invalid [X-Fleet] combinations at submit with a 400 naming the options', async () => {

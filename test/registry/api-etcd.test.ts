@@ -67,10 +67,10 @@ describe('API v1 on a real etcd', () => {
     expect(await registry.replaceUnit({ name, file: first, hash: hashUnitFile(first), desiredState: 'loaded' }, again.revision)).toEqual({ kind: 'conflict' });
   });
 
-  it('replaces a unit through PUT (204) and shows the new options', async () => {
+  it('replaces a unit through PUT (201, as fleet answers a replace) and shows the new options', async () => {
     const { call } = api();
     expect((await call('PUT', '/units/web.service', { desiredState: 'launched', options: options('/bin/a') })).status).toBe(201);
-    expect(await call('PUT', '/units/web.service', { desiredState: 'loaded', options: options('/bin/b') })).toEqual({ status: 204 });
+    expect(await call('PUT', '/units/web.service', { desiredState: 'loaded', options: options('/bin/b') })).toEqual({ status: 201 });
     expect((await call('GET', '/units/web.service')).body).toMatchObject({ options: options('/bin/b'), desiredState: 'loaded' });
   });
 

@@ -40,7 +40,7 @@ describe('unitNameFromArg', () => {
   });
 
   it.each([
-    ['bad name', 'name may only contain letters, digits and ":_.@-"'],
+    ['bad name', 'name may only contain letters, digits, ":", "_", ".", "@", "-" and "\\"'],
     ['@foo.service', 'name cannot start with "@"'],
     ['foo@1.device', 'cannot be templates'],
     ['x'.repeat(300), 'longer than 256'],

@@ -147,7 +147,7 @@ describe('API v1 units', () => {
 
   it.each([
     ['[X-Fleet] rules', '/units/hello.service', { desiredState: 'launched', options: [...options, { section: 'X-Fleet', name: 'Global', value: 'true' }, { section: 'X-Fleet', name: 'MachineOf', value: 'db.service' }] }, /invalid \[X-Fleet\] section of hello.service: .*cannot be combined/],
-    ['an unknown [X-Fleet] key', '/units/hello.service', { desiredState: 'launched', options: [...options, { section: 'X-Fleet', name: 'Bogus', value: 'x' }] }, /Bogus/],
+    ['a malformed SpreadBy= key', '/units/hello.service', { desiredState: 'launched', options: [...options, { section: 'X-Fleet', name: 'SpreadBy', value: 'a,b' }] }, /SpreadBy=a,b/],
     ['the template rule', '/units/web@.service', { desiredState: 'loaded', options: otherOptions }, /is a template/],
   ])('validates a replacement as a create (%s): 400, the stored unit unchanged', async (_what, path, body, message) => {
     const { call, registry } = fresh();

@@ -1,8 +1,8 @@
 import {
-  hashUnitFile, isTargetState, isTemplate, parseUnitName, targetStates, unitFileProblem,
-  type Requirements, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
+  hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem, unitNameProblem,
+  type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState,
 } from '../model/index.js';
-import { parseRequirements, replacesCycleProblems, requirementsProblems } from '../model/requirements.js';
+import { parseRequirements, requirementsProblems } from '../model/requirements.js';
 import type { ClusterSnapshot } from '../registry/index.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireUnit, WireUnitOption } from './wire.js';
@@ -28,6 +28,9 @@ export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<A
 export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string): Promise<ApiResponse> {
   const allowed = ['GET', 'PUT', 'DELETE'];
   if (!allowed.includes(req.method)) return methodNotAllowed(req, allowed);
+  // No unit can have an invalid name: reading or deleting one finds nothing (404, as in fleet, whose
+  // fleetctl asks before it checks the name itself); writing one is refused with the rule (400).
+  if (req.method !== 'PUT' && unitNameProblem(rawName) !== undefined) return apiError(404, `unit ${rawName} does not exist`);
   const name = parseUnitName(rawName); // FleetError → 400 with the rule broken
   switch (req.method) {
     case 'GET': {
@@ -71,23 +74,23 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
   }
   const file = wireOptionsToUnitFile(options);
   if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
-  const problems = requirementsProblems(name, file);
+  const problems = requirementsProblems(file);
   if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
-  const cycle = await replacesCycle(deps, name, file);
-  if (cycle !== undefined) return apiError(400, `invalid [X-Fleet] section of ${name}: ${cycle}`);
-  return storeUnit(deps, name, file, wanted);
+  // Checked as submitted, stored (and hashed) as fleet hands it back.
+  return storeUnit(deps, name, storedUnitFile(file), wanted);
 }
 
 /**
- * The options of a PUT body as a unit file, or what is wrong with them. A missing `section` or
- * `value` is `""` (fleet's client leaves empty ones out); `name` is required.
+ * The options of a PUT body as a unit file, or what is wrong with them. A missing `section`,
+ * `name` or `value` is `""`: fleet's client leaves every empty one out (`=/bin/true` has no name,
+ * and fleet accepts it).
  */
 function wireOptionsToUnitFile(options: unknown): UnitFile | string {
   if (!Array.isArray(options)) return 'options must be an array';
   const normalised = options.map((o: unknown) => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
-    const { section, value, ...rest } = o as Record<string, unknown>;
-    return { ...rest, section: section ?? '', value: value ?? '' };
+    const { section, name, value, ...rest } = o as Record<string, unknown>;
+    return { ...rest, section: section ?? '', name: name ?? '', value: value ?? '' };
   });
   const problem = unitFileProblem(normalised);
   if (problem !== undefined) return problem;
@@ -106,22 +109,6 @@ async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredS
   const replaced = await deps.units.replaceUnit(unit, outcome.revision);
   if (replaced.kind === 'replaced') return { status: 201 };
   return apiError(409, `unit ${name} was changed by another request while it was being replaced; retry`);
-}
-
-/** A Replaces= cycle the new unit would close with the stored units, as a message. */
-async function replacesCycle(deps: ApiDeps, name: UnitName, file: UnitFile): Promise<string | undefined> {
-  const own = parseRequirements(name, file);
-  // A cycle through the new unit leaves it by one of its own Replaces=: none, no cycle.
-  if (own.replaces.length === 0) return undefined;
-  const snapshot = await deps.cluster.snapshot();
-  const files = await deps.cluster.unitFiles([...snapshot.units.values()].map((u) => u.hash));
-  const all = new Map<UnitName, Requirements>();
-  for (const unit of snapshot.units.values()) {
-    const f = files.get(unit.hash);
-    if (f !== undefined && unit.name !== name) all.set(unit.name, parseRequirements(unit.name, f));
-  }
-  all.set(name, own);
-  return replacesCycleProblems(all).get(name);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { globMatch, globProblem } from './glob.js';
+import { globMatch } from './glob.js';
 import type { UnitFile } from './unit-file.js';
-import { unitNameParts, unitNameProblem } from './unit-name.js';
+import { unitNameParts } from './unit-name.js';
 import type { UnitName } from './unit-name.js';
 
 /**
@@ -75,7 +75,6 @@ const optionBySpelling = new Map<string, FleetOption>(
 const ignoredOptions = new Set(['X-ConditionMachineBootID']);
 
 const truthy = ['true', 'yes', '1', 'on', 't'];
-const booleanWords = [...truthy, 'false', 'no', '0', 'off', 'f'];
 
 /**
  * Resolves the systemd specifiers fleet supports in `[X-Fleet]` values, for the unit `name`:
@@ -124,27 +123,22 @@ interface Reading {
   readonly values: ReadonlyMap<FleetOption, readonly string[]>;
   /** The spelling the file used first, per option, so that messages quote the user's own text. */
   readonly spelling: ReadonlyMap<FleetOption, string>;
-  /** Option names we do not know, in file order, once each. */
-  readonly unknown: readonly string[];
 }
 
-function read(name: UnitName, file: UnitFile): Reading {
+/** Reads the options; specifiers are resolved for `name`, or left as written when `name` is undefined. */
+function read(name: UnitName | undefined, file: UnitFile): Reading {
   const values = new Map<FleetOption, string[]>();
   const spelling = new Map<FleetOption, string>();
-  const unknown: string[] = [];
   for (const o of file) {
-    if (o.section !== fleetSection || ignoredOptions.has(o.name)) continue;
+    if (o.section !== fleetSection) continue;
     const option = optionBySpelling.get(o.name);
-    if (option === undefined) {
-      if (!unknown.includes(o.name)) unknown.push(o.name);
-      continue;
-    }
+    if (option === undefined) continue; // unknown or ignored
     if (!spelling.has(option)) spelling.set(option, o.name);
     const list = values.get(option) ?? [];
-    list.push(resolveSpecifiers(o.value.trim(), name));
+    list.push(name === undefined ? o.value.trim() : resolveSpecifiers(o.value.trim(), name));
     values.set(option, list);
   }
-  return { values, spelling, unknown };
+  return { values, spelling };
 }
 
 /** Every word of every value of a multi-valued option, once each, in file order. */
@@ -181,21 +175,37 @@ function metadataOf(r: Reading): Map<string, string[]> {
 /**
  * Reads the `[X-Fleet]` section of the unit `name` into {@link Requirements}, resolving specifiers
  * against `name` (so a template's instances each get their own). Lenient, like fleet's scheduler:
- * unknown options are skipped, `MachineMetadata=` pairs with an empty key or value are ignored and
- * `MachineOf=` values that are not valid unit names are dropped (so the result never holds a name
- * that is unsafe as a key); {@link requirementsProblems} reports all of these at submit time.
- * Multi-valued options may repeat and every value is split by {@link splitWords}; for `MachineID=`,
- * `Global=`, `ConflictsScope=` and `SpreadBy=` the last value in the file wins. Pure.
+ * unknown options are skipped, `MachineMetadata=` pairs with an empty key or value are ignored, a
+ * `Global=` value that is not truthy is false, a malformed glob matches nothing, and a `MachineOf=`
+ * value that names no unit (the unit itself, or not a unit name at all) is kept: no unit is ever
+ * placed under that name, so the unit waits, as in fleet. Multi-valued options may repeat and every
+ * value is split by {@link splitWords}; for `MachineID=`, `Global=`, `ConflictsScope=` and
+ * `SpreadBy=` the last value in the file wins. Pure.
  */
 export function parseRequirements(name: UnitName, file: UnitFile): Requirements {
   return requirementsOf(read(name, file));
+}
+
+/**
+ * The `[X-Fleet]` option names of `file` that we do not know, once each, in file order (options
+ * are case-sensitive: `machineid=` is unknown). Such options are accepted and ignored, as in fleet,
+ * whose fleetctl warns about them when it creates the unit. Pure.
+ */
+export function unknownRequirementOptions(file: UnitFile): string[] {
+  const unknown: string[] = [];
+  for (const o of file) {
+    if (o.section !== fleetSection || ignoredOptions.has(o.name) || optionBySpelling.has(o.name)) continue;
+    if (!unknown.includes(o.name)) unknown.push(o.name);
+  }
+  return unknown;
 }
 
 function requirementsOf(r: Reading): Requirements {
   if (r.values.size === 0) return noRequirements;
   return {
     machineId: last(r, 'MachineID'),
-    machineOf: words(r, 'MachineOf').filter((n): n is UnitName => unitNameProblem(n) === undefined),
+    // Compared with unit names only, never used as a key: a value that names no unit matches none.
+    machineOf: words(r, 'MachineOf') as UnitName[],
     metadata: metadataOf(r),
     conflicts: words(r, 'Conflicts'),
     conflictsScope: last(r, 'ConflictsScope'),
@@ -211,16 +221,23 @@ function show(value: string): string {
 }
 
 /**
- * Every reason the `[X-Fleet]` section of unit `name` cannot be accepted, as single-line messages
+ * Every reason the `[X-Fleet]` section of a unit cannot be accepted, as single-line messages
  * naming the options involved (in the spelling the file used); empty when the unit is valid. This is
- * the submit-time check (HTTP 400), stricter than fleet where fleet silently misbehaves. It does not
- * look at other units: see {@link replacesCycleProblems}. Pure.
+ * the submit-time check (HTTP 400). It refuses what fleet refuses (contradictory options, a
+ * `MachineOf=` peer that the unit's own `Conflicts=`/`Replaces=` match) and malformed values of our
+ * own options (`ConflictsScope=`, `SpreadBy=`), and accepts everything else fleet accepts: unknown
+ * options ({@link unknownRequirementOptions}; fleetctl warns about them), malformed globs, a
+ * `Global=` that is not a boolean, a `MachineOf=` that names no unit. It does not look at other
+ * units: a circular `Replaces=` across units is accepted and left to the scheduler. Like fleet, it
+ * reads the values as written, specifiers unresolved. Pure.
  */
-export function requirementsProblems(name: UnitName, file: UnitFile): string[] {
-  const r = read(name, file);
+export function requirementsProblems(file: UnitFile): string[] {
+  // fleet validates the options of a unit without its name, so with specifiers as written: a
+  // template's `MachineOf=%n` is not matched by its `Conflicts=%p@*` (the instances' would be).
+  const r = read(undefined, file);
   const req = requirementsOf(r);
   const label = (option: FleetOption): string => `${r.spelling.get(option) ?? option}=`;
-  const problems: string[] = r.unknown.map((key) => `unknown [X-Fleet] option ${JSON.stringify(key)}`);
+  const problems: string[] = [];
 
   const machineOf = words(r, 'MachineOf');
   const present: Record<FleetOption, boolean> = {
@@ -246,9 +263,6 @@ export function requirementsProblems(name: UnitName, file: UnitFile): string[] {
   }
 
   for (const target of machineOf) {
-    const problem = unitNameProblem(target);
-    if (problem !== undefined) problems.push(`${label('MachineOf')}${show(target)} is not a valid unit name: ${problem}`);
-    if (target === name) problems.push(`${label('MachineOf')}${show(target)} names the unit itself`);
     for (const option of ['Conflicts', 'Replaces'] as const) {
       for (const glob of option === 'Conflicts' ? req.conflicts : req.replaces) {
         if (globMatch(glob, target)) {
@@ -258,24 +272,10 @@ export function requirementsProblems(name: UnitName, file: UnitFile): string[] {
     }
   }
 
-  for (const option of ['Conflicts', 'Replaces'] as const) {
-    for (const glob of option === 'Conflicts' ? req.conflicts : req.replaces) {
-      const problem = globProblem(glob);
-      if (problem !== undefined) problems.push(`${label(option)}${show(glob)} is not a valid glob: ${problem}`);
-    }
-  }
-
-  if (present.ConflictsScope && !present.Conflicts) problems.push(`${label('ConflictsScope')} requires ${label('Conflicts')}`);
   for (const option of ['ConflictsScope', 'SpreadBy'] as const) {
     for (const key of singles(r, option)) {
       const problem = metadataKeyProblem(key);
       if (problem !== undefined) problems.push(`${label(option)}${show(key)} is not a valid metadata key: ${problem}`);
-    }
-  }
-
-  for (const value of singles(r, 'Global')) {
-    if (!booleanWords.includes(value.toLowerCase())) {
-      problems.push(`${label('Global')}${show(value)} is not a boolean: use one of ${booleanWords.join(', ')}`);
     }
   }
   return [...new Set(problems)];
@@ -285,50 +285,5 @@ export function requirementsProblems(name: UnitName, file: UnitFile): string[] {
 function metadataKeyProblem(key: string): string | undefined {
   if (key === '') return 'it is empty';
   if (/[=,\s]/u.test(key)) return 'it may not contain "=", "," or whitespace';
-  return undefined;
-}
-
-/**
- * Finds circular `Replaces=` among `units` (typically the registered units plus the one being
- * submitted): A replaces B when one of A's `Replaces=` globs matches B's name, and a unit never
- * replaces itself, even when its own glob matches its name. Returns, for every unit on a cycle, a
- * single-line message showing its shortest cycle (`circular Replaces: a.service -> b.service ->
- * a.service`); units on no cycle are absent. Deterministic (names are visited in sorted order). Pure.
- */
-export function replacesCycleProblems(units: ReadonlyMap<UnitName, Requirements>): Map<UnitName, string> {
-  // Every unit on a cycle replaces something, so units without Replaces= can be left out entirely.
-  const replacing = [...units].filter(([, req]) => req.replaces.length > 0).map(([n]) => n).sort();
-  const edges = new Map<UnitName, UnitName[]>();
-  for (const from of replacing) {
-    const globs = units.get(from)?.replaces ?? [];
-    edges.set(from, replacing.filter((to) => to !== from && globs.some((g) => globMatch(g, to))));
-  }
-  const problems = new Map<UnitName, string>();
-  for (const start of replacing) {
-    const cycle = shortestCycle(start, edges);
-    if (cycle !== undefined) problems.set(start, `circular Replaces: ${cycle.join(' -> ')}`);
-  }
-  return problems;
-}
-
-/** Breadth-first search for the shortest path from `start` back to itself: `[start, ..., start]`. */
-function shortestCycle(start: UnitName, edges: ReadonlyMap<UnitName, readonly UnitName[]>): UnitName[] | undefined {
-  const parent = new Map<UnitName, UnitName>();
-  const queue: UnitName[] = [start];
-  for (let i = 0; i < queue.length; i++) {
-    const at = queue[i];
-    if (at === undefined) break;
-    for (const next of edges.get(at) ?? []) {
-      if (next === start) {
-        const path: UnitName[] = [start];
-        for (let n: UnitName | undefined = at; n !== undefined && n !== start; n = parent.get(n)) path.splice(1, 0, n);
-        return [...path, start];
-      }
-      if (!parent.has(next)) {
-        parent.set(next, at);
-        queue.push(next);
-      }
-    }
-  }
   return undefined;
 }

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidUnitFileError } from '../errors.js';
-import { hasInstallSection, hashUnitFile, parseUnitFile, serializeUnitFile, unitFileProblem, type UnitFile, type UnitOption } from './unit-file.js';
+import { hasInstallSection, hashUnitFile, parseUnitFile, serializeUnitFile, storedUnitFile, unitFileProblem, type UnitFile, type UnitOption } from './unit-file.js';
 
 // Expected values follow go-systemd's `unit.Deserialize`/`Serialize` as fleet v1.0 vendored them; every
 // parse case below was also run through that Go code (2015 version, PR #101 + #108) and agrees.
 
 const o = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
 const x = (n: number, c = 'x'): string => c.repeat(n);
+/** `n` lines of 47 bytes each: `K00=vvv...`. */
+const shortOptions = (n: number): string => Array.from({ length: n }, (_, i) => `K${String(i).padStart(2, '0')}=${x(42, 'v')}\n`).join('');
 
 function parseError(text: string): InvalidUnitFileError {
   try {
@@ -114,6 +116,16 @@ describe('parseUnitFile', () => {
     });
   });
 
+  describe('bytes that are not UTF-8', () => {
+    it.each<readonly [string, Buffer, readonly UnitOption[]]>([
+      ['become U+FFFD one per byte in a value, as Go hands them on', Buffer.from('[Unit]\nA=\xe2\x82z \xff\n', 'latin1'), [o('Unit', 'A', '\ufffd\ufffdz \ufffd')]],
+      ['and in a name', Buffer.from('[Unit]\n\xffA=b\n', 'latin1'), [o('Unit', '\ufffdA', 'b')]],
+      ['a valid U+FFFD stays one character', Buffer.from('[Unit]\nA=\ufffd\n', 'utf8'), [o('Unit', 'A', '\ufffd')]],
+    ])('%s', (_rule, bytes, expected) => {
+      expect(parseUnitFile(bytes)).toEqual(expected);
+    });
+  });
+
   describe('line continuations', () => {
     it.each<ParseCase>([
       ['backslash and line break are kept, and the next line\'s indentation', '[Unit]\nDescription= Unnecessarily wrapped \\\n    words here\n', [o('Unit', 'Description', 'Unnecessarily wrapped \\\n    words here')]],
@@ -151,6 +163,9 @@ describe('parseUnitFile', () => {
       ['the limit is per physical line, not per continued value', `[Unit]\nA=${x(1500)}\\\n${x(1500, 'y')}\n`, [o('Unit', 'A', `${x(1500)}\\\n${x(1500, 'y')}`)]],
       ['lines swallowed by a comment continuation are not checked', `[Unit]\n# c \\\n${x(3000)}\nA=b\n`, [o('Unit', 'A', 'b')]],
       ['the first line of the file is checked from its second byte (go-systemd has nothing buffered yet)', `${x(2048, '#')}\n[Unit]\nA=b`, [o('Unit', 'A', 'b')]],
+      // 10 + 70 * 47 + 10 = 3310 bytes precede the value: 786 of the first 4096 are left in the buffer.
+      ['a long line while fewer than 2048 bytes are left in go-systemd\'s 4096-byte buffer', `[Service]\n${shortOptions(70)}ExecStart=${x(3000)}\n`,
+        [...parseUnitFile(`[Service]\n${shortOptions(70)}`), o('Service', 'ExecStart', x(3000))]],
     ])('accepts %s', (_rule, text, expected) => {
       expect(parseUnitFile(text)).toEqual(expected);
     });
@@ -163,6 +178,7 @@ describe('parseUnitFile', () => {
       ['a long option name', `[Service]\n${x(2100)}=/bin/true\n`, 2],
       ['a long line before the first section', `\n${x(2048, '#')}\n[Unit]\nA=b`, 2],
       ['go-systemd\'s own case: a long arbitrary line', x(5000, 'a'), 1],
+      ['a long line while 2048 bytes or more are left in the buffer', `[Service]\n${shortOptions(30)}ExecStart=${x(3000)}\n`, 32],
     ])('rejects %s', (_rule, text, line) => {
       const error = parseError(text);
       expect(error.message).toMatch(/line too long \(max 2048 bytes\)/);
@@ -261,16 +277,19 @@ describe('round trips', () => {
     expect(unitFileProblem(file)).toBeUndefined();
   });
 
-  // go-systemd has the same quirk: a value that ends in a backslash without continuing (at the end of
-  // the file, before spaces, before a CR) is written back as a line ending in a backslash, which continues.
+  // A value that ends in a backslash without continuing (at the end of the file, before spaces,
+  // before a CR) is written back as a line ending in a backslash, which continues. fleet stores the
+  // serialised text and parses it again when it reads it: `fleetctl cat` shows the second form
+  // (seen on fleet itself), so storedUnitFile gives it.
   it.each<readonly [rule: string, text: string, parsed: readonly UnitOption[], reparsed: readonly UnitOption[]]>([
     ['a backslash at the end of the file', '[Unit]\nA=Bar \\', [o('Unit', 'A', 'Bar \\')], [o('Unit', 'A', 'Bar \\\n')]],
     ['a backslash before spaces', '[Unit]\nA=poof \\  \nB=c\n', [o('Unit', 'A', 'poof \\'), o('Unit', 'B', 'c')], [o('Unit', 'A', 'poof \\\nB=c')]],
     ['a backslash before a CR', '[Unit]\r\nA=foo \\\r\nB=bar\r\n', [o('Unit', 'A', 'foo \\'), o('Unit', 'B', 'bar')], [o('Unit', 'A', 'foo \\\nB=bar')]],
-  ])('is not stable for %s (as in go-systemd)', (_rule, text, parsed, reparsed) => {
+  ])('is not stable for %s: fleet stores the reparsed form', (_rule, text, parsed, reparsed) => {
     const file = parseUnitFile(text);
     expect(file).toEqual(parsed);
-    expect(parseUnitFile(serializeUnitFile(file))).toEqual(reparsed);
+    expect(storedUnitFile(file)).toEqual(reparsed);
+    expect(storedUnitFile(reparsed)).toEqual(reparsed);
   });
 });
 
@@ -299,6 +318,13 @@ describe('unitFileProblem', () => {
     ['a line break in a name', [o('Unit', 'A\nB', '')], 'options[0].name is not a valid option name'],
   ])('%s', (_rule, value, problem) => {
     expect(unitFileProblem(value)).toBe(problem);
+  });
+
+  it('rejects options whose serialised form moves a long line to where go-systemd checks it', () => {
+    // In the file, comments put the long line where the check is skipped; serialised, they are gone.
+    const file = parseUnitFile(`[Service]\n${'# comment\n'.repeat(320)}ExecStart=${x(3000)}\n`);
+    expect(file).toEqual([o('Service', 'ExecStart', x(3000))]);
+    expect(unitFileProblem(file)).toMatch(/does not parse: .*line 2: line too long/);
   });
 
   it('rejects options whose serialised form does not parse, as fleet\'s API does (line too long)', () => {

@@ -13,18 +13,19 @@ export const unitSuffixes = [
 export const templateSuffixes = ['path', 'service', 'socket', 'target', 'timer'] as const;
 
 const maxLength = 256;
-const allowed = /^[A-Za-z0-9:_.@-]+$/;
+// fleet's validChars: `\` too, which systemd's escaped names use (`mnt-a\x2db.mount` for /mnt/a-b).
+const allowed = /^[A-Za-z0-9:_.@\\-]+$/;
 
 /**
- * Why `name` is not a valid unit name, or `undefined` when it is. Pure. The rules (FLEET.md §1.4, fleet's
- * `api.ValidateName`): 1 to 256 characters from `[A-Za-z0-9:_.@-]`, not starting with `@`, ending in
- * `.<type>` for a known unit type with a non-empty name before it; a name with `@` (a template or an
- * instance) must have a template-capable type.
+ * Why `name` is not a valid unit name, or `undefined` when it is. Pure. The rules (fleet's
+ * `api.ValidateName`, as measured on fleet): 1 to 256 characters from `[A-Za-z0-9:_.@\\-]`, not
+ * starting with `@`, ending in `.<type>` for a known unit type with a non-empty name before it; a
+ * name with `@` (a template or an instance) must have a template-capable type.
  */
 export function unitNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'name is empty';
   if (name.length > maxLength) return `name is longer than ${maxLength} characters`;
-  if (!allowed.test(name)) return 'name may only contain letters, digits and ":_.@-"';
+  if (!allowed.test(name)) return 'name may only contain letters, digits, ":", "_", ".", "@", "-" and "\\"';
   if (name.startsWith('@')) return 'name cannot start with "@"';
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return 'name must end in a unit type suffix such as ".service"';

@@ -1,9 +1,9 @@
-import { globMatch } from '../model/glob.js';
 import { isTemplate, noRequirements, type MachineId, type Requirements, type ScheduledUnit, type UnitName } from '../model/index.js';
 import type { ClusterSnapshot, ScheduleChange } from '../registry/index.js';
 import { feasibility } from '../scheduler/feasibility.js';
 import { explainPlacement, placeUnit } from '../scheduler/place.js';
 import { PlacementState } from '../scheduler/placement-state.js';
+import type { ReplacesCycle } from '../scheduler/replaces-cycles.js';
 import { placeGlobals } from './global-placement.js';
 
 /** Why the engine made a change; rendered to text only when logged. A closed list. */
@@ -19,6 +19,7 @@ export type EngineReason =
   | { readonly code: 'follows'; readonly unit: UnitName }
   | { readonly code: 'global' }
   | { readonly code: 'unplaceable' }
+  | { readonly code: 'replaces-cycle' }
   | { readonly code: 'placeable' }
   | { readonly code: 'unreferenced-file' };
 
@@ -52,7 +53,8 @@ const maxDisplacementsPerUnit = 3;
  *    to one it Replaces displaces that unit (and its followers) elsewhere;
  * 3. global units go to every machine that matches their metadata and has no conflict; of two
  *    global units that conflict, a machine keeps the one it runs, else takes the first by name.
- * Units that fit nowhere get a reason (`reasons/<unit>`), cleared once they are placed.
+ * Units that fit nowhere get a reason (`reasons/<unit>`), cleared once they are placed; units on a
+ * `Replaces=` cycle, whose `Replaces=` within the cycle are ignored, get a reason that says so.
  */
 export function planEngineTasks(
   snapshot: ClusterSnapshot,
@@ -114,7 +116,7 @@ export function planEngineTasks(
     state.add(unit, placement.machine);
     placedWhy.set(unit, { code: 'placed' });
     for (const victim of [...state.unitsOnMachine(placement.machine)]) {
-      if (victim === unit || !replaces(req(unit), victim) || replaces(req(victim), unit)) continue;
+      if (!state.displaces(unit, victim)) continue;
       const times = (displaced.get(victim) ?? 0) + 1;
       displaced.set(victim, times);
       if (times > maxDisplacementsPerUnit) continue;
@@ -135,14 +137,40 @@ export function planEngineTasks(
   for (const [key, rule] of globalPlacement.dropped) why.set(key, { code: 'rule-broken', rule });
 
   const tasks = diffSchedule(snapshot, state, globalMachines, why, placedWhy, frozen, held);
-  for (const [unit, reason] of unplaceable) {
-    if (snapshot.reasons.get(unit) !== reason) tasks.push({ change: { kind: 'set-reason', name: unit, reason }, reason: { code: 'unplaceable' } });
+  const reasons = unitReasons(unplaceable, state);
+  for (const [unit, { text, code }] of reasons) {
+    if (snapshot.reasons.get(unit) !== text) tasks.push({ change: { kind: 'set-reason', name: unit, reason: text }, reason: { code } });
   }
   for (const unit of snapshot.reasons.keys()) {
-    if (!unplaceable.has(unit) && !frozen.has(unit)) tasks.push({ change: { kind: 'clear-reason', name: unit }, reason: { code: 'placeable' } });
+    if (!reasons.has(unit) && !frozen.has(unit)) tasks.push({ change: { kind: 'clear-reason', name: unit }, reason: { code: 'placeable' } });
   }
   tasks.push(...collectUnitFiles(snapshot));
   return { tasks, unplaceable: [...unplaceable].map(([unit, reason]) => ({ unit, reason })) };
+}
+
+/**
+ * The reason stored for each unit (`reasons/<unit>`): why it cannot be placed, and for a unit on a
+ * `Replaces=` cycle that the cycle's `Replaces=` are ignored (after the placement reason, if any).
+ */
+function unitReasons(unplaceable: ReadonlyMap<UnitName, string>, state: PlacementState): Map<UnitName, { text: string; code: 'unplaceable' | 'replaces-cycle' }> {
+  const out = new Map<UnitName, { text: string; code: 'unplaceable' | 'replaces-cycle' }>();
+  for (const [unit, text] of unplaceable) out.set(unit, { text, code: 'unplaceable' });
+  for (const [unit, cycle] of state.replacesCycles.cycles) {
+    const note = replacesCycleNote(unit, cycle);
+    const placement = unplaceable.get(unit);
+    out.set(unit, placement === undefined ? { text: note, code: 'replaces-cycle' } : { text: `${placement}; ${note}`, code: 'unplaceable' });
+  }
+  return out;
+}
+
+/**
+ * The reason of a unit on a `Replaces=` cycle: `circular Replaces= ignored: a.service -> b.service
+ * -> a.service`, or for a long ring `circular Replaces= ignored: r0.service and 4999 other units
+ * replace one another in a cycle`.
+ */
+export function replacesCycleNote(unit: UnitName, cycle: ReplacesCycle): string {
+  if (cycle.units === undefined) return `circular Replaces= ignored: ${unit} and ${cycle.size - 1} other units replace one another in a cycle`;
+  return `circular Replaces= ignored: ${[...cycle.units, unit].join(' -> ')}`;
 }
 
 /** Turns the planned placement into schedule changes against what is stored. */
@@ -221,10 +249,6 @@ function collectUnitFiles(snapshot: ClusterSnapshot): EngineTask[] {
   return snapshot.unitFileHashes
     .filter((hash) => !referenced.has(hash))
     .map((hash) => ({ change: { kind: 'delete-unit-file', hash, unchangedSince: snapshot.revision }, reason: { code: 'unreferenced-file' } }));
-}
-
-function replaces(req: Requirements, other: UnitName): boolean {
-  return req.replaces.some((glob) => globMatch(glob, other));
 }
 
 /** Units placed via MachineOf= on `unit`, transitively. */

@@ -12,7 +12,7 @@ import type { MachineId, UnitName } from '../model/index.js';
  * | `machines/<machine>`                 | machine presence JSON          | bound to the agent lease  |
  * | `machine-metadata/<machine>`         | {@link StoredMetadataOverrides}| until changed by the API  |
  * | `states/<machine>/<unit>`            | unit state JSON                | bound to the agent lease  |
- * | `reasons/<unit>`                     | why the unit cannot be placed  | leader writes, fenced     |
+ * | `reasons/<unit>`                     | why the unit cannot be placed, or which of its rules are ignored (circular Replaces=) | leader writes, fenced |
  * | `engine/leader/<lease id>`           | candidate machine ID           | bound to the leader lease |
  *
  * The schedule is keyed by machine first so an agent watches only `schedule/<its id>/`: a change to one

@@ -1,4 +1,3 @@
-import { globMatch } from '../model/glob.js';
 import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
 import type { PlacementState } from './placement-state.js';
 
@@ -43,11 +42,11 @@ export function feasibility(unit: UnitName, req: Requirements, state: PlacementS
       blockScope(holder.scope, state.scopeValue(holder.machine, holder.scope), `Conflicts=${holder.glob} (ConflictsScope=${holder.scope}) of ${holder.unit}`);
     }
   }
-  // A placed unit that replaces this one keeps it off its machine, unless they replace each other
-  // (fleet ignores such circular pairs).
+  // A placed unit that replaces this one keeps it off its machine, unless both are on a Replaces=
+  // cycle (fleet ignores a pair that replace each other; see ReplacesCycles).
   const replacedOff = new Map<MachineId, string>();
   for (const holder of state.replaceHoldersMatching(unit)) {
-    if (req.replaces.some((glob) => globMatch(glob, holder.unit))) continue;
+    if (state.replacesCycles.ignored(holder.unit, unit)) continue;
     if (!replacedOff.has(holder.machine)) replacedOff.set(holder.machine, `Replaces=${holder.glob} of ${holder.unit}`);
   }
 

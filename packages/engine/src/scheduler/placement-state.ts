@@ -1,6 +1,7 @@
 import { globLiteralPrefix, globMatch } from '../model/glob.js';
 import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
 import { templateOf } from '../model/index.js';
+import { findReplacesCycles, type ReplacesCycles } from './replaces-cycles.js';
 
 /** A placed unit that holds globs (Conflicts= or Replaces=) which constrain other units. */
 interface GlobHolder {
@@ -30,6 +31,7 @@ export class PlacementState {
   private readonly replaceHolders = new Map<string, Map<UnitName, GlobHolder>>();
   private readonly globMatches = new Map<string, readonly UnitName[]>();
   private readonly siblings = new Map<string, Map<string, number>>();
+  private cycles: ReplacesCycles | undefined;
 
   /** Every unit name the pass knows about, in code-unit order: globs are matched against these. */
   private readonly allNames: readonly UnitName[];
@@ -71,6 +73,23 @@ export class PlacementState {
       this.globMatches.set(glob, names);
     }
     return names;
+  }
+
+  /**
+   * The circular `Replaces=` among the pass's units (computed once, on first use): the scheduler
+   * ignores every `Replaces=` between two units of the same cycle.
+   */
+  get replacesCycles(): ReplacesCycles {
+    this.cycles ??= findReplacesCycles(
+      this.allNames.filter((u) => this.requirementsOf(u).replaces.length > 0),
+      (u) => [...new Set(this.requirementsOf(u).replaces.flatMap((glob) => this.namesMatching(glob)))],
+    );
+    return this.cycles;
+  }
+
+  /** Whether `from` displaces `to`: one of its `Replaces=` globs matches `to`, and they are on no common cycle. */
+  displaces(from: UnitName, to: UnitName): boolean {
+    return from !== to && this.requirementsOf(from).replaces.some((glob) => globMatch(glob, to)) && !this.replacesCycles.ignored(from, to);
   }
 
   /** Placed units whose Conflicts= globs match `unit` (excluding itself). */

@@ -84,7 +84,7 @@ export function submitAndDriveCommand(
       const attempts = blockAttempts(args);
       refuseTemplates(names, verb);
       const client = await deps.client(args);
-      const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace });
+      const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace, clock: deps.clock });
       const replaced = new Set(units.filter((u) => u.outcome === 'replaced').map((u) => u.name));
       await driveUnits(driver(deps, client, attempts), units.map((u) => u.unit), target, verb, replaced);
     },

@@ -57,7 +57,7 @@ describe('submit', () => {
   it('fails with the naming rule for an invalid name', async () => {
     const r = await h.fleetctl(['submit', 'bad$name.service']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits and ":_.@-"\n');
+    expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits, ":", "_", ".", "@", "-" and "\\"\n');
   });
 
   it('fails when there is no such file or template', async () => {

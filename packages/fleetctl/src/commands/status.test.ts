@@ -265,7 +265,7 @@ describe('status of units that do not exist', () => {
   it('rejects an invalid name before asking the API', async () => {
     const r = await h.fleetctl(['status', 'hello', 'bad$name']);
     expect(r).toMatchObject({ code: 1, stdout: '' });
-    expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits and ":_.@-"\n');
+    expect(r.stderr).toBe('Error: invalid unit name "bad$name.service": name may only contain letters, digits, ":", "_", ".", "@", "-" and "\\"\n');
     expect(h.api.requests).toEqual([]);
   });
 

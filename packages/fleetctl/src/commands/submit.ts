@@ -18,6 +18,7 @@ export function submitCommand(deps: CommandDeps): CommandModule<GlobalArgs, Subm
         readFile: deps.readFile,
         output: deps.output,
         replace: args.replace,
+        clock: deps.clock,
       });
     },
   };
