@@ -17,6 +17,11 @@ export interface Step {
   readonly endpointFromEnv?: boolean;
   /** Run in this folder below the side's `cwd` (another version of a unit file). */
   readonly dir?: string;
+  /**
+   * Compare only stderr: the exit code and stdout differ on purpose (a command line fleet refuses
+   * with exit code 0 and its usage on stdout; ours exits 1 and prints nothing there).
+   */
+  readonly compare?: 'stderr';
 }
 
 /** A fleetctl binary pointed at one cluster. */
@@ -110,7 +115,9 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function same(a: StepResult, b: StepResult): boolean {
+/** Whether two results of `step` agree (only their stderr for a `compare: 'stderr'` step). */
+export function same(a: StepResult, b: StepResult, step: Pick<Step, 'compare'> = {}): boolean {
+  if (step.compare === 'stderr') return a.stderr === b.stderr;
   return a.code === b.code && a.stdout === b.stdout && a.stderr === b.stderr;
 }
 
@@ -136,11 +143,11 @@ export async function runLockstep(
       continue;
     }
     const deadline = Date.now() + settleDeadlineMs;
-    while (step.settle === true && !same(ra, rb) && Date.now() < deadline) {
+    while (step.settle === true && !same(ra, rb, step) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, settlePollMs));
       [ra, rb] = [await runStep(a, step), await runStep(b, step)];
     }
-    if (!same(ra, rb)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
+    if (!same(ra, rb, step)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
   }
   return differences;
 }

@@ -80,3 +80,88 @@ export const lifecycleScenario: readonly Step[] = [
   { args: ['list-units'], settle: true },
   { args: ['version'] },
 ];
+
+/** A step run with the unit files of `test/compat/units/errors/`. */
+const inErrors = (args: readonly string[], more: Partial<Step> = {}): Step => ({ args, dir: 'errors', ...more });
+
+const deadEndpoint = 'unix:///nonexistent/fleet.sock';
+
+/**
+ * What fleet's fleetctl prints when things go wrong, step by step: no arguments, units that are
+ * not registered, unit files fleet's client refuses, templates, units in the wrong state, waits
+ * that fail, bad listing flags, endpoints that cannot be reached, command lines cobra refuses.
+ * Unit files come from `test/compat/units/errors/` (names `err-*`). Every unit it creates is
+ * destroyed again, so that a second run starts from the same cluster (see `runInTurn`).
+ */
+export const errorScenario: readonly Step[] = [
+  // No arguments: fleet's unit commands say so and succeed; cat and journal need exactly one.
+  ...['submit', 'load', 'start', 'stop', 'unload', 'destroy', 'restart', 'status'].map((command) => ({ args: [command] })),
+  { args: ['cat'] },
+  { args: ['cat', 'a.service', 'b.service'] },
+  { args: ['journal'] },
+  { args: ['journal', 'a.service', 'b.service'] },
+  // Not in the registry, nor on the file system.
+  ...['cat', 'status', 'journal', 'stop', 'unload', 'destroy', 'restart', 'load', 'start', 'submit'].map((command) => ({ args: [command, 'err-nope.service'] })),
+  { args: ['stop', 'err-nope.service', 'err-nope2.service'] },
+  { args: ['start', 'err-nope@1.service'] },
+  { args: ['submit', '@x.service'] },
+  // Unit files fleet's client refuses: unparsable, conflicting [X-Fleet] options, no options.
+  inErrors(['submit', 'err-section.service']),
+  inErrors(['submit', 'err-garbage.service']),
+  inErrors(['submit', 'err-option.service']),
+  inErrors(['submit', 'err-eof.service']),
+  inErrors(['submit', 'err-empty.service']),
+  inErrors(['start', 'err-global-id.service']),
+  inErrors(['load', 'err-peer-conflict.service']),
+  inErrors(['submit', 'err-conflicts-replaces.service']),
+  inErrors(['list-unit-files']),
+  // Templates: submitted, but neither loaded nor started.
+  inErrors(['submit', 'err-t@.service']),
+  inErrors(['load', 'err-t@.service']),
+  inErrors(['start', 'err-t@.service']),
+  inErrors(['destroy', 'err-t@.service']),
+  // A unit in the wrong state for the command; a local file that differs.
+  inErrors(['submit', 'err-a.service']),
+  inErrors(['stop', 'err-a.service']),
+  inErrors(['restart', 'err-a.service']),
+  inErrors(['status', 'err-a.service']),
+  inErrors(['journal', 'err-a.service']),
+  inErrors(['unload', 'err-a.service']),
+  inErrors(['submit', 'err-a.service'], { dir: 'errors/v2' }),
+  inErrors(['submit', '--replace', 'err-a.service']),
+  inErrors(['submit', '--replace', 'err-a.service'], { dir: 'errors/v2' }),
+  inErrors(['cat', 'err-a.service']),
+  inErrors(['submit', 'err-g.service']),
+  inErrors(['journal', 'err-g.service']),
+  inErrors(['destroy', 'err-a.service', 'err-g.service', 'err-nope.service', 'err-a.service']),
+  // Waits that fail: a unit no machine may run, a unit systemd cannot start.
+  inErrors(['start', '--block-attempts', '2', 'err-never.service']),
+  inErrors(['load', '--block-attempts', '2', 'err-never.service']),
+  inErrors(['start', 'err-fail.service']),
+  inErrors(['destroy', 'err-never.service', 'err-fail.service']),
+  inErrors(['list-unit-files'], { settle: true }),
+  // Listing flags.
+  { args: ['list-units', '--fields', 'bogus'] },
+  { args: ['list-units', '--fields', ''] },
+  { args: ['list-units', '--fields', 'unit,'] },
+  { args: ['list-machines', '--fields', 'machine, ip'] },
+  { args: ['list-unit-files', '--fields', 'tmachine,bogus'] },
+  { args: ['list-units', 'extra', 'arguments'] },
+  // Endpoints that cannot be reached (a later --endpoint wins over the side's).
+  ...[['list-units'], ['list-unit-files'], ['list-machines'], ['cat', 'x'], ['status', 'x'], ['stop', 'x'], ['destroy', 'x'], ['start', 'x']].map((args) => ({
+    args: ['--endpoint', deadEndpoint, ...args],
+  })),
+  { args: ['--endpoint', 'unix://var/run/fleet.sock', 'list-units'] },
+  { args: ['--endpoint', '', 'list-units'] },
+  // Command lines cobra refuses: fleet exits 0 and prints the usage on stdout; stderr is the same.
+  { args: ['bogus'], compare: 'stderr' },
+  { args: ['st'], compare: 'stderr' },
+  { args: ['list-units', '--bogus'], compare: 'stderr' },
+  { args: ['list-units', '-x'], compare: 'stderr' },
+  { args: ['list-units', '--fields'], compare: 'stderr' },
+  { args: ['start', '--block-attempts', 'abc', 'x.service'], compare: 'stderr' },
+  { args: ['list-units', '--full=maybe'], compare: 'stderr' },
+  { args: ['help', 'bogus'], compare: 'stderr' },
+  { args: ['verify', 'x.service'] },
+  { args: ['list-unit-files'] },
+];

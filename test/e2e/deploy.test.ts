@@ -11,7 +11,7 @@ import type { CommandResult } from './support.js';
 const cluster = useTestCluster({ machines: 3 });
 
 const instances = ['app@1.service', 'app@2.service', 'app@3.service'];
-// Each instance's start blocks up to 120 polls of 250 ms; three of them, plus the checks.
+// Each instance's start blocks up to 120 polls of 500 ms; three of them, plus the checks.
 const deployTimeoutMs = 240_000;
 
 /** Runs examples/deploy.sh against m1's API socket. */

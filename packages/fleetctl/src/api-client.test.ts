@@ -14,12 +14,15 @@ describe('parseEndpoint', () => {
     ['127.0.0.1:8080', { hostname: '127.0.0.1', port: 8080, protocol: 'http:' }],
     ['http://[::1]:80', { hostname: '::1', protocol: 'http:' }],
     ['http://a:1,http://b:2', { hostname: 'a', port: 1, text: 'http://a:1' }],
+    ['file:///var/run/fleet.sock', { socketPath: '/var/run/fleet.sock', protocol: 'http:' }],
   ])('%s', (text, expected) => {
     expect(parseEndpoint(text)).toMatchObject(expected);
   });
 
   it.each([
-    ['', 'it is empty'],
+    ['', 'URL scheme undefined'],
+    ['fleet.sock', 'URL scheme undefined'],
+    ['unix://var/run/fleet.sock', 'unable to connect to host "var" with scheme "unix"'],
     ['unix://', 'no socket path after unix://'],
     ['etcd://x:2379', 'unsupported scheme etcd:'],
   ])('rejects %j', (text, why) => {
@@ -39,7 +42,7 @@ describe('HttpFleetApiClient over a unix socket', () => {
       expect(await client.destroyUnit('nope.service')).toBe(false);
       expect(await client.destroyUnit('web@1.service')).toBe(true);
       expect(h.api.requests.at(-1)?.url).toBe('/fleet/v1/units/web@1.service');
-      await expect(client.setDesiredState('nope.service', 'launched')).rejects.toThrow('unit does not exist and options field empty');
+      await expect(client.setDesiredState('nope.service', 'launched')).rejects.toThrow('unit nope.service does not exist and options field is empty');
       await expect(client.setDesiredState('nope.service', 'launched')).rejects.toMatchObject({ status: 409, code: 'API_ERROR' });
     } finally {
       await h.close();

@@ -13,6 +13,7 @@ import type {
 } from '@fleet/engine/api';
 import { openHttpStream, parseEndpoint, sendHttp, TransportError } from './http-transport.js';
 import type { Endpoint, HttpStream, TlsMaterial } from './http-transport.js';
+import { goDialText, goRequestUrl } from './go-request.js';
 import { splitLines } from './line-splitter.js';
 
 /**
@@ -65,10 +66,11 @@ export interface FleetApiClient {
   /** One unit, or `undefined` when it does not exist (404). */
   getUnit(name: string): Promise<ApiUnit | undefined>;
   /**
-   * Creates the unit with these options and desired state (`PUT` with options). On an existing
-   * unit whose options differ, the API replaces its options (fleetctl's `--replace`).
+   * Creates the unit with these options (`PUT` with options), with `desiredState` if given; fleet's
+   * client gives none (the API then stores `inactive`). On an existing unit whose options differ,
+   * the API replaces its options (fleetctl's `--replace`; `inactive` again without a state).
    */
-  createUnit(name: string, options: readonly UnitOption[], desiredState: string): Promise<void>;
+  createUnit(name: string, options: readonly UnitOption[], desiredState?: string): Promise<void>;
   /** Sets the desired state of an existing unit (`PUT` without options). */
   setDesiredState(name: string, desiredState: string): Promise<void>;
   /** Removes a unit; `false` when there was no such unit (404). */
@@ -93,19 +95,41 @@ export interface FleetApiClient {
   unitJournal(machineID: string, unit: string, options?: JournalOptions): AsyncIterable<string>;
 }
 
-/** The API answered with an error; `message` is the API's own message. */
+/**
+ * The API answered with an error; `message` is the API's own message. `rawBody` is set when the
+ * answer carried no JSON error message (the message then says so), as fleet's client words it
+ * differently.
+ */
 export class ApiError extends FleetError {
   override readonly name = 'ApiError';
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly rawBody?: string) {
     super('API_ERROR', message);
   }
+}
+
+/** The request fleet's client would have sent, as Go prints it in its errors. */
+export interface GoRequest {
+  /** `GET`, `PUT`, `DELETE`. */
+  readonly method: string;
+  /** `http://domain-sock/fleet/v1/units?alt=json` for a unix socket, the endpoint's URL otherwise. */
+  readonly url: string;
 }
 
 /** The API could not be reached (no socket, connection refused, timeout...). */
 export class ApiUnreachableError extends FleetError {
   override readonly name = 'ApiUnreachableError';
-  constructor(readonly endpoint: string, reason: string, options?: { cause?: unknown }) {
+  /** The request that failed, when there was one. */
+  readonly request: GoRequest | undefined;
+  /** Why, in the words of Go's dialer (`dial unix /x.sock: connect: no such file or directory`), when known. */
+  readonly goReason: string | undefined;
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+    options?: { cause?: unknown; request?: GoRequest; goReason?: string },
+  ) {
     super('API_ERROR', `cannot reach fleet API at ${endpoint}: ${reason}`, options);
+    this.request = options?.request;
+    this.goReason = options?.goReason;
   }
 }
 
@@ -148,8 +172,8 @@ export class HttpFleetApiClient implements FleetApiClient {
     return fromWireUnit(expectObject<WireUnit>(res.body, 'unit'));
   }
 
-  async createUnit(name: string, options: readonly UnitOption[], desiredState: string): Promise<void> {
-    const body: WireUnitPut = { name, desiredState, options: options.map(toWireOption) };
+  async createUnit(name: string, options: readonly UnitOption[], desiredState?: string): Promise<void> {
+    const body: WireUnitPut = { name, ...(desiredState === undefined ? {} : { desiredState }), options: options.map(toWireOption) };
     await this.call('PUT', `/units/${unitPath(name)}`, body, [200, 201, 204]);
   }
 
@@ -196,14 +220,12 @@ export class HttpFleetApiClient implements FleetApiClient {
     } catch (err) {
       if (isAborted(signal)) return;
       this.options.debug?.(`GET ${prefix}${path} failed: ${String(err)}`);
-      if (err instanceof TransportError) throw new ApiUnreachableError(this.endpoint.text, err.message, { cause: err });
+      if (err instanceof TransportError) throw this.unreachable('GET', path, err);
       throw err;
     }
     this.options.debug?.(`GET ${prefix}${path} -> ${stream.status}`);
     try {
-      if (stream.status !== 200) {
-        throw new ApiError(stream.status, errorMessage(stream.status, await readAll(stream.body)));
-      }
+      if (stream.status !== 200) throw apiError(stream.status, await readAll(stream.body));
       yield* splitLines(stream.body);
     } catch (err) {
       if (isAborted(signal)) return;
@@ -243,12 +265,18 @@ export class HttpFleetApiClient implements FleetApiClient {
       res = await sendHttp(this.endpoint, method, prefix + path, body, this.options.timeoutMs, this.options.tls);
     } catch (err) {
       this.options.debug?.(`${method} ${prefix}${path} failed: ${String(err)}`);
-      if (err instanceof TransportError) throw new ApiUnreachableError(this.endpoint.text, err.message, { cause: err });
+      if (err instanceof TransportError) throw this.unreachable(method, path, err);
       throw err;
     }
     this.options.debug?.(`${method} ${prefix}${path} -> ${res.status}`);
-    if (!ok.includes(res.status)) throw new ApiError(res.status, errorMessage(res.status, res.body));
+    if (!ok.includes(res.status)) throw apiError(res.status, res.body);
     return res;
+  }
+
+  private unreachable(method: string, path: string, err: TransportError): ApiUnreachableError {
+    const goReason = goDialText(this.endpoint, err.failure);
+    const request = { method, url: goRequestUrl(this.endpoint, prefix + path) };
+    return new ApiUnreachableError(this.endpoint.text, err.message, { cause: err, request, ...(goReason === undefined ? {} : { goReason }) });
   }
 }
 
@@ -281,17 +309,18 @@ async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function errorMessage(status: number, body: string): string {
+function apiError(status: number, body: string): ApiError {
   try {
     const parsed = JSON.parse(body) as Partial<WireError> | null;
     const message = parsed?.error?.message;
-    if (typeof message === 'string' && message !== '') return message;
+    if (typeof message === 'string' && message !== '') return new ApiError(status, message);
   } catch {
     // not JSON: fall through to the generic message
   }
   const text = body.trim().slice(0, 200);
-  return text === '' ? `fleet API answered HTTP ${status}` : `fleet API answered HTTP ${status}: ${text}`;
+  return new ApiError(status, text === '' ? `fleet API answered HTTP ${status}` : `fleet API answered HTTP ${status}: ${text}`, body);
 }
+
 
 function expectObject<T>(body: string, what: string): T {
   let parsed: unknown;

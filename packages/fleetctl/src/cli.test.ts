@@ -7,8 +7,6 @@ import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
 import { startHarness } from './testing/harness.js';
 import type { Harness } from './testing/harness.js';
 
-const hint = "Run 'fleetctl help' for usage.\n";
-
 let h: Harness;
 beforeEach(async () => {
   h = await startHarness();
@@ -17,36 +15,70 @@ afterEach(async () => {
   await h.close();
 });
 
+/** What fleet's fleetctl (cobra) prints on stderr for a command line it refuses. */
+function cobraError(message: string, kind: 'command' | 'flag'): string {
+  const hint = kind === 'command' ? "Run 'fleetctl --help' for usage.\n" : '\n';
+  return `Error: ${message}\n${hint}cannot execute cmdFleet: ${message}\n`;
+}
+
 describe('a wrong command line', () => {
   it.each([
-    [['bogus'], 'Error: unknown command "bogus" for "fleetctl"\n'],
-    [['lsit-units'], 'Error: unknown command "lsit-units" for "fleetctl" (did you mean "list-units"?)\n'],
-    [['st', 'hello'], 'Error: ambiguous command "st": could be start, status or stop\n'],
-    [['list-unit'], 'Error: ambiguous command "list-unit": could be list-unit-files or list-units\n'],
-    [['list-units', '--bogus'], 'Error: unknown flag: --bogus\n'],
-    [['start', '--bogus', 'x'], 'Error: unknown flag: --bogus\n'],
-    [['list-units', '-lq'], 'Error: unknown flag: -q\n'],
-    [['--bogus', 'list-units', '-x'], 'Error: unknown flags: --bogus, -x\n'],
-    [['start'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
-    [['cat', 'a', 'b'], 'Error: unexpected argument: b\n'],
-    [['list-machines', 'a', 'b'], 'Error: unexpected arguments: a, b\n'],
-    [['status'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
-    [['status', '-o', 'yaml', 'x'], 'Error: Invalid values: Argument: output, Given: "yaml", Choices: "text", "json"\n'],
-    [['help', 'bogus'], 'Error: unknown help topic "bogus"\n'],
-    [['fd-forward', '/x.sock'], 'Error: "fd-forward" is not supported: it only serves --tunnel, which is not supported\n'],
-    [['journal'], 'Error: Not enough non-option arguments: got 0, need at least 1\n'],
-    [['journal', 'a', 'b'], 'Error: unexpected argument: b\n'],
-    [['journal', '--bogus', 'a'], 'Error: unknown flag: --bogus\n'],
-    [['ssh', 'hello'], 'Error: "ssh" is not supported: fleetctl does not use SSH; ssh to the machine that list-units shows instead\n'],
-  ])('fleetctl %j: one error line and the help hint, exit 1, no API call', async (args, error) => {
+    [['bogus'], cobraError('unknown command "bogus" for "fleetctl"', 'command')],
+    [['lsit-units'], cobraError('unknown command "lsit-units" for "fleetctl"\n\nDid you mean this?\n\tlist-units\n', 'command')],
+    [['st', 'hello'], cobraError('unknown command "st" for "fleetctl"\n\nDid you mean this?\n\tcat\n\tssh\n\tstart\n\tstatus\n\tstop\n', 'command')],
+    [['list-unit'], cobraError('unknown command "list-unit" for "fleetctl"\n\nDid you mean this?\n\tlist-unit-files\n\tlist-units\n', 'command')],
+    [['list-units', '--bogus'], cobraError('unknown flag: --bogus', 'flag')],
+    [['start', '--bogus', 'x'], cobraError('unknown flag: --bogus', 'flag')],
+    [['list-units', '-lq'], cobraError("unknown shorthand flag: 'q' in -lq", 'flag')],
+    [['--bogus', 'list-units', '-x'], cobraError('unknown flag: --bogus', 'flag')],
+    [['list-units', '--fields'], cobraError('flag needs an argument: --fields', 'flag')],
+    [['stop', '--block-attempts', 'many', 'x'], cobraError('invalid argument "many" for --block-attempts: strconv.ParseInt: parsing "many": invalid syntax', 'flag')],
+    [['list-units', '--full=maybe'], cobraError('invalid argument "maybe" for --full=maybe: strconv.ParseBool: parsing "maybe": invalid syntax', 'flag')],
+    [['journal', '--bogus', 'a'], cobraError('unknown flag: --bogus', 'flag')],
+    // fleet exits 0 after these, and prints the command's usage on stdout; this fleetctl exits 1.
+  ])('fleetctl %j: cobra\'s lines on stderr, exit 1, no API call', async (args, stderr) => {
     const r = await h.fleetctl(args);
-    expect(r).toMatchObject({ code: 1, stdout: '', stderr: error + hint });
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr });
     expect(h.api.requests).toEqual([]);
   });
 
-  it('does not add the hint to errors of a command that ran', async () => {
+  it.each([
+    [['status', '-o', 'yaml', 'x'], 'Error: Invalid values: Argument: output, Given: "yaml", Choices: "text", "json"\n'],
+    [['fd-forward', '/x.sock'], 'Error: "fd-forward" is not supported: it only serves --tunnel, which is not supported\n'],
+    [['ssh', 'hello'], 'Error: "ssh" is not supported: fleetctl does not use SSH; ssh to the machine that list-units shows instead\n'],
+  ])('fleetctl %j (what only this fleetctl refuses): one error line and the help hint, exit 1', async (args, error) => {
+    const r = await h.fleetctl(args);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `${error}Run 'fleetctl help' for usage.\n` });
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it.each([
+    [['cat'], 1, 'One unit file must be provided\n'],
+    [['cat', 'a', 'b'], 1, 'One unit file must be provided\n'],
+    [['journal'], 1, 'One unit file must be provided.\n'],
+    [['journal', 'a', 'b'], 1, 'One unit file must be provided.\n'],
+    [['start'], 0, 'No units given\n'],
+    [['status'], 0, ''],
+  ])("fleetctl %j: fleet's answer to a wrong number of units", async (args, code, stderr) => {
+    expect(await h.fleetctl(args)).toMatchObject({ code, stdout: '', stderr });
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it('ignores extra arguments where fleet does', async () => {
+    expect(await h.fleetctl(['list-machines', 'a', 'b', '--fields', 'ip', '--no-legend'])).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n' });
+    expect(await h.fleetctl(['version', 'x'])).toMatchObject({ code: 0, stdout: 'fleetctl version 0.1.0\n' });
+  });
+
+  it("answers an unknown help topic with fleet's notice (no line break, except on a terminal) and the help", async () => {
+    const r = await h.fleetctl(['help', 'bogus']);
+    expect(r).toMatchObject({ code: 0, stderr: 'Unknown help topic [`bogus`].' });
+    expect(r.stdout).toContain('Commands:');
+    expect((await h.fleetctl(['help', 'bogus'], {}, { interactive: true })).stderr).toBe('Unknown help topic [`bogus`].\n');
+  });
+
+  it('prints what a command that ran says, as fleet words it', async () => {
     const r = await h.fleetctl(['status', 'nope']);
-    expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'Unit nope.service does not exist.\n' });
   });
 });
 
@@ -65,7 +97,7 @@ describe('commands abbreviated to a unique prefix (cobra.EnablePrefixMatching)',
   it('runs an abbreviated unit command with its flags', async () => {
     h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
     const r = await h.fleetctl(['star', '--no-block', 'hello']);
-    expect(r).toMatchObject({ code: 0, stdout: 'Triggered unit hello.service start\n', stderr: '' });
+    expect(r).toMatchObject({ code: 0, stdout: 'Triggered unit hello.service start\n'.repeat(2), stderr: '' });
   });
 
   it('treats the command word after "--" as an argument', async () => {
@@ -76,14 +108,26 @@ describe('commands abbreviated to a unique prefix (cobra.EnablePrefixMatching)',
 });
 
 describe('help and version', () => {
-  it.each([[['--version']], [['-v']], [['version']], [['--driver=etcd', '--tunnel=host', 'version']]])('%j prints the version', async (args) => {
-    expect(await h.fleetctl(args)).toMatchObject({ code: 0, stdout: 'fleetctl version 0.1.0\n', stderr: '' });
+  // The harness puts --endpoint first unless FLEETCTL_ENDPOINT is set: fleet only takes
+  // --version and -v as the very first argument.
+  it.each([[['--version']], [['-v']], [['version']], [['-v', 'list-units']], [['--driver=etcd', '--tunnel=host', 'version']]])('%j prints the version', async (args) => {
+    const r = await h.fleetctl(args, { FLEETCTL_ENDPOINT: h.api.endpoint });
+    expect(r).toMatchObject({ code: 0, stdout: 'fleetctl version 0.1.0\n', stderr: '' });
+  });
+
+  it('takes a later --version as a flag that does nothing, as fleet does', async () => {
+    expect(await h.fleetctl(['list-machines', '--version', '--fields', 'ip', '--no-legend'])).toMatchObject({ code: 0, stdout: '10.10.1.2\n10.10.1.1\n' });
+    const help = await h.fleetctl(['--version']);
+    expect(help.stdout).toContain('Commands:');
   });
 
   it.each([[[]], [['--help']], [['-h']], [['help']], [['--debug']]])('%j prints the global help to stdout', async (args) => {
     const r = await h.fleetctl(args);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain('fleetctl restart <units..>');
+    expect(r.stdout).toContain('fleetctl restart [units..]');
+    // fleet's command list, the SSH-only ones included (refused when run).
+    expect(r.stdout).toContain('fleetctl ssh');
+    expect(r.stdout).toContain('fleetctl fd-forward');
     expect(r.stdout).toContain('fleetctl help [command]');
     // fleet's help names the version in a section of its own, right under the usage line.
     expect(r.stdout).toMatch(/^fleetctl \[global flags\] <command> \[flags\] \[arguments\.\.\.\]\n\nVersion:\n\t0\.1\.0\n\nCommands:\n/);
@@ -93,7 +137,8 @@ describe('help and version', () => {
       if (spec.hidden === true) expect(r.stdout).not.toContain(`--${spec.name} `);
       else expect(r.stdout).toContain(`--${spec.name}`);
     }
-    expect(r.stdout).not.toMatch(/fleetctl verify/);
+    // fleet lists its deprecated verify too.
+    expect(r.stdout).toMatch(/fleetctl verify/);
     expect(h.api.requests).toEqual([]);
   });
 
@@ -114,28 +159,31 @@ describe('help and version', () => {
 
   it('explains restart and its blocking flags', async () => {
     const r = await h.fleetctl(['help', 'restart']);
-    expect(r.stdout).toMatch(/^fleetctl restart <units\.\.>\n/);
+    expect(r.stdout).toMatch(/^fleetctl restart \[units\.\.\]\n/);
     expect(r.stdout).toContain('--block-attempts');
     expect(r.stdout).toContain('--no-block');
   });
 });
 
-describe('deprecated features exit 2 as in fleet', () => {
-  it.each([[['verify', 'hello.service']], [['verify']], [['verif', 'a', 'b']]])('%j', async (args) => {
+describe('deprecated features', () => {
+  it.each([[['verify', 'hello.service']], [['verify']], [['verif', 'a', 'b']]])("%j: fleet's lines, exit 2", async (args) => {
     const r = await h.fleetctl(args);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'WARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n', sleeps: [] });
-    expect(h.api.requests).toEqual([]);
-  });
-
-  it.each([[['submit', '--sign', 'hello']], [['load', '--sign', 'hello']], [['start', 'hello', '--sign']]])('%j', async (args) => {
-    const r = await h.fleetctl(args);
-    expect(r).toMatchObject({
+    expect(r).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'WARNING: --sign is deprecated: the signed/verified units feature is DEPRECATED and cannot be used.\n',
+      stderr: 'Command "verify" is deprecated, DEPRECATED - No longer works\nWARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n',
+      sleeps: [],
     });
     expect(h.api.requests).toEqual([]);
   });
+
+  it.each([[['submit', '--sign', 'hello']], [['load', '--sign', '--no-block', 'hello']], [['start', 'hello', '--no-block', '--sign']]])(
+    '%j: --sign is accepted and ignored, as fleet does',
+    async (args) => {
+      h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
+      expect(await h.fleetctl(args)).toMatchObject({ code: 0, stderr: '' });
+    },
+  );
 
   it('accepts --experimental-api, deprecated, and ignores it', async () => {
     for (const flag of ['--experimental-api', '--experimental-api=false']) {
@@ -227,7 +275,7 @@ describe('global flags and the environment', () => {
   it('takes --no-block from FLEETCTL_NO_BLOCK', async () => {
     h.api.addUnit('hello.service', [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }]);
     const r = await h.fleetctl(['start', 'hello'], { FLEETCTL_ENDPOINT: h.api.endpoint, FLEETCTL_NO_BLOCK: '1' });
-    expect(r).toMatchObject({ code: 0, stdout: 'Triggered unit hello.service start\n' });
+    expect(r).toMatchObject({ code: 0, stdout: 'Triggered unit hello.service start\n'.repeat(2) });
   });
 
   it('rejects a malformed environment value', async () => {
@@ -236,30 +284,30 @@ describe('global flags and the environment', () => {
   });
 
   it.each([
-    [['--request-timeout', '0'], 'Error: --request-timeout must be a number of seconds > 0, got 0\n'],
-    [['--endpoint', 'ftp://host'], 'Error: invalid endpoint "ftp://host": unsupported scheme ftp:\n'],
-    [['--driver', 'etcd'], 'Error: --driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)\n'],
-    [['--driver=', '--endpoint', 'http://127.0.0.1:2379'], 'Error: --driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)\n'],
-    [['--driver', 'api'], 'Error: unrecognized driver "api" (the only driver is "API")\n'],
+    [['--request-timeout', '0'], '--request-timeout must be a number of seconds > 0, got 0'],
+    [['--endpoint', 'ftp://host'], 'invalid endpoint "ftp://host": unsupported scheme ftp:'],
+    [['--endpoint', ''], 'URL scheme undefined'],
+    [['--endpoint', 'unix://var/run/fleet.sock'], 'unable to connect to host "var" with scheme "unix"'],
+    [['--driver', 'etcd'], '--driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)'],
+    [['--driver=', '--endpoint', 'http://127.0.0.1:2379'], '--driver=etcd is not supported: this fleetctl only talks to the fleet API (--driver=API)'],
+    [['--driver', 'api'], 'unrecognized driver "api" (the only driver is "API")'],
     [
       ['--tunnel', '10.0.0.1'],
-      'Error: --tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock core@10.0.0.1) ' +
-        'and use --endpoint http://127.0.0.1:49153\n',
+      '--tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock core@10.0.0.1) and use --endpoint http://127.0.0.1:49153',
     ],
     [
       ['--tunnel', 'bastion:2222', '--ssh-username', 'admin'],
-      'Error: --tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock -p 2222 admin@bastion) ' +
-        'and use --endpoint http://127.0.0.1:49153\n',
+      '--tunnel is not supported: forward the API yourself (ssh -N -L 49153:/var/run/fleet.sock -p 2222 admin@bastion) and use --endpoint http://127.0.0.1:49153',
     ],
-  ])('refuses %j before any request, without the help hint', async (flags, stderr) => {
+  ])("refuses %j before any request, as fleet words a client it cannot make", async (flags, why) => {
     const r = await h.fleetctl(['list-units', ...flags]);
-    expect(r).toMatchObject({ code: 1, stdout: '', stderr });
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `Unable to initialize client: ${why}\n` });
     expect(h.api.requests).toEqual([]);
   });
 
   it('refuses FLEETCTL_TUNNEL and FLEETCTL_DRIVER=etcd too', async () => {
     const base = { FLEETCTL_ENDPOINT: h.api.endpoint };
-    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_TUNNEL: 'host' })).stderr).toMatch(/^Error: --tunnel is not supported/);
-    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_DRIVER: 'etcd' })).stderr).toMatch(/^Error: --driver=etcd is not supported/);
+    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_TUNNEL: 'host' })).stderr).toMatch(/^Unable to initialize client: --tunnel is not supported/);
+    expect((await h.fleetctl(['list-units'], { ...base, FLEETCTL_DRIVER: 'etcd' })).stderr).toMatch(/^Unable to initialize client: --driver=etcd is not supported/);
   });
 });

@@ -24,9 +24,10 @@ import { stopCommand } from './commands/stop.js';
 import { submitCommand } from './commands/submit.js';
 import { unloadCommand } from './commands/unload.js';
 import { verifyCommand } from './commands/verify.js';
-import { fleetctlVersion, versionCommand, versionLine } from './commands/version.js';
+import { fleetctlVersion, versionCommand } from './commands/version.js';
 import { completionRequestFlag } from './completion-scripts.js';
 import { completionTarget, isZsh, unitCandidates } from './completion.js';
+import { CommandFailed, errorText } from './fleet-text.js';
 import type { Env } from './env.js';
 import { globalFlagsGroup, withGlobalFlags } from './global-flags.js';
 import type { GlobalArgs } from './global-flags.js';
@@ -58,12 +59,24 @@ export interface CliDeps {
    * SIGINT. Without it, nothing is ever interrupted.
    */
   readonly interrupts?: Interrupts;
+  /**
+   * stderr is a terminal (`bin/fleetctl.ts` asks the process). Only then may commands add to
+   * fleet's output (progress while waiting, the reason a wait failed): a script reading fleetctl's
+   * output gets exactly what fleet's fleetctl prints.
+   */
+  readonly interactive?: boolean;
 }
 
 /** fleet's commands this fleetctl does not have, and why (an error rather than "unknown command"). */
 const unsupportedCommands: Readonly<Record<string, string>> = {
   ssh: 'fleetctl does not use SSH; ssh to the machine that list-units shows instead',
   'fd-forward': 'it only serves --tunnel, which is not supported',
+};
+
+/** How help lists them (fleet's summaries): they are refused before they could run. */
+const unsupportedSummaries: Readonly<Record<keyof typeof unsupportedCommands & string, string>> = {
+  ssh: 'Open interactive shell on a machine in the cluster (not supported: no SSH)',
+  'fd-forward': 'Proxy stdin and stdout to a unix domain socket (not supported: no --tunnel)',
 };
 
 /** One command: its name, how to add it to a parser, and how to list its flags. */
@@ -114,16 +127,25 @@ function optionsOf(y: Argv<unknown>): OptionsLike {
   return (y as unknown as { getOptions(): OptionsLike }).getOptions();
 }
 
-const helpAndVersion = ['help', 'h', 'version', 'v'];
+// yargs' own help flag (fleet also has `--h`, and `-h` works), and fleet's `--version`.
+const helpFlags = ['help', 'h', 'version'];
+
+/** Commands help lists but completion does not offer: deprecated, or refused when run. */
+const notCompleted = new Set(['verify', ...Object.keys(unsupportedCommands)]);
+
+// cobra never suggests its help command, nor deprecated ones.
+const notSuggested = new Set(['help', 'verify']);
 
 function commandLineSpec(entries: readonly CommandEntry[], env: Env): CommandLineSpec {
   const flags = (y: Argv<unknown>): FlagSet => {
     const set = flagSetOf(optionsOf(y));
-    return { value: set.value, boolean: new Set([...set.boolean, ...helpAndVersion]) };
+    return { ...set, boolean: new Set([...set.boolean, ...helpFlags]) };
   };
+  const commands = entries.map((e) => e.name);
   return {
-    commands: entries.map((e) => e.name),
+    commands,
     unsupported: unsupportedCommands,
+    suggestable: [...commands, ...Object.keys(unsupportedCommands)].filter((c) => !notSuggested.has(c)),
     globalFlags: flags(withGlobalFlags(yargs(), env)),
     flagsOf: (command) => {
       const found = entries.find((e) => e.name === command);
@@ -169,6 +191,7 @@ function commandDeps(deps: CliDeps): CommandDeps {
     clock: deps.clock,
     readFile,
     interrupts: deps.interrupts ?? noInterrupts,
+    interactive: deps.interactive === true,
     client: async (args) => deps.makeClient(await clientConfig(args, readFile, debugLine(args))),
   };
 }
@@ -199,6 +222,11 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
     env,
   );
   for (const e of entries) parser = e.register(parser);
+  for (const [name, summary] of Object.entries(unsupportedSummaries)) {
+    parser = parser.command(name, summary, (y) => y, () => {
+      throw new UsageError(`"${name}" is not supported: ${unsupportedCommands[name] ?? ''}`);
+    });
+  }
   parser = parser
     .middleware(onHandler)
     .epilogue(
@@ -206,8 +234,10 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
         'e.g. FLEETCTL_ENDPOINT=http://10.0.0.1:49153. A command may be abbreviated to a unique prefix (list-m).',
     )
     .strict()
-    .version('version', 'Print the version and exit', versionLine)
-    .alias('version', 'v')
+    // fleet's `--version` only works as the first argument (see resolveCommandLine); elsewhere
+    // it is a flag that does nothing.
+    .version(false)
+    .option('version', { type: 'boolean', global: true, describe: 'Print the version and exit' })
     .help('help', 'Print usage information and exit')
     .alias('help', 'h')
     .group(['help', 'version'], globalFlagsGroup)
@@ -227,12 +257,20 @@ export function buildCli(deps: CliDeps): Argv<GlobalArgs> {
 
 /**
  * Runs fleetctl with `argv` (the arguments after the program name). Resolves the exit code, never
- * rejects:
+ * rejects. What it prints and its exit codes are fleet's fleetctl's (see each command), with these
+ * rules for what goes wrong:
  *
- * - 0 on success (help and version text go to stdout);
- * - 1 after one line `Error: <message>` on stderr; for a wrong command line (unknown or ambiguous
- *   command, unknown flag, missing or extra argument) a second line `Run 'fleetctl help' for usage.`;
- * - 2 for fleet's deprecated `verify` and `--sign`, after fleet's warning line.
+ * - a command that fails as fleet's does ({@link CommandFailed}) prints fleet's lines as they are
+ *   and exits with fleet's code;
+ * - a command line cobra refuses prints cobra's lines on stderr (`Error: unknown command "x" for
+ *   "fleetctl"`, with its suggestions and `Run 'fleetctl --help' for usage.`; `Error: unknown
+ *   flag: --x`, a blank line), then fleet's `cannot execute cmdFleet: <same>`, and exits 1 (fleet
+ *   exits 0 and also prints the command's usage on stdout: left out here, a script must not take
+ *   it for a result);
+ * - what only this fleetctl refuses (an unsupported command, an argument yargs refuses) prints
+ *   `Error: <message>` and `Run 'fleetctl help' for usage.`, exit 1;
+ * - anything else unexpected prints `Error: <message>`, exit 1;
+ * - `verify` prints fleet's deprecation lines and exits 2.
  *
  * `--get-yargs-completions WORD...` (what the completion scripts call) prints completion
  * candidates instead; see `completion-scripts.ts`.
@@ -244,7 +282,9 @@ export async function run(argv: readonly string[], deps: CliDeps): Promise<numbe
     const cli = createCli(deps, [], () => {
       started = true;
     });
-    const args = resolveCommandLine(argv, cli.spec);
+    const { args, notice } = resolveCommandLine(argv, cli.spec);
+    // fleet ends this notice without a line break; on a terminal the help would stick to it.
+    if (notice !== undefined) deps.output.err(deps.interactive === true ? `${notice}\n` : notice);
     await cli.parser.parseAsync(args, {}, (err, _args, text) => {
       // Help and version text: yargs hands it over instead of printing it.
       if ((err === undefined || err === null) && text !== '') deps.output.out(`${text}\n`);
@@ -256,9 +296,19 @@ export async function run(argv: readonly string[], deps: CliDeps): Promise<numbe
 }
 
 function report(err: unknown, handlerStarted: boolean, output: Output): number {
+  if (err instanceof CommandFailed) {
+    for (const line of err.lines) output.err(`${line}\n`);
+    return err.exitCode;
+  }
   if (err instanceof DeprecatedFeatureError) {
     output.err(`${err.message}\n`);
     return err.exitCode;
+  }
+  if (err instanceof UsageError && err.kind !== 'other') {
+    const message = err.message;
+    const hint = err.kind === 'command' ? "Run 'fleetctl --help' for usage.\n" : '\n';
+    output.err(`Error: ${message}\n${hint}cannot execute cmdFleet: ${message}\n`);
+    return 1;
   }
   // Whatever is not ours and happens before a handler runs is yargs refusing the command line.
   if (err instanceof UsageError || (!handlerStarted && !(err instanceof FleetError))) {
@@ -306,6 +356,8 @@ async function complete(argv: readonly string[], deps: CliDeps): Promise<number>
     await createCli(sandboxed(deps), processArgs).parser.parseAsync(processArgs, {}, (_err, _args, out) => {
       text = out;
     });
+    // Help lists fleet's deprecated and SSH-only commands; completion offers only what runs.
+    if (target.kind === 'command') text = text.split('\n').filter((line) => !notCompleted.has(line.split(':')[0] ?? '')).join('\n');
     if (text !== '') deps.output.out(`${text}\n`);
     return 0;
   } catch (err) {
@@ -322,7 +374,3 @@ async function unitNames(args: readonly string[], deps: CliDeps): Promise<string
   return (await deps.makeClient(config).listUnits()).map((u) => u.name);
 }
 
-function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}

@@ -86,6 +86,7 @@ describe('completion requests', () => {
     const words = await complete(['']);
     expect(words).toEqual(expect.arrayContaining(['submit', 'start', 'restart', 'list-machines', 'help', 'completion', 'version']));
     expect(words).not.toContain('verify');
+    expect(words).not.toContain('ssh');
     expect(words.some((w) => w.startsWith('__'))).toBe(false);
     expect(h.api.requests).toEqual([]);
   });
@@ -151,7 +152,7 @@ describe('completion requests', () => {
   it('describes commands for zsh', async () => {
     vi.stubEnv('SHELL', '/bin/zsh');
     const words = await complete(['rest'], { SHELL: '/bin/zsh' });
-    expect(words).toContain('restart:Instruct systemd to restart one or more units in the cluster, one after the other (stop, then start)');
+    expect(words).toContain('restart:Instruct systemd to rolling restart one or more units in the cluster.');
   });
 });
 

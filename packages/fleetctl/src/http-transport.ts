@@ -17,21 +17,30 @@ export interface Endpoint {
 }
 
 /**
- * Parses fleetctl's `--endpoint`: `unix:///var/run/fleet.sock`, `http://host:port[/prefix]`,
- * `https://...`, or a bare `host:port` (taken as http). Only the first of a comma-separated list is
- * used, as in fleet. Throws a {@link FleetError} (`INVALID_CONFIG`) for anything else.
+ * Parses fleetctl's `--endpoint`: `unix:///var/run/fleet.sock` (or `file:///...`, as fleet
+ * accepts), `http://host:port[/prefix]`, `https://...`, or a bare `host:port` (taken as http; fleet
+ * refuses it). Only the first of a comma-separated list is used, as in fleet. Throws a
+ * {@link FleetError} (`INVALID_CONFIG`) for anything else, in fleet's words where fleet refuses it
+ * too (`URL scheme undefined`, `unable to connect to host "var" with scheme "unix"`).
  */
 export function parseEndpoint(value: string): Endpoint {
   const text = (value.split(',')[0] ?? '').trim();
   const invalid = (why: string): FleetError =>
     new FleetError('INVALID_CONFIG', `invalid endpoint ${JSON.stringify(value)}: ${why}`);
-  if (text === '') throw invalid('it is empty');
-  if (text.startsWith('unix://')) {
-    const socketPath = text.slice('unix://'.length);
-    if (socketPath === '') throw invalid('no socket path after unix://');
+  const unix = /^(unix|file):\/\/(.*)$/i.exec(text);
+  if (unix !== null) {
+    const [, scheme = '', socketPath = ''] = unix;
+    if (socketPath === '') throw invalid(`no socket path after ${scheme}://`);
+    // fleet: "unix://var/run/fleet.sock" names the host "var", not a relative path.
+    if (!socketPath.startsWith('/')) {
+      const host = socketPath.split('/')[0] ?? '';
+      throw new FleetError('INVALID_CONFIG', `unable to connect to host ${JSON.stringify(host)} with scheme ${JSON.stringify(scheme)}`);
+    }
     return { text, protocol: 'http:', socketPath, hostname: 'localhost', basePath: '' };
   }
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  if (!hasScheme && !/^[^/:]*:\d+(\/|$)/.test(text)) throw new FleetError('INVALID_CONFIG', 'URL scheme undefined');
+  const withScheme = hasScheme ? text : `http://${text}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -65,9 +74,41 @@ export interface HttpResponse {
   readonly body: string;
 }
 
+/** What the operating system said when a request got no answer (Node's error fields). */
+export interface TransportFailure {
+  /** `ENOENT`, `ECONNREFUSED`, `ENOTFOUND`... */
+  readonly code?: string;
+  /** `connect`, `getaddrinfo`... */
+  readonly syscall?: string;
+  /** The socket path or IP address dialled. */
+  readonly address?: string;
+  readonly port?: number;
+  /** The host name that could not be resolved. */
+  readonly hostname?: string;
+  /** No answer within the timeout. */
+  readonly timedOut?: boolean;
+}
+
 /** Why a request got no HTTP answer at all (refused, no socket, timed out...). */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
+  constructor(message: string, readonly failure: TransportFailure = {}) {
+    super(message);
+  }
+}
+
+/** A Node socket or DNS error as a {@link TransportError}. */
+function transportError(err: unknown, timedOut: boolean, timeoutMs: number): TransportError {
+  if (timedOut) return new TransportError(`request timed out after ${timeoutMs} ms`, { timedOut: true });
+  if (!(err instanceof Error)) return new TransportError(String(err));
+  const e = err as NodeJS.ErrnoException & { address?: unknown; port?: unknown; hostname?: unknown };
+  const failure: { -readonly [K in keyof TransportFailure]: TransportFailure[K] } = {};
+  if (typeof e.code === 'string') failure.code = e.code;
+  if (typeof e.syscall === 'string') failure.syscall = e.syscall;
+  if (typeof e.address === 'string') failure.address = e.address;
+  if (typeof e.port === 'number') failure.port = e.port;
+  if (typeof e.hostname === 'string') failure.hostname = e.hostname;
+  return new TransportError(err.message, failure);
 }
 
 /**
@@ -93,10 +134,7 @@ export function sendHttp(
   const options: RequestOptions = { ...requestOptions(endpoint, method, path, headers, tls), signal };
   const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const fail = (err: unknown): void => {
-      if (signal.aborted) reject(new TransportError(`request timed out after ${timeoutMs} ms`));
-      else reject(new TransportError(err instanceof Error ? err.message : String(err)));
-    };
+    const fail = (err: unknown): void => reject(transportError(err, signal.aborted, timeoutMs));
     const req = send(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -171,7 +209,7 @@ export function openHttpStream(
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted === true) return;
-      reject(new TransportError(timedOut ? `request timed out after ${timeoutMs} ms` : err.message));
+      reject(transportError(err, timedOut, timeoutMs));
     });
     req.on('response', (res) => {
       clearTimeout(timer);

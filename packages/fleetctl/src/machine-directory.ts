@@ -17,17 +17,15 @@ export class MachineDirectory {
 
   constructor(private readonly client: Pick<FleetApiClient, 'listMachines'>) {}
 
-  /** The machine's legend with the short ID. Never rejects. */
-  async legend(id: string): Promise<string> {
-    return machineLegend(id, await this.ip(id), false);
-  }
-
-  private async ip(id: string): Promise<string | undefined> {
+  /**
+   * The machine's legend with the short ID, or `undefined` when the machine is not in the list (or
+   * the list cannot be read): fleet then leaves the ` on <machine>` of its lines out. Never rejects.
+   */
+  async legend(id: string): Promise<string | undefined> {
     if (this.ips === undefined || (!this.ips.has(id) && !this.refreshedFor.has(id))) {
       if (this.ips !== undefined) this.refreshedFor.add(id);
-      // best effort: a legend without the IP is still useful
       this.ips = await machineIps(this.client).catch(() => new Map<string, string>());
     }
-    return this.ips.get(id);
+    return this.ips.has(id) ? machineLegend(id, this.ips.get(id), false) : undefined;
   }
 }

@@ -168,7 +168,10 @@ describe('list-machines output', () => {
 describe('fields and legends', () => {
   it.each([
     ['', 'Must define output format'],
-    ['machine,bogus', 'Invalid key in output format: "bogus" (valid fields are ip,machine,metadata)'],
+    ['machine,bogus', 'Invalid key in output format: "bogus"'],
+    // As fleet: names are not trimmed.
+    ['machine, ip', 'Invalid key in output format: " ip"'],
+    ['machine,', 'Invalid key in output format: ""'],
   ])('rejects --fields %j', (spec, message) => {
     expect(() => parseFields(spec, listMachinesFields)).toThrow(message);
   });

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseUnitFile, parseUnitName } from '@fleet/engine/model';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { goLogTimestamp, goQuote, unknownRequirementWarning } from './requirement-warnings.js';
+import { goQuote, logLine } from './fleet-text.js';
+import { unknownRequirementWarning } from './requirement-warnings.js';
 import { optionsOf, startHarness, type Harness } from './testing/harness.js';
 
 // fleet's fleetctl, measured: it prints this line on stderr whenever it creates a unit (submit,
@@ -22,11 +23,11 @@ describe('unknownRequirementWarning', () => {
     ['one line for several unknown options, naming the first', '[X-Fleet]\nFoo=1\nBar=2\n', warning('a.service', 'Foo')],
     ['unknown options of other sections are not fleet\'s business', '[Service]\nFoo=1\n', undefined],
   ])('%s', (_, text, expected) => {
-    expect(unknownRequirementWarning(parseUnitName('a.service'), parseUnitFile(text), at)).toBe(expected);
+    expect(unknownRequirementWarning(parseUnitName('a.service'), parseUnitFile(text), { now: () => at.getTime() })).toBe(expected);
   });
 
   it('stamps the local time as Go\'s log does', () => {
-    expect(goLogTimestamp(new Date(2026, 0, 5, 7, 8, 9))).toBe('2026/01/05 07:08:09');
+    expect(logLine({ now: () => new Date(2026, 0, 5, 7, 8, 9).getTime() }, 'WARN', 'x.go:1', 'm')).toBe('2026/01/05 07:08:09 WARN x.go:1: m\n');
   });
 
   it.each([
@@ -70,7 +71,7 @@ describe('fleetctl warns about unknown [X-Fleet] options when it creates a unit'
   it('on --replace of a changed unit', async () => {
     h.api.addUnit('odd.service', optionsOf('[Service]\nExecStart=/bin/false\n'));
     const r = await h.fleetctl(['submit', '--replace', join(h.dir, 'odd.service')]);
-    expect(r).toMatchObject({ code: 0, stdout: 'Unit odd.service replaced\n' });
+    expect(r).toMatchObject({ code: 0, stdout: 'Unit odd.service inactive\n' });
     expect(r.stderr).toMatch(line('odd.service'));
   });
 

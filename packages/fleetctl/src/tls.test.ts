@@ -76,7 +76,10 @@ describe('TLS to an https:// endpoint', () => {
     expect(r).toMatchObject({ code: 1, stdout: '' });
     // Node's wording depends on whether the server sends its CA along.
     expect(r.stderr).toMatch(
-      new RegExp(`^Error: cannot reach fleet API at ${endpoint}: (self-signed certificate in certificate chain|unable to get local issuer certificate)\\n$`),
+      new RegExp(
+        `^Error retrieving list of active machines from fleet API \\(Get "${endpoint}/fleet/v1/machines\\?alt=json": ` +
+          '(self-signed certificate in certificate chain|unable to get local issuer certificate)\\)\\nPossible issues:\\n',
+      ),
     );
     expect(api?.requests).toEqual([]);
   });
@@ -85,14 +88,14 @@ describe('TLS to an https:// endpoint', () => {
     const { endpoint } = await startApi(true);
     const r = await fleetctl(['--endpoint', endpoint, '--ca-file', file('ca.pem'), ...listIps]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^Error: cannot reach fleet API at ${endpoint}: .+\\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^Error retrieving list of active machines from fleet API \\(Get "${endpoint}/fleet/v1/machines\\?alt=json": .+\\)\\n`));
     expect(api?.requests).toEqual([]);
   });
 
   it.each([
-    [['--cert-file', 'client.pem'], 'Error: --cert-file and --key-file go together: give both for a TLS client certificate, or neither\n'],
-    [['--key-file', 'client-key.pem'], 'Error: --cert-file and --key-file go together: give both for a TLS client certificate, or neither\n'],
-    [['--ca-file', 'nope.pem'], `Error: cannot read --ca-file ${file('nope.pem')}: no such file\n`],
+    [['--cert-file', 'client.pem'], 'Unable to initialize client: --cert-file and --key-file go together: give both for a TLS client certificate, or neither\n'],
+    [['--key-file', 'client-key.pem'], 'Unable to initialize client: --cert-file and --key-file go together: give both for a TLS client certificate, or neither\n'],
+    [['--ca-file', 'nope.pem'], `Unable to initialize client: cannot read --ca-file ${file('nope.pem')}: no such file\n`],
   ])('refuses %j before any request', async (flags, stderr) => {
     const { endpoint } = await startApi(false);
     const args = flags.map((f, i) => (i % 2 === 1 ? file(f) : f));

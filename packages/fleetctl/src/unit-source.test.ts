@@ -1,31 +1,22 @@
-import type { ApiUnit } from './api-client.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findUnitSource, readLocalFile, resolveUnitSource, unitNameFromArg, unitPathFromArg } from './unit-source.js';
-import type { UnitSourceDeps } from './unit-source.js';
+import { unitFileErrorText } from './fleet-text.js';
+import { appendDefaultType, localTemplatePath, readLocalFile, readLocalUnit, templateNameOf, unitNameMangle } from './unit-source.js';
+import { optionsOf } from './testing/harness.js';
 
 const helloText = '[Unit]\nDescription=Hello\n\n[Service]\nExecStart=/bin/echo hello\n';
-const templateText = '[Service]\nExecStart=/bin/echo %i\n\n[X-Fleet]\nConflicts=web@*.service\n';
 
 let dir: string;
-const registry = new Map<string, ApiUnit>();
-const deps: UnitSourceDeps = {
-  client: { getUnit: async (name) => registry.get(name) },
-  readFile: readLocalFile,
-};
-
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleetctl-source-'));
-  registry.clear();
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('unitNameFromArg', () => {
+describe('unitNameMangle', () => {
   it.each([
     ['hello', 'hello.service'],
     ['hello.service', 'hello.service'],
@@ -33,88 +24,63 @@ describe('unitNameFromArg', () => {
     ['./backup.timer', 'backup.timer'],
     ['/abs/path/db', 'db.service'],
     ['my.app', 'my.app.service'],
-    // fleet accepts several "@": the instance is everything after the first one.
     ['foo@bar@baz.service', 'foo@bar@baz.service'],
+    // Not validated: a bad name is for the API (or the checks before a create) to refuse, as in fleet.
+    ['bad name', 'bad name.service'],
+    ['@foo.service', '@foo.service'],
   ])('%s names %s', (arg, name) => {
-    expect(unitNameFromArg(arg)).toBe(name);
+    expect(unitNameMangle(arg)).toBe(name);
   });
 
-  it.each([
-    ['bad name', 'name may only contain letters, digits, ":", "_", ".", "@", "-" and "\\"'],
-    ['@foo.service', 'name cannot start with "@"'],
-    ['foo@1.device', 'cannot be templates'],
-    ['x'.repeat(300), 'longer than 256'],
-  ])('rejects %j', (arg, rule) => {
-    expect(() => unitNameFromArg(arg)).toThrow(rule);
+  it('appends .service to the path of an argument without a unit type, where fleetctl looks for the file', () => {
+    expect(appendDefaultType('units/hello')).toBe('units/hello.service');
+    expect(appendDefaultType('units/hello.socket')).toBe('units/hello.socket');
   });
 
-  it('appends .service to the local path when the argument has no unit suffix', () => {
-    expect(unitPathFromArg('units/hello')).toBe('units/hello.service');
-    expect(unitPathFromArg('units/hello.socket')).toBe('units/hello.socket');
+  it('finds the template of an instance, next to the argument', () => {
+    expect(templateNameOf('web@1.service')).toBe('web@.service');
+    expect(templateNameOf('web@.service')).toBeUndefined();
+    expect(templateNameOf('hello.service')).toBeUndefined();
+    expect(localTemplatePath('units/web@1.service', 'web@.service')).toBe('units/web@.service');
   });
 });
 
-describe('resolveUnitSource', () => {
-  it('reads and parses a local unit file named by path', async () => {
+describe('readLocalUnit', () => {
+  it('reads and parses a local unit file', async () => {
     await writeFile(join(dir, 'hello.service'), helloText);
-    const source = await resolveUnitSource(join(dir, 'hello.service'), deps);
-    expect(source.name).toBe('hello.service');
-    expect(source.origin).toEqual({ kind: 'file', path: join(dir, 'hello.service') });
-    expect(source.file).toEqual([
-      { section: 'Unit', name: 'Description', value: 'Hello' },
-      { section: 'Service', name: 'ExecStart', value: '/bin/echo hello' },
-    ]);
+    expect(await readLocalUnit(join(dir, 'hello.service'), readLocalFile)).toEqual({ kind: 'found', file: optionsOf(helloText) });
   });
 
-  it('finds hello.service for the argument "hello"', async () => {
-    await writeFile(join(dir, 'hello.service'), helloText);
-    const source = await resolveUnitSource(join(dir, 'hello'), deps);
-    expect(source.name).toBe('hello.service');
-    expect(source.origin.kind).toBe('file');
+  it('says when there is no such file (also below something that is not a folder)', async () => {
+    expect(await readLocalUnit(join(dir, 'nope.service'), readLocalFile)).toEqual({ kind: 'missing' });
+    await writeFile(join(dir, 'file'), 'x');
+    expect(await readLocalUnit(join(dir, 'file', 'nope.service'), readLocalFile)).toEqual({ kind: 'missing' });
   });
 
-  it('prefers the instance file itself over any template', async () => {
-    await writeFile(join(dir, 'web@1.service'), helloText);
-    await writeFile(join(dir, 'web@.service'), templateText);
-    const source = await resolveUnitSource(join(dir, 'web@1.service'), deps);
-    expect(source.origin.kind).toBe('file');
+  it.each([
+    ['an unclosed section', '[Service\nExecStart=/bin/true\n', 'unable to find end of section', 1],
+    ['text after a section', '[Service] x\nExecStart=/bin/true\n', 'found garbage after section name : [120]', 1],
+    ['a name without "="', '[Service]\nExecStart\n', 'unexpected newline encountered while parsing option name', 2],
+    ['the end of the file in a name', '[Service]\nExecStart', 'EOF', 2],
+    ['a line of 3000 bytes', `[Service]\nExecStart=${'x'.repeat(3000)}\n`, 'line too long (max 2048 bytes)', 2],
+  ])('words %s as go-systemd does, and keeps our message with its line', async (_what, text, message, line) => {
+    await writeFile(join(dir, 'bad.service'), text);
+    const found = await readLocalUnit(join(dir, 'bad.service'), readLocalFile);
+    expect(found).toMatchObject({ kind: 'invalid', message });
+    expect(found.kind === 'invalid' ? found.detail : undefined).toMatch(new RegExp(`^${join(dir, 'bad.service')}: invalid unit file: line ${line}: `));
   });
 
-  it('takes an instance from the template registered in the API first', async () => {
-    await writeFile(join(dir, 'web@.service'), templateText);
-    const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/registered' }];
-    registry.set('web@.service', { name: 'web@.service', options, desiredState: 'inactive', currentState: 'inactive' });
-    const source = await resolveUnitSource(join(dir, 'web@1.service'), deps);
-    expect(source).toEqual({ name: 'web@1.service', file: options, origin: { kind: 'registry-template', template: 'web@.service' } });
+  it("words a file it cannot read as Go's os package does", async () => {
+    await mkdir(join(dir, 'folder.service'));
+    expect(await readLocalUnit(join(dir, 'folder.service'), readLocalFile)).toMatchObject({ kind: 'invalid', message: `read ${join(dir, 'folder.service')}: is a directory` });
+    const long = join(dir, `${'y'.repeat(300)}.service`);
+    expect(await readLocalUnit(long, readLocalFile)).toMatchObject({ kind: 'invalid', message: `open ${long}: file name too long` });
   });
 
-  it('falls back to a local template next to the argument', async () => {
-    await mkdir(join(dir, 'units'));
-    await writeFile(join(dir, 'units', 'web@.service'), templateText);
-    const source = await resolveUnitSource(join(dir, 'units', 'web@2'), deps);
-    expect(source.name).toBe('web@2.service');
-    expect(source.origin).toEqual({ kind: 'local-template', template: 'web@.service', path: join(dir, 'units', 'web@.service') });
-    expect(source.file).toContainEqual({ section: 'X-Fleet', name: 'Conflicts', value: 'web@*.service' });
-  });
+});
 
-  it('says where it looked when nothing is found', async () => {
-    await expect(resolveUnitSource(join(dir, 'nope'), deps)).rejects.toThrow(
-      `unable to find unit nope.service in the registry or at ${join(dir, 'nope.service')}`,
-    );
-    await expect(resolveUnitSource(join(dir, 'web@3.service'), deps)).rejects.toThrow(
-      'unable to find unit web@3.service or its template web@.service in the registry or on the filesystem',
-    );
-    await expect(findUnitSource(join(dir, 'nope'), deps)).resolves.toBeUndefined();
-  });
-
-  it('names the file and line of a unit file that does not parse', async () => {
-    await writeFile(join(dir, 'broken.service'), '[Service]\nExecStart\n');
-    await expect(resolveUnitSource(join(dir, 'broken.service'), deps)).rejects.toThrow(
-      `${join(dir, 'broken.service')}: invalid unit file: line 2`,
-    );
-  });
-
-  it('rejects an invalid name before touching the file system', async () => {
-    await expect(resolveUnitSource(join(dir, 'bad name.service'), deps)).rejects.toThrow('invalid unit name');
+describe('unitFileErrorText', () => {
+  it('leaves a message it does not know as it is', () => {
+    expect(unitFileErrorText('invalid unit file: line 3: something new')).toBe('something new');
   });
 });

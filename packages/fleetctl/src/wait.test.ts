@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { MachineDirectory } from './machine-directory.js';
 import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
-import { waitForUnits } from './wait.js';
-import type { WaitGoal } from './wait.js';
+import { waitForActive, waitForUnitStates } from './wait.js';
+import type { JobState, WaitOptions } from './wait.js';
 
 const m1 = 'c31e44e1f25c4b2c8e5a6e8b3f1a2b3c';
+const legend = 'c31e44e1.../10.10.1.1';
 
 const v1 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v1' }];
 const v2 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v2' }];
@@ -54,143 +55,147 @@ function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
   };
 }
 
-async function wait(scripts: Record<string, Frame[]>, goal: WaitGoal, attempts = 0, replaced: readonly string[] = []) {
+async function wait(scripts: Record<string, Frame[]>, state: JobState, attempts = 0, options: WaitOptions & { interactive?: boolean } = {}) {
   const client = scriptedClient(scripts);
   const output = new CapturedOutput();
   const clock = new SteppingClock();
-  const failures = await waitForUnits(client, new MachineDirectory(client), Object.keys(scripts), goal, output, {
-    attempts,
-    clock,
-    replaced: new Set(replaced),
-  });
-  return { failures, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps.length };
+  const ctx = { client, machines: new MachineDirectory(client), output, clock, interactive: options.interactive === true };
+  const failure = await waitForUnitStates(ctx, Object.keys(scripts), 'start', state, attempts, options);
+  return { failure, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps };
 }
 
 const launched: Frame = { unit: { currentState: 'launched', machineID: m1 }, state: {} };
 const pending: Frame = { unit: {} };
+const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
 
-describe('waitForUnits', () => {
-  it('reports each unit as it arrives, polling every 250 ms', async () => {
-    const r = await wait({ 'slow.service': [pending, pending, pending, launched], 'fast.service': [launched] }, 'start');
-    expect(r.stdout).toBe('Unit fast.service launched on c31e44e1.../10.10.1.1\nUnit slow.service launched on c31e44e1.../10.10.1.1\n');
-    expect(r.failures).toEqual([]);
-    expect(r.sleeps).toBe(3);
+describe('waitForUnitStates', () => {
+  it("prints fleet's line for each unit as it arrives, polling every 500 ms", async () => {
+    const r = await wait({ 'slow.service': [pending, pending, pending, launched], 'fast.service': [launched] }, 'launched');
+    expect(r).toMatchObject({ failure: undefined, stderr: '', sleeps: [500, 500, 500] });
+    expect(r.stdout).toBe(`Unit fast.service launched on ${legend}\nUnit slow.service launched on ${legend}\n`);
   });
 
-  it('waits for systemd to report active, not just for the fleet state', async () => {
+  it("only waits for fleet's state, as fleet does (systemd may still be starting the unit)", async () => {
     const activating: Frame = { unit: { currentState: 'launched', machineID: m1 }, state: { systemdActiveState: 'activating', systemdSubState: 'start' } };
-    const r = await wait({ 'hello.service': [activating, activating, launched] }, 'start');
-    expect(r.sleeps).toBe(2);
-    expect(r.stdout).toBe('Unit hello.service launched on c31e44e1.../10.10.1.1\n');
+    const r = await wait({ 'hello.service': [activating] }, 'launched');
+    expect(r).toMatchObject({ failure: undefined, stdout: `Unit hello.service launched on ${legend}\n`, sleeps: [] });
   });
 
-  it('prints a progress line per pending unit every 2 s', async () => {
-    const r = await wait({ 'hello.service': [...Array<Frame>(17).fill(pending), launched] }, 'start');
-    expect(r.stderr).toBe('Waiting for hello.service: not scheduled (state inactive)\n'.repeat(2));
+  it('waits for the desired state of a global unit, whose current state is empty, as fleet does', async () => {
+    const global = [{ section: 'X-Fleet', name: 'Global', value: 'true' }];
+    const r = await wait({ 'g.service': [{ unit: { options: global, desiredState: 'inactive', currentState: '' } }] }, 'inactive');
+    expect(r.stdout).toBe('Unit g.service \n');
   });
 
-  it('shows the reason the API gives in the progress line and at the end of the timeout message', async () => {
-    const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
-    const r = await wait({ 'hello.service': [{ unit: { reason } }] }, 'start', 10);
-    expect(r.stderr).toBe(`Waiting for hello.service: not scheduled: ${reason}\n`);
-    expect(r.failures.map((f) => f.message)).toEqual([
-      `timed out waiting for unit hello.service to report state launched after 10 attempts (not scheduled): ${reason}`,
-    ]);
+  it('leaves the machine out of the line when it is not in the machine list', async () => {
+    const r = await wait({ 'hello.service': [{ unit: { currentState: 'loaded', machineID: 'feedfeedfeedfeedfeedfeedfeedfeed' } }] }, 'loaded');
+    expect(r.stdout).toBe('Unit hello.service loaded\n');
   });
 
-  it('keeps the reason of a scheduled unit last', async () => {
-    const frame: Frame = { unit: { currentState: 'loaded', machineID: m1, reason: 'replaced by db.service' }, state: { systemdActiveState: 'inactive', systemdSubState: 'dead' } };
-    const r = await wait({ 'hello.service': [frame] }, 'start', 1);
-    expect(r.failures[0]?.message).toBe(
-      'timed out waiting for unit hello.service to report state launched after 1 attempt ' +
-        '(scheduled on c31e44e1.../10.10.1.1, inactive/dead): replaced by db.service',
+  it('gives up after N polls with the first unit still pending, in fleet\'s words', async () => {
+    const r = await wait({ 'a.service': [pending], 'b.service': [pending] }, 'launched', 3);
+    expect(r.failure?.message).toBe('timed out waiting for unit a.service to report state launched');
+    expect(r.sleeps).toEqual([500, 500]);
+    expect(r.stdout).toBe('');
+  });
+
+  it("keeps where the unit stands and the API's reason for a terminal", async () => {
+    const r = await wait({ 'hello.service': [{ unit: { reason } }] }, 'launched', 1);
+    expect(r.failure?.detail).toBe(`hello.service is not scheduled (state inactive): ${reason}`);
+    const scheduled: Frame = { unit: { currentState: 'loaded', machineID: m1 }, state: { systemdActiveState: 'inactive', systemdSubState: 'dead' } };
+    expect((await wait({ 'hello.service': [scheduled] }, 'launched', 1, { untilStopped: true })).failure?.detail).toBe(
+      `hello.service is scheduled on ${legend}, inactive/dead`,
     );
   });
 
-  it('keeps polling through API errors and names the last one on timeout', async () => {
-    const r = await wait({ 'hello.service': [{ unit: 'error' }] }, 'load', 2);
-    expect(r.failures).toEqual([
-      {
-        name: 'hello.service',
-        kind: 'timed-out',
-        message: 'timed out waiting for unit hello.service to report state loaded after 2 attempts (cannot reach fleet API at unix:///x: connect ECONNREFUSED)',
-      },
-    ]);
+  it('triggers without waiting for --no-block (attempts -1)', async () => {
+    const r = await wait({ 'hello.service': [pending] }, 'launched', -1);
+    expect(r).toMatchObject({ failure: undefined, stdout: 'Triggered unit hello.service start\n', sleeps: [] });
   });
 
-  it('stop waits until systemd no longer runs the unit', async () => {
+  it('prints progress lines every 2 s, on a terminal only', async () => {
+    const frames = [...Array<Frame>(9).fill({ unit: { reason } }), launched];
+    expect((await wait({ 'hello.service': frames }, 'launched', 0, { interactive: true })).stderr).toBe(
+      `Waiting for hello.service: hello.service is not scheduled (state inactive): ${reason}\n`.repeat(2),
+    );
+    expect((await wait({ 'hello.service': frames }, 'launched')).stderr).toBe('');
+  });
+
+  it('keeps polling through API errors', async () => {
+    const r = await wait({ 'hello.service': [{ unit: 'error' }, { unit: 'error' }, launched] }, 'launched');
+    expect(r).toMatchObject({ failure: undefined, stdout: `Unit hello.service launched on ${legend}\n`, sleeps: [500, 500] });
+  });
+
+  it('with untilStopped, waits until systemd no longer runs the unit', async () => {
     const stopping: Frame = { unit: { currentState: 'loaded', machineID: m1 }, state: { systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' } };
     const stopped: Frame = { unit: { currentState: 'loaded', machineID: m1 }, state: { systemdActiveState: 'inactive', systemdSubState: 'dead' } };
-    const r = await wait({ 'hello.service': [stopping, stopped] }, 'stop');
-    expect(r.stdout).toBe('Unit hello.service loaded on c31e44e1.../10.10.1.1\n');
-    expect(r.sleeps).toBe(1);
+    const r = await wait({ 'hello.service': [stopping, stopped] }, 'loaded', 0, { untilStopped: true });
+    expect(r).toMatchObject({ stdout: `Unit hello.service loaded on ${legend}\n`, sleeps: [500] });
   });
 
-  it('fails a unit that is destroyed while waiting', async () => {
-    const r = await wait({ 'hello.service': [pending, {}] }, 'start');
-    expect(r.failures).toEqual([{ name: 'hello.service', kind: 'failed', message: 'unit hello.service was destroyed while waiting for it to report state launched' }]);
+  it('reports another state word with reportAs, or nothing with silent', async () => {
+    const loaded: Frame = { unit: { currentState: 'loaded', machineID: m1 } };
+    expect((await wait({ 'hello.service': [loaded] }, 'loaded', 0, { reportAs: 'launched' })).stdout).toBe(`Unit hello.service launched on ${legend}\n`);
+    expect((await wait({ 'hello.service': [loaded] }, 'loaded', 0, { silent: true })).stdout).toBe('');
   });
 
-  it.each<[WaitGoal, Frame, string]>([
-    ['unload', { unit: { currentState: 'inactive' } }, 'Unit hello.service inactive\n'],
-    ['load', { unit: { currentState: 'loaded', machineID: m1 } }, 'Unit hello.service loaded on c31e44e1.../10.10.1.1\n'],
-    ['destroy', {}, 'Destroyed hello.service\n'],
-  ])('%s prints fleet\'s line', async (goal, frame, line) => {
-    expect((await wait({ 'hello.service': [frame] }, goal)).stdout).toBe(line);
-  });
-
-  it('destroy times out while the unit is still registered', async () => {
-    const r = await wait({ 'hello.service': [pending] }, 'destroy', 1);
-    expect(r.failures[0]?.message).toBe('timed out waiting for unit hello.service to report state destroyed after 1 attempt (still registered)');
-  });
-});
-
-describe('waitForUnits after --replace: the new unit file, not the previous one', () => {
-  const onV2 = (state: Partial<WireUnitState>): Frame => ({ unit: { currentState: 'launched', machineID: m1, options: v2 }, state });
-  // The registry holds v2 already; the machine still runs v1 for a while.
-  const v1Running = onV2({ hash: hashUnitFile(v1) });
-  const v2Running = onV2({});
-
-  it('start does not count the previous version, still active, as started', async () => {
-    const r = await wait({ 'app.service': [v1Running, v1Running, v1Running, v2Running] }, 'start');
-    expect(r.failures).toEqual([]);
-    expect(r.sleeps).toBe(3);
-    expect(r.stdout).toBe('Unit app.service launched on c31e44e1.../10.10.1.1\n');
-  });
-
-  it('start does not count the previous version failing as a failure of the new one', async () => {
-    const v1Failed = onV2({ hash: hashUnitFile(v1), systemdActiveState: 'failed', systemdSubState: 'failed' });
-    const r = await wait({ 'app.service': [v1Failed, v2Running] }, 'start');
-    expect(r.failures).toEqual([]);
-    expect(r.sleeps).toBe(1);
-  });
-
-  it('start fails when the new version fails', async () => {
-    const v2Failed = onV2({ systemdActiveState: 'failed', systemdSubState: 'failed' });
-    const r = await wait({ 'app.service': [v1Running, v2Failed] }, 'start');
-    expect(r.failures).toEqual([{ name: 'app.service', kind: 'failed', message: 'unit app.service failed to start on c31e44e1.../10.10.1.1 (failed/failed)' }]);
-  });
-
-  it('says that the previous unit file still runs, in progress lines and on timeout', async () => {
-    const r = await wait({ 'app.service': [v1Running] }, 'start', 10);
-    const where = `scheduled on c31e44e1.../10.10.1.1, active/running with the previous unit file ${hashUnitFile(v1).slice(0, 7)} (waiting for ${hashUnitFile(v2).slice(0, 7)})`;
-    expect(r.stderr).toBe(`Waiting for app.service: ${where}\n`);
-    expect(r.failures[0]?.message).toBe(`timed out waiting for unit app.service to report state launched after 10 attempts (${where})`);
-  });
-
-  it('load of a replaced unit waits until its machine reports the new unit file', async () => {
+  it('waits for a replaced unit until its machine reports the new unit file', async () => {
     const loaded = (hash: string | undefined): Frame => ({
       unit: { currentState: 'loaded', machineID: m1, options: v2 },
       ...(hash === undefined ? {} : { state: { hash, systemdActiveState: 'inactive', systemdSubState: 'dead' } }),
     });
-    const r = await wait({ 'app.service': [loaded(hashUnitFile(v1)), loaded(undefined), loaded(hashUnitFile(v2))] }, 'load', 0, ['app.service']);
-    expect(r.sleeps).toBe(2);
-    expect(r.stdout).toBe('Unit app.service loaded on c31e44e1.../10.10.1.1\n');
+    const r = await wait({ 'app.service': [loaded(hashUnitFile(v1)), loaded(undefined), loaded(hashUnitFile(v2))] }, 'loaded', 0, { replaced: new Set(['app.service']) });
+    expect(r).toMatchObject({ stdout: `Unit app.service loaded on ${legend}\n`, sleeps: [500, 500] });
+  });
+});
+
+/** A client whose n-th state listing (0-based, the last one repeating) is `polls[n]`. */
+function statesClient(polls: readonly (readonly Partial<WireUnitState>[])[]): FleetApiClient {
+  let n = 0;
+  const client = scriptedClient({});
+  return {
+    ...client,
+    listUnitStates: async () => {
+      const list = polls[Math.min(n++, polls.length - 1)] ?? [];
+      return list.map((s) => ({ name: 'app.service', hash: hashUnitFile(v2), machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...s }));
+    },
+  };
+}
+
+async function active(polls: readonly (readonly Partial<WireUnitState>[])[], attempts = 0) {
+  const client = statesClient(polls);
+  const output = new CapturedOutput();
+  const clock = new SteppingClock();
+  const ctx = { client, machines: new MachineDirectory(client), output, clock, interactive: false };
+  const unit = { name: 'app.service', options: v2, desiredState: 'launched', currentState: 'launched', machineID: m1 };
+  const failure = await waitForActive(ctx, [unit], attempts);
+  return { failure, stdout: output.stdout, sleeps: clock.sleeps };
+}
+
+describe('waitForActive', () => {
+  const failed = { systemdActiveState: 'failed', systemdSubState: 'failed' };
+  const activating = { systemdActiveState: 'activating', systemdSubState: 'start' };
+
+  it('is done once systemd reports the unit active on its machine', async () => {
+    expect(await active([[activating], [{}]])).toMatchObject({ failure: undefined, sleeps: [250] });
   });
 
-  it('load of a unit that was not replaced only waits for the fleet state, as fleet does', async () => {
-    const r = await wait({ 'app.service': [{ unit: { currentState: 'loaded', machineID: m1, options: v2 }, state: { hash: hashUnitFile(v1) } }] }, 'load');
-    expect(r.sleeps).toBe(0);
-    expect(r.failures).toEqual([]);
+  it("fails a unit that is not active within 2 s, in fleet's words", async () => {
+    const r = await active([[failed]]);
+    expect(r.failure).toEqual({
+      message: 'Failed to find an active unit app.service within 2s, err: Failed to fetch states within 2s',
+      detail: 'app.service: systemd reports failed/failed',
+    });
+    expect(r.sleeps).toEqual(Array<number>(8).fill(250));
+  });
+
+  it('gives a unit that is activating, or still runs the previous file, 2 s more each time', async () => {
+    const r = await active([...Array<Partial<WireUnitState>[]>(12).fill([activating]), [{ hash: hashUnitFile(v1) }], [{}]]);
+    expect(r.failure).toBeUndefined();
+    expect(r.sleeps).toHaveLength(13);
+  });
+
+  it('says "Triggered unit X start" again for --no-block, as fleet does', async () => {
+    expect(await active([[failed]], -1)).toEqual({ failure: undefined, stdout: 'Triggered unit app.service start\n', sleeps: [] });
   });
 });

@@ -1,173 +1,149 @@
-import { FleetError } from '@fleet/engine';
 import type { Clock } from '@fleet/engine';
 import type { WireUnitState } from '@fleet/engine/api';
 import { hashUnitFile } from '@fleet/engine/model';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
+import { errorText } from './fleet-text.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
-import { unitReason } from './unit-info.js';
+import { isGlobalUnit, unitReason } from './unit-info.js';
 
-/** What a command waits for after changing desired states. */
-export type WaitGoal = 'start' | 'load' | 'stop' | 'unload' | 'destroy';
+/** fleet's job states, as its commands wait for them. */
+export type JobState = 'inactive' | 'loaded' | 'launched';
 
-/** The fleet state each goal reports, as in fleet's "timed out ... to report state X". */
-const goalState: Readonly<Record<WaitGoal, string>> = {
-  start: 'launched',
-  load: 'loaded',
-  stop: 'loaded',
-  unload: 'inactive',
-  destroy: 'destroyed',
-};
-
-/** fleet polls every 250 ms (FLEET.md §1.7). */
-const pollIntervalMs = 250;
-/** How often a progress line per waiting unit goes to stderr. */
-const progressIntervalMs = 2_000;
-
-/** How long to poll. */
-export interface WaitOptions {
-  /** Polls per unit before giving up; `0` polls until done (fleet's `--block-attempts`). */
-  readonly attempts: number;
+/** What waiting needs; built once per command. */
+export interface WaitContext {
+  readonly client: FleetApiClient;
+  /** The machine legends of the success lines: one machine list per command. */
+  readonly machines: MachineDirectory;
+  readonly output: Output;
   readonly clock: Clock;
   /**
-   * Units whose options the command just replaced (`--replace`): `load` then also waits until the
-   * unit's machine reports the new unit file (`start` always does).
+   * stderr is a terminal: progress lines (`Waiting for X: ...`) and the reason a wait failed may
+   * be printed there. Never set when fleetctl's output goes to a script, whose output must be
+   * exactly fleet's.
+   */
+  readonly interactive: boolean;
+}
+
+/** How one wait behaves beyond fleet's state check. */
+export interface WaitOptions {
+  /**
+   * Ours: the state is only reached once systemd no longer runs the unit (`stop`; fleet returns
+   * as soon as the registry says `loaded`, while the unit may still be stopping).
+   */
+  readonly untilStopped?: boolean;
+  /**
+   * Units whose file the command just replaced: the state only counts once their machine reports
+   * the new file (a previous version's report would otherwise pass for the new one).
    */
   readonly replaced?: ReadonlySet<string>;
+  /**
+   * The state word of the success lines instead of the unit's current state: fleet's `restart`
+   * says `launched` after its stop as well.
+   */
+  readonly reportAs?: string;
+  /** Print no success lines (ours: `restart --no-block` still waits for its stop, silently). */
+  readonly silent?: boolean;
 }
 
-/** A unit that did not reach its goal: it failed, vanished, or the attempts ran out. */
+/** Why a wait ended without every unit there: fleet's message, and what we know about it. */
 export interface WaitFailure {
-  readonly name: string;
-  readonly kind: 'failed' | 'timed-out';
+  /** fleet's words: `timed out waiting for unit X to report state launched`. */
   readonly message: string;
+  /** Ours, for a terminal only: where the unit stands and why (the API's reason). */
+  readonly detail: string;
 }
 
-/**
- * Some units did not reach their goal; the message names each (one line). Code `TIMEOUT` when the
- * attempts ran out, `SYSTEMD_FAILED` when a unit failed.
- */
-export class UnitsNotReadyError extends FleetError {
-  override readonly name = 'UnitsNotReadyError';
-  constructor(readonly failures: readonly WaitFailure[]) {
-    super(failures.some((f) => f.kind === 'failed') ? 'SYSTEMD_FAILED' : 'TIMEOUT', failures.map((f) => f.message).join('; '));
-  }
-}
-
-/** What one poll saw of one unit. */
-interface Observation {
-  readonly unit: ApiUnit | undefined;
-  /** systemd's state on the machine the unit is scheduled to, when reported. */
-  readonly state: WireUnitState | undefined;
-  /** Set when the poll itself failed; the wait goes on. */
-  readonly error?: string;
-}
-
-type Verdict = 'done' | 'failed' | 'pending';
+/** fleet polls every 500 ms (its `defaultSleepTime`). */
+const pollIntervalMs = 500;
+/** How often a progress line per waiting unit goes to a terminal. */
+const progressIntervalMs = 2_000;
 
 // systemd states in which a unit is, or is about to be, running.
 const runningStates = new Set(['active', 'activating', 'deactivating', 'reloading']);
 
 /**
- * Polls the API until every unit reaches `goal`, printing fleet's success line for each to stdout
- * (`Unit hello.service launched on c31e44e1.../10.10.1.1`, `Destroyed hello.service`...) and, every
- * few seconds, a `Waiting for ...` line per unit still pending to stderr. When the API gives a
- * `reason` (why the engine cannot place the unit), the progress line and the timeout message end
- * with it: `Waiting for hello.service: not scheduled: <reason>`, `timed out waiting for unit
- * hello.service to report state launched after 3 attempts (not scheduled): <reason>`. One attempt
- * is one poll of the pending units.
- *
- * `start` waits for the fleet state `launched` and systemd's ActiveState `active` on the unit's
- * machine, for the unit file the registry holds now: a state entry whose `hash` differs (the
- * previous version, still running after `--replace`) does not count, neither as done nor as failed.
- * It gives up on a unit as soon as systemd reports that file `failed`. `load` waits for `loaded`
- * (and, for units in `replaced`, for the machine to report the new hash). `stop` waits for `loaded`
- * and an ActiveState that is not running. Resolves the units that did not make it (empty on
- * success); never rejects.
+ * fleet's `tryWaitForUnitStates`: with `attempts < 0` (`--no-block`) prints `Triggered unit X
+ * <verb>` for each unit and returns; otherwise polls every unit every 500 ms until its state
+ * (the desired state for a global unit, whose current state is always empty) is `state`, printing
+ * fleet's line as each arrives (`Unit X launched on c31e44e1.../10.10.1.1`, the machine left out
+ * when unknown). `attempts` 0 polls forever, N gives up after N polls with the first unit still
+ * pending. Resolves the failure, or `undefined`; never rejects (a failed poll is retried).
  */
-export async function waitForUnits(
-  client: FleetApiClient,
-  machines: MachineDirectory,
+export async function waitForUnitStates(
+  ctx: WaitContext,
   names: readonly string[],
-  goal: WaitGoal,
-  output: Output,
-  options: WaitOptions,
-): Promise<WaitFailure[]> {
-  const { clock, attempts } = options;
-  const replaced = options.replaced ?? new Set<string>();
-  const pending = [...new Set(names)];
-  const failures: WaitFailure[] = [];
-  const lastStatus = new Map<string, Status>();
-  let lastProgress = clock.now();
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const seen = await Promise.all(pending.map((name) => observe(client, name, goal, replaced.has(name))));
+  verb: string,
+  state: JobState,
+  attempts: number,
+  options: WaitOptions = {},
+): Promise<WaitFailure | undefined> {
+  if (attempts < 0) {
+    for (const name of names) ctx.output.out(`Triggered unit ${name} ${verb}\n`);
+    return undefined;
+  }
+  const pending = [...names];
+  const last = new Map<string, Observation>();
+  let progressAt = ctx.clock.now() + progressIntervalMs;
+  for (let round = 1; pending.length > 0; round++) {
+    const seen = await Promise.all(pending.map((name) => observe(ctx.client, name, needsState(name, options))));
     const still: string[] = [];
     for (const [i, name] of pending.entries()) {
       const obs = seen[i] as Observation;
-      const verdict = judge(goal, obs, replaced.has(name));
-      if (verdict === 'done') output.out(`${await successLine(name, goal, obs, machines)}\n`);
-      else if (verdict === 'failed') failures.push({ name, kind: 'failed', message: await failureMessage(name, goal, obs, machines) });
-      else {
-        still.push(name);
-        lastStatus.set(name, await describe(goal, obs, machines));
-      }
+      last.set(name, obs);
+      if (!reached(obs, state, options.untilStopped === true, options.replaced?.has(name) === true)) still.push(name);
+      else if (options.silent !== true) ctx.output.out(`${await successLine(ctx, name, obs.unit as ApiUnit, options.reportAs)}\n`);
     }
     pending.splice(0, pending.length, ...still);
-    if (pending.length === 0) break;
-    if (attempts > 0 && attempt >= attempts) {
-      for (const name of pending) {
-        const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-        failures.push({
-          name,
-          kind: 'timed-out',
-          message: timeoutMessage(name, goal, tries, lastStatus.get(name)),
-        });
-      }
-      break;
+    const first = pending[0];
+    if (first === undefined) break;
+    if (attempts > 0 && round >= attempts) {
+      return { message: `timed out waiting for unit ${first} to report state ${state}`, detail: await describe(ctx, first, last.get(first)) };
     }
-    if (clock.now() - lastProgress >= progressIntervalMs) {
-      for (const name of pending) output.err(`Waiting for ${name}: ${progressText(lastStatus.get(name))}\n`);
-      lastProgress = clock.now();
+    if (ctx.interactive && ctx.clock.now() >= progressAt) {
+      for (const name of pending) ctx.output.err(`Waiting for ${name}: ${await describe(ctx, name, last.get(name))}\n`);
+      progressAt = ctx.clock.now() + progressIntervalMs;
     }
-    await clock.sleep(pollIntervalMs);
+    await ctx.clock.sleep(pollIntervalMs);
   }
-  return failures;
+  return undefined;
 }
 
-async function observe(client: FleetApiClient, name: string, goal: WaitGoal, replaced: boolean): Promise<Observation> {
+/** What one poll saw of one unit. */
+interface Observation {
+  readonly unit: ApiUnit | undefined;
+  /** systemd's state on the machine the unit is scheduled to, when asked for and reported. */
+  readonly state: WireUnitState | undefined;
+  /** Set when the poll itself failed. */
+  readonly error?: string;
+}
+
+function needsState(name: string, options: WaitOptions): boolean {
+  return options.untilStopped === true || options.replaced?.has(name) === true;
+}
+
+async function observe(client: FleetApiClient, name: string, withState: boolean): Promise<Observation> {
   try {
     const unit = await client.getUnit(name);
-    const needsState = goal === 'start' || goal === 'stop' || (goal === 'load' && replaced);
-    if (unit === undefined || unit.machineID === undefined || !needsState) {
-      return { unit, state: undefined };
-    }
-    const states = await client.listUnitStates({ unitName: name, machineID: unit.machineID });
-    return { unit, state: states.find((s) => s.name === name && s.machineID === unit.machineID) };
+    if (unit === undefined || unit.machineID === undefined || unit.machineID === '' || !withState) return { unit, state: undefined };
+    return { unit, state: await stateOn(client, name, unit.machineID) };
   } catch (err) {
-    return { unit: undefined, state: undefined, error: err instanceof Error ? err.message : String(err) };
+    return { unit: undefined, state: undefined, error: errorText(err) };
   }
 }
 
-function judge(goal: WaitGoal, obs: Observation, replaced: boolean): Verdict {
-  if (obs.error !== undefined) return 'pending';
-  const { unit, state } = obs;
-  if (goal === 'destroy') return unit === undefined ? 'done' : 'pending';
-  // The unit was there when the command started: if it is gone now, someone destroyed it.
-  if (unit === undefined) return 'failed';
-  switch (goal) {
-    case 'load':
-      if (unit.currentState !== 'loaded') return 'pending';
-      return !replaced || (state !== undefined && runsCurrentFile(unit, state)) ? 'done' : 'pending';
-    case 'unload':
-      return unit.currentState === 'inactive' ? 'done' : 'pending';
-    case 'stop':
-      if (unit.currentState !== 'loaded') return 'pending';
-      return state === undefined || !runningStates.has(state.systemdActiveState) ? 'done' : 'pending';
-    case 'start':
-      if (unit.currentState !== 'launched' || state === undefined || !runsCurrentFile(unit, state)) return 'pending';
-      if (state.systemdActiveState === 'failed') return 'failed';
-      return state.systemdActiveState === 'active' ? 'done' : 'pending';
-  }
+async function stateOn(client: FleetApiClient, name: string, machineID: string): Promise<WireUnitState | undefined> {
+  const states = await client.listUnitStates({ unitName: name, machineID });
+  return states.find((s) => s.name === name && s.machineID === machineID);
+}
+
+function reached(obs: Observation, state: JobState, untilStopped: boolean, replaced: boolean): boolean {
+  const { unit, state: systemd } = obs;
+  if (unit === undefined) return false;
+  const current = isGlobalUnit(unit) ? unit.desiredState : unit.currentState;
+  if (current !== state) return false;
+  if (replaced && state !== 'inactive' && (systemd === undefined || !runsCurrentFile(unit, systemd))) return false;
+  return !untilStopped || systemd === undefined || !runningStates.has(systemd.systemdActiveState);
 }
 
 /** The machine reports the unit file the registry holds now (not the one a `--replace` replaced). */
@@ -175,53 +151,77 @@ function runsCurrentFile(unit: ApiUnit, state: WireUnitState): boolean {
   return state.hash === hashUnitFile(unit.options);
 }
 
-async function successLine(name: string, goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
-  if (goal === 'destroy') return `Destroyed ${name}`;
-  const unit = obs.unit as ApiUnit;
-  const where = unit.machineID === undefined ? '' : ` on ${await machines.legend(unit.machineID)}`;
-  return `Unit ${name} ${unit.currentState}${where}`;
+async function successLine(ctx: WaitContext, name: string, unit: ApiUnit, reportAs: string | undefined): Promise<string> {
+  const legend = unit.machineID === undefined || unit.machineID === '' ? undefined : await ctx.machines.legend(unit.machineID);
+  return `Unit ${name} ${reportAs ?? unit.currentState}${legend === undefined ? '' : ` on ${legend}`}`;
 }
 
-async function failureMessage(name: string, goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<string> {
+/** Where a pending unit stands, ending with the API's reason why it is not placed (ours). */
+async function describe(ctx: WaitContext, name: string, obs: Observation | undefined): Promise<string> {
+  if (obs === undefined) return `${name}: no answer yet`;
+  if (obs.error !== undefined) return `${name}: ${obs.error}`;
   const { unit, state } = obs;
-  if (unit === undefined) return `unit ${name} was destroyed while waiting for it to report state ${goalState[goal]}`;
-  const where = unit.machineID === undefined ? '' : ` on ${await machines.legend(unit.machineID)}`;
-  const sub = state === undefined ? '' : ` (${state.systemdActiveState}/${state.systemdSubState})`;
-  return `unit ${name} failed to start${where}${sub}`;
-}
-
-/** Where a pending unit stands, and the API's reason why it is not placed (when it gives one). */
-interface Status {
-  readonly where: string;
-  readonly reason?: string;
-}
-
-function progressText(status: Status | undefined): string {
-  if (status === undefined) return 'no answer yet';
-  return status.reason === undefined ? status.where : `${status.where}: ${status.reason}`;
-}
-
-// The reason comes last, so that the message ends with it.
-function timeoutMessage(name: string, goal: WaitGoal, tries: string, status: Status | undefined): string {
-  const head = `timed out waiting for unit ${name} to report state ${goalState[goal]} after ${tries}`;
-  if (status === undefined) return `${head} (no answer)`;
-  return status.reason === undefined ? `${head} (${status.where})` : `${head} (${status.where}): ${status.reason}`;
-}
-
-/** The status shown in progress lines and timeout messages. */
-async function describe(goal: WaitGoal, obs: Observation, machines: MachineDirectory): Promise<Status> {
-  if (obs.error !== undefined) return { where: obs.error };
-  const { unit, state } = obs;
-  if (unit === undefined) return { where: 'not found' };
-  if (goal === 'destroy') return { where: 'still registered' };
+  if (unit === undefined) return `${name} is not in the registry`;
   const reason = unitReason(unit);
-  if (unit.machineID === undefined) {
-    return reason === undefined ? { where: `not scheduled (state ${unit.currentState})` } : { where: 'not scheduled', reason };
-  }
-  const legend = await machines.legend(unit.machineID);
+  const why = reason === undefined ? '' : `: ${reason}`;
+  if (unit.machineID === undefined || unit.machineID === '') return `${name} is not scheduled (state ${unit.currentState || '-'})${why}`;
+  const legend = (await ctx.machines.legend(unit.machineID)) ?? unit.machineID;
   const systemd = state === undefined ? `state ${unit.currentState}` : `${state.systemdActiveState}/${state.systemdSubState}`;
   const previous =
     state === undefined || runsCurrentFile(unit, state) ? '' : ` with the previous unit file ${state.hash.slice(0, 7)} (waiting for ${hashUnitFile(unit.options).slice(0, 7)})`;
-  const where = `scheduled on ${legend}, ${systemd}${previous}`;
-  return reason === undefined ? { where } : { where, reason };
+  return `${name} is scheduled on ${legend}, ${systemd}${previous}${why}`;
+}
+
+/** fleet gives systemd this long to report a launched unit active. */
+const activeWindowMs = 2_000;
+const activePollMs = 250;
+// While systemd is on its way, the window starts again: fleet's fixed 2 s fail slow starts.
+const transitionalStates = new Set(['activating', 'deactivating', 'reloading']);
+
+/**
+ * fleet's check after `start`: with `attempts < 0` prints `Triggered unit X start` again (fleet
+ * does); otherwise polls systemd's states every 250 ms until each unit is `active` on its machine
+ * with the unit file the registry holds. A unit that is not within 2 s fails (fleet's `Failed to
+ * find an active unit X within 2s`). Unlike fleet, the 2 s start again while systemd reports the
+ * unit activating or still runs the previous file, so that a slow start is waited for. `units` are
+ * the units as the state wait last saw them. Resolves the first failure, or `undefined`.
+ */
+export async function waitForActive(ctx: WaitContext, units: readonly ApiUnit[], attempts: number): Promise<WaitFailure | undefined> {
+  if (attempts < 0) {
+    for (const unit of units) ctx.output.out(`Triggered unit ${unit.name} start\n`);
+    return undefined;
+  }
+  const pending = new Map(units.map((u) => [u.name, { unit: u, since: ctx.clock.now() }]));
+  while (pending.size > 0) {
+    const states = await ctx.client.listUnitStates().catch(() => undefined);
+    for (const [name, entry] of pending) {
+      const state = states?.find((s) => s.name === name && (entry.unit.machineID === undefined || s.machineID === entry.unit.machineID));
+      if (state !== undefined && runsCurrentFile(entry.unit, state) && state.systemdActiveState === 'active') {
+        pending.delete(name);
+        continue;
+      }
+      if (state !== undefined && (transitionalStates.has(state.systemdActiveState) || !runsCurrentFile(entry.unit, state))) entry.since = ctx.clock.now();
+      if (ctx.clock.now() - entry.since >= activeWindowMs) {
+        const seen = state === undefined ? 'no state reported' : `${state.systemdActiveState}/${state.systemdSubState}`;
+        return { message: `Failed to find an active unit ${name} within 2s, err: Failed to fetch states within 2s`, detail: `${name}: systemd reports ${seen}` };
+      }
+    }
+    if (pending.size > 0) await ctx.clock.sleep(activePollMs);
+  }
+  return undefined;
+}
+
+/**
+ * The lines fleet prints when a wait fails, then (on a terminal only) ours: `Error waiting for
+ * units: <message>`, `<then> <message>`, the detail. For {@link CommandFailed}.
+ */
+export function failureLines(ctx: Pick<WaitContext, 'interactive'>, failure: WaitFailure, then: string): string[] {
+  const lines = [`Error waiting for units: ${failure.message}`, `${then}${failure.message}`];
+  return ctx.interactive ? [...lines, failure.detail] : lines;
+}
+
+/** The units as they are now, in `names`' order, skipping those that are gone. For {@link waitForActive}. */
+export async function currentUnits(client: FleetApiClient, names: readonly string[]): Promise<ApiUnit[]> {
+  const units = await Promise.all(names.map((n) => client.getUnit(n).catch(() => undefined)));
+  return units.filter((u): u is ApiUnit => u !== undefined);
 }

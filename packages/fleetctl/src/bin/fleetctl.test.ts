@@ -61,14 +61,14 @@ describe('the fleetctl bin', () => {
 
   it('status of a unit that does not exist exits 1 with one error line', async () => {
     const r = await spawnFleetctl(['status', 'nope'], { FLEETCTL_ENDPOINT: h.api.endpoint });
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'Error: unit nope.service does not exist\n' });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'Unit nope.service does not exist.\n' });
   });
 
-  it('exits 1 for an unknown command, with the help hint', async () => {
+  it("exits 1 for an unknown command, with cobra's lines", async () => {
     expect(await spawnFleetctl(['bogus'])).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'Error: unknown command "bogus" for "fleetctl"\nRun \'fleetctl help\' for usage.\n',
+      stderr: 'Error: unknown command "bogus" for "fleetctl"\nRun \'fleetctl --help\' for usage.\ncannot execute cmdFleet: unknown command "bogus" for "fleetctl"\n',
     });
   });
 
@@ -76,7 +76,7 @@ describe('the fleetctl bin', () => {
     expect(await spawnFleetctl(['verify', 'hello.service'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'WARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n',
+      stderr: 'Command "verify" is deprecated, DEPRECATED - No longer works\nWARNING: The signed/verified units feature is DEPRECATED and cannot be used.\n',
     });
   });
 
@@ -96,7 +96,7 @@ describe('the fleetctl bin', () => {
 
   it('Ctrl-C still ends a command that did not capture it (a blocking start), as usual', async () => {
     h.api.autoConverge = false; // never starts
-    h.api.addUnit('hello.service', optionsOf('[Service]\nExecStart=/bin/true\n'), { desiredState: 'launched' });
+    h.api.addUnit('hello.service', optionsOf('[Service]\nExecStart=/bin/true\n'));
     const run = startFleetctl(['start', 'hello'], { FLEETCTL_ENDPOINT: h.api.endpoint });
     // Polling (the unit asked for a third time): the command's handler is running.
     await new Promise<void>((resolve) => {

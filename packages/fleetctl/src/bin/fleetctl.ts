@@ -30,5 +30,6 @@ const code = await run(process.argv.slice(2), {
   clock: systemClock,
   makeClient: makeHttpClient,
   interrupts,
+  interactive: process.stderr.isTTY === true,
 });
 process.exitCode = code;

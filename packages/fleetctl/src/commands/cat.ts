@@ -1,22 +1,35 @@
-import { FleetError } from '@fleet/engine';
 import { serializeUnitFile } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
-import { unitNameFromArg } from '../unit-source.js';
+import type { ApiUnit } from '../api-client.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { unitNameMangle } from '../unit-source.js';
+import { connect, unitArgs, unitsPositional } from './context.js';
 import type { CommandDeps, GlobalArgs } from './context.js';
 
-type CatArgs = GlobalArgs & { unit: string };
+type CatArgs = GlobalArgs & { units: string[] | undefined };
 
-/** `fleetctl cat UNIT`: print the unit file as the registry holds it (serialised as fleet does). */
+/**
+ * `fleetctl cat UNIT`: print the unit file as the registry holds it (serialised as fleet does).
+ * Exactly one unit, else fleet's `One unit file must be provided`; `Unit X not found` when it is
+ * not registered; both exit code 1.
+ */
 export function catCommand(deps: CommandDeps): CommandModule<GlobalArgs, CatArgs> {
   return {
-    command: 'cat <unit>',
+    command: 'cat [units..]',
     describe: 'Output the contents of a submitted unit',
-    builder: (y) => y.positional('unit', { type: 'string', demandOption: true }),
+    builder: (y) => y.positional('units', { ...unitsPositional, describe: 'The unit' }),
     handler: async (args) => {
-      const name = unitNameFromArg(String(args.unit));
-      const client = await deps.client(args);
-      const unit = await client.getUnit(name);
-      if (unit === undefined) throw new FleetError('UNIT_NOT_FOUND', `Unit ${name} not found`);
+      const given = unitArgs(args);
+      if (given.length !== 1) throw new CommandFailed(['One unit file must be provided']);
+      const name = unitNameMangle(given[0] as string);
+      const client = await connect(deps, args);
+      let unit: ApiUnit | undefined;
+      try {
+        unit = await client.getUnit(name);
+      } catch (err) {
+        throw new CommandFailed([`Error retrieving Unit ${name}: ${goError(err)}`], 1, { cause: err });
+      }
+      if (unit === undefined) throw new CommandFailed([`Unit ${name} not found`]);
       deps.output.out(serializeUnitFile(unit.options));
     },
   };

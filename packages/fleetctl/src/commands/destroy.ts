@@ -1,29 +1,43 @@
 import type { CommandModule } from 'yargs';
-import { unitNameFromArg } from '../unit-source.js';
-import { blockAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { blockHelp, connect, unitArgs, unitsPositional, withBlockFlags } from './context.js';
 import type { BlockArgs, CommandDeps, GlobalArgs } from './context.js';
-import { driver, waitOrTrigger } from './drive.js';
+import { noUnitsFound, noUnitsGiven } from './drive.js';
+import { findUnits } from './find-units.js';
 
-type DestroyArgs = GlobalArgs & BlockArgs & { units: string[] };
+type DestroyArgs = GlobalArgs & BlockArgs & { units: string[] | undefined };
 
 /**
- * `fleetctl destroy UNIT...`: remove units from the cluster and wait until they are gone, printing
- * `Destroyed <name>`. Units that do not exist are skipped, so destroying twice succeeds.
+ * `fleetctl destroy UNIT...`, as fleet runs it: the registered units the arguments name (`Units
+ * not found in registry` on stderr, exit code 0, when none) are removed one after the other, then
+ * `Destroyed <name>` is printed for each. A unit another client removed meanwhile is skipped; a
+ * unit that cannot be removed prints `Error destroying units: ...` and makes the exit code 1, the
+ * others are still removed. The API removes a unit from the registry before it answers, so there
+ * is nothing to wait for: `--block-attempts` and `--no-block` are accepted for fleet's sake.
  */
 export function destroyCommand(deps: CommandDeps): CommandModule<GlobalArgs, DestroyArgs> {
   return {
-    command: 'destroy <units..>',
+    command: 'destroy [units..]',
     describe: 'Destroy one or more units in the cluster',
-    builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, 'destroyed'),
+    builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, blockHelp('destroyed', { noBlock: 'Do not wait until the units are destroyed before exiting' })),
     handler: async (args) => {
-      const attempts = blockAttempts(args);
-      const names = [...new Set(unitArgs(args).map((arg) => unitNameFromArg(arg)))];
-      const client = await deps.client(args);
+      const names = unitArgs(args);
+      if (noUnitsGiven(deps, names)) return;
+      const client = await connect(deps, args);
+      const units = await findUnits(client, names);
+      if (noUnitsFound(deps, units)) return;
       const destroyed: string[] = [];
-      for (const name of names) {
-        if (await client.destroyUnit(name)) destroyed.push(name);
+      let failed = false;
+      for (const unit of units) {
+        try {
+          if (await client.destroyUnit(unit.name)) destroyed.push(unit.name);
+        } catch (err) {
+          deps.output.err(`Error destroying units: ${goError(err)}\n`);
+          failed = true;
+        }
       }
-      await waitOrTrigger(driver(deps, client, attempts), destroyed, 'destroy');
+      for (const name of destroyed) deps.output.out(`Destroyed ${name}\n`);
+      if (failed) throw new CommandFailed([]);
     },
   };
 }

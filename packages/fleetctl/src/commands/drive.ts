@@ -1,72 +1,103 @@
-
-import type { TargetState } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
-import type { FleetApiClient, ApiUnit } from '../api-client.js';
-import { ensureUnits, refuseTemplates } from '../ensure-units.js';
+import type { ApiUnit, FleetApiClient } from '../api-client.js';
+import { CreateUnitsError, createUnits } from '../ensure-units.js';
+import type { CreatingCommand } from '../ensure-units.js';
+import { CommandFailed, goError } from '../fleet-text.js';
 import { MachineDirectory } from '../machine-directory.js';
 import { isGlobalUnit } from '../unit-info.js';
-import { UnitsNotReadyError, waitForUnits } from '../wait.js';
-import type { WaitGoal } from '../wait.js';
-import { blockAttempts, refuseSign, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag, withSignFlag } from './context.js';
-import type { BlockArgs, CommandDeps, GlobalArgs, ReplaceArgs, SignArgs } from './context.js';
-import { findUnits } from './find-units.js';
+import { unitNameMangle } from '../unit-source.js';
+import { currentUnits, failureLines, waitForActive, waitForUnitStates } from '../wait.js';
+import type { JobState, WaitContext } from '../wait.js';
+import { blockAttempts, blockHelp, connect, rawAttempts, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag, withSignFlag } from './context.js';
+import type { BlockArgs, CommandDeps, GlobalArgs, ReplaceArgs } from './context.js';
 
-/** What one command needs to change desired states and wait for them. */
-export interface Driver {
-  readonly deps: CommandDeps;
-  readonly client: FleetApiClient;
-  /** The machine IPs of the command's success lines: one machine list for all of its waits. */
-  readonly machines: MachineDirectory;
-  /** fleet's getBlockAttempts (see `blockAttempts`): `-1` does not wait, `0` waits forever. */
-  readonly attempts: number;
-}
-
-export function driver(deps: CommandDeps, client: FleetApiClient, attempts: number): Driver {
-  return { deps, client, machines: new MachineDirectory(client), attempts };
+/** What waiting needs, for one command: one machine list for all its lines. */
+export function waitContext(deps: CommandDeps, client: FleetApiClient): WaitContext {
+  return { client, machines: new MachineDirectory(client), output: deps.output, clock: deps.clock, interactive: deps.interactive };
 }
 
 /**
- * Sets the desired state of each unit (skipping units already there), then waits as fleet does
- * (`replaced`: the units whose options `--replace` just changed, see `WaitOptions.replaced`):
- * global units never block (`Triggered global unit X start`), `--no-block` (attempts `-1`) prints
- * `Triggered unit X start`, otherwise {@link waitForUnits}. Throws one {@link UnitsNotReadyError}
- * naming every unit that failed or timed out.
+ * `No units given` on stderr, exit code 0: what fleet's unit commands do without arguments.
+ * Returns whether there were none.
  */
-export async function driveUnits(
-  d: Driver,
-  units: readonly ApiUnit[],
-  target: TargetState,
-  verb: Exclude<WaitGoal, 'destroy'>,
-  replaced: ReadonlySet<string> = new Set(),
-): Promise<void> {
-  const blocking: string[] = [];
-  for (const unit of units) {
-    if (unit.desiredState !== target) await d.client.setDesiredState(unit.name, target);
-    if (isGlobalUnit(unit)) d.deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
-    else blocking.push(unit.name);
-  }
-  await waitOrTrigger(d, blocking, verb, replaced);
+export function noUnitsGiven(deps: CommandDeps, names: readonly string[]): boolean {
+  if (names.length > 0) return false;
+  deps.output.err('No units given\n');
+  return true;
 }
-
-/** Waits for `names` to reach `goal`, or with attempts `-1` just says they were triggered. */
-export async function waitOrTrigger(d: Driver, names: readonly string[], goal: WaitGoal, replaced: ReadonlySet<string> = new Set()): Promise<void> {
-  if (names.length === 0) return;
-  const { output, clock } = d.deps;
-  if (d.attempts < 0) {
-    for (const name of names) output.out(goal === 'destroy' ? `Destroyed ${name}\n` : `Triggered unit ${name} ${goal}\n`);
-    return;
-  }
-  const failures = await waitForUnits(d.client, d.machines, names, goal, output, { attempts: d.attempts, clock, replaced });
-  // One error for all failures (one line: fleetctl prints `Error: <message>`).
-  if (failures.length > 0) throw new UnitsNotReadyError(failures);
-}
-
-export type SubmitAndDriveArgs = GlobalArgs & BlockArgs & ReplaceArgs & SignArgs & { units: string[] };
 
 /**
- * `load` and `start`: submit the units if need be (see `ensureUnits`; templates are refused), then
- * set the desired state `target` and wait until fleet reports it (`start`: and systemd reports the
- * unit `active` on its machine).
+ * `Units not found in registry` on stderr, exit code 0: what fleet's `stop`, `unload` and
+ * `destroy` do when none of their units is registered. Returns whether none was.
+ */
+export function noUnitsFound(deps: CommandDeps, units: readonly unknown[]): boolean {
+  if (units.length > 0) return false;
+  deps.output.err('Units not found in registry\n');
+  return true;
+}
+
+/**
+ * fleet's `lazyCreateUnits` for a command, its failure as fleet prints it: `Error creating units:
+ * <why>`, exit code 1. Resolves the units created or replaced.
+ */
+export async function createOrFail(
+  ctx: WaitContext,
+  deps: CommandDeps,
+  names: readonly string[],
+  command: CreatingCommand,
+  replace: boolean,
+  attempts: number,
+): Promise<Set<string>> {
+  try {
+    return await createUnits(names, { wait: ctx, readFile: deps.readFile, replace, command, attempts });
+  } catch (err) {
+    const detail = deps.interactive && err instanceof CreateUnitsError && err.detail !== undefined ? [err.detail] : [];
+    throw new CommandFailed([`Error creating units: ${goError(err)}`, ...detail], 1, { cause: err });
+  }
+}
+
+/**
+ * fleet's `setTargetStateOfUnits`: sets the desired state of each unit that is not in it yet, in
+ * order, and resolves those it changed (as they were before). Rejects with fleet's message at the
+ * first unit it cannot read, find or change.
+ */
+export async function setTargetStates(client: FleetApiClient, names: readonly string[], state: JobState): Promise<ApiUnit[]> {
+  const triggered: ApiUnit[] = [];
+  for (const name of names) {
+    let unit: ApiUnit | undefined;
+    try {
+      unit = await client.getUnit(name);
+    } catch (err) {
+      throw new Error(`error retrieving unit ${name} from registry: ${goError(err)}`, { cause: err });
+    }
+    if (unit === undefined) throw new Error(`unable to find unit ${name}`);
+    if (unit.desiredState === state) continue;
+    try {
+      await client.setDesiredState(name, state);
+    } catch (err) {
+      throw new Error(goError(err), { cause: err });
+    }
+    triggered.push(unit);
+  }
+  return triggered;
+}
+
+export type SubmitAndDriveArgs = GlobalArgs & BlockArgs & ReplaceArgs & { units: string[] | undefined };
+
+const blockFlagsOf = {
+  load: blockHelp('loaded', { jobs: true, noBlock: 'Do not wait until the jobs have been loaded before exiting' }),
+  start: blockHelp('launched'),
+} as const;
+
+/** What fleet says when `load` or `start` cannot set the desired states. */
+const settingFailed = { load: 'Error loading units: ', start: 'Error starting units: ' } as const;
+
+/**
+ * `load` and `start`, as fleet runs them: create the units that are not registered (see
+ * `createUnits`), set the desired state `target` of those not in it, say `Triggered global unit X
+ * <verb>` for global units and wait for the others (`Unit X loaded on <machine>`); `start` then
+ * waits until systemd reports them active. Each failure ends the command with fleet's lines and
+ * exit code 1.
  */
 export function submitAndDriveCommand(
   deps: CommandDeps,
@@ -75,50 +106,31 @@ export function submitAndDriveCommand(
   describe: string,
 ): CommandModule<GlobalArgs, SubmitAndDriveArgs> {
   return {
-    command: `${verb} <units..>`,
+    command: `${verb} [units..]`,
     describe,
-    builder: (y) => withSignFlag(withReplaceFlag(withBlockFlags(y.positional('units', unitsPositional), deps.env, target))),
+    builder: (y) => withSignFlag(withReplaceFlag(withBlockFlags(y.positional('units', unitsPositional), deps.env, blockFlagsOf[verb]), verb)),
     handler: async (args) => {
-      refuseSign(args);
       const names = unitArgs(args);
+      if (noUnitsGiven(deps, names)) return;
       const attempts = blockAttempts(args);
-      refuseTemplates(names, verb);
-      const client = await deps.client(args);
-      const units = await ensureUnits(names, { client, readFile: deps.readFile, output: deps.output, replace: args.replace, clock: deps.clock });
-      const replaced = new Set(units.filter((u) => u.outcome === 'replaced').map((u) => u.name));
-      await driveUnits(driver(deps, client, attempts), units.map((u) => u.unit), target, verb, replaced);
-    },
-  };
-}
-
-export type DriveArgs = GlobalArgs & BlockArgs & { units: string[] };
-
-/** How {@link driveRegisteredCommand} builds `stop` or `unload`. */
-export interface DriveCommandSpec {
-  readonly verb: 'stop' | 'unload';
-  readonly target: TargetState;
-  readonly describe: string;
-  /** Completes "Wait until the units are ..." in the help of the blocking flags. */
-  readonly waitsUntil: string;
-  /** Throws for a unit the command refuses; called for every unit before anything changes. */
-  readonly check?: (unit: ApiUnit) => void;
-}
-
-/**
- * `stop` and `unload`: set the desired state of the registered units the arguments name (skipping
- * names the registry does not know) and wait until fleet reports it.
- */
-export function driveRegisteredCommand(deps: CommandDeps, spec: DriveCommandSpec): CommandModule<GlobalArgs, DriveArgs> {
-  return {
-    command: `${spec.verb} <units..>`,
-    describe: spec.describe,
-    builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, spec.waitsUntil),
-    handler: async (args) => {
-      const attempts = blockAttempts(args);
-      const client = await deps.client(args);
-      const units = await findUnits(client, unitArgs(args));
-      for (const unit of units) spec.check?.(unit);
-      await driveUnits(driver(deps, client, attempts), units, spec.target, spec.verb);
+      const ctx = waitContext(deps, await connect(deps, args));
+      const replaced = await createOrFail(ctx, deps, names, verb, args.replace, rawAttempts(args));
+      let triggered: ApiUnit[];
+      try {
+        triggered = await setTargetStates(ctx.client, names.map(unitNameMangle), target);
+      } catch (err) {
+        throw new CommandFailed([`${settingFailed[verb]}${err instanceof Error ? err.message : String(err)}`], 1, { cause: err });
+      }
+      const waiting: string[] = [];
+      for (const unit of triggered) {
+        if (isGlobalUnit(unit)) deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
+        else waiting.push(unit.name);
+      }
+      const failure = await waitForUnitStates(ctx, waiting, verb, target, attempts, { replaced });
+      if (failure !== undefined) throw new CommandFailed(failureLines(ctx, failure, 'Error waiting for unit states, exit status: '));
+      if (verb !== 'start') return;
+      const active = await waitForActive(ctx, attempts < 0 ? triggered.filter((u) => waiting.includes(u.name)) : await currentUnits(ctx.client, waiting), attempts);
+      if (active !== undefined) throw new CommandFailed(failureLines(ctx, active, 'Error waiting for systemd unit states, err: '));
     },
   };
 }

@@ -1,18 +1,19 @@
-
 import type { FleetApiClient, ApiUnit } from '../api-client.js';
-import { unitNameFromArg } from '../unit-source.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { unitNameMangle } from '../unit-source.js';
 
 /**
- * The registered units the arguments name, in argument order, skipping names the registry does not
- * know (fleet's `findUnits`: stopping or unloading a unit that is not there is not an error).
- * All names are validated first.
+ * fleet's `findUnits`: the registered units the arguments name, in argument order (a name given
+ * twice comes twice), skipping names the registry does not know; one `GET /units`. When the list
+ * cannot be read, fails as fleet does: the error alone on stderr, exit code 1.
  */
 export async function findUnits(client: FleetApiClient, args: readonly string[]): Promise<ApiUnit[]> {
-  const names = [...new Set(args.map((arg) => unitNameFromArg(arg)))];
-  const found: ApiUnit[] = [];
-  for (const name of names) {
-    const unit = await client.getUnit(name);
-    if (unit !== undefined) found.push(unit);
+  let units: ApiUnit[];
+  try {
+    units = await client.listUnits();
+  } catch (err) {
+    throw new CommandFailed([goError(err)], 1, { cause: err });
   }
-  return found;
+  const byName = new Map(units.map((u) => [u.name, u]));
+  return args.flatMap((arg) => byName.get(unitNameMangle(arg)) ?? []);
 }

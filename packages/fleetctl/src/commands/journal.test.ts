@@ -39,7 +39,12 @@ describe('journal', () => {
 
   it.each([
     [['journal', '--lines', '-1', 'hello'], 'Error: --lines must be a whole number >= 0, got -1\n'],
-    [['journal', '--lines', '1.5', 'hello'], 'Error: --lines must be a whole number >= 0, got 1.5\n'],
+    [['journal', '--lines', '-1', 'hello'], 'Error: --lines must be a whole number >= 0, got -1\n'],
+    [
+      ['journal', '--lines', '1.5', 'hello'],
+      'Error: invalid argument "1.5" for --lines: strconv.ParseInt: parsing "1.5": invalid syntax\n\n' +
+        'cannot execute cmdFleet: invalid argument "1.5" for --lines: strconv.ParseInt: parsing "1.5": invalid syntax\n',
+    ],
     [['journal', '--output', 'json', 'hello'], 'Error: --output json is not supported: only "short" is\n'],
   ])('refuses %j before asking the API', async (args, stderr) => {
     expect(await h.fleetctl(args)).toMatchObject({ code: 1, stdout: '', stderr });
@@ -47,17 +52,21 @@ describe('journal', () => {
   });
 
   it.each([
-    ['a unit that does not exist', ['nope'], 'Error: unit nope.service does not exist\n'],
-    ['a unit that is not scheduled', ['idle'], 'Error: unit idle.service is not scheduled to a machine\n'],
-    [
-      'a global unit without --machine, naming its machines',
-      ['global'],
-      `Error: global unit global.service runs on every matching machine; pick one with --machine: ${machineB}, ${machineA}\n`,
-    ],
+    ['a unit that does not exist', ['nope'], 'Unit nope.service does not exist.\n'],
+    ['a unit that is not running', ['idle'], 'Unit idle.service does not appear to be running.\n'],
+    ['a global unit without --machine', ['global'], 'Unable to retrieve journal of global unit global.service.\n'],
     ['an unknown --machine prefix', ['--machine', 'abc', 'global'], 'Error: no machine ID starts with "abc"\n'],
   ])('fails for %s', async (_what, args, stderr) => {
     expect(await h.fleetctl(['journal', ...args])).toMatchObject({ code: 1, stdout: '', stderr });
     expect(journalUrls()).toEqual([]);
+  });
+
+  it('names the machines of a global unit on a terminal, to pick one with --machine', async () => {
+    const r = await h.fleetctl(['journal', 'global'], {}, { interactive: true });
+    expect(r).toMatchObject({
+      code: 1,
+      stderr: `Unable to retrieve journal of global unit global.service.\nglobal.service runs on every matching machine; pick one with --machine: ${machineB}, ${machineA}\n`,
+    });
   });
 
   it('reads a global unit\'s log on the machine given by a unique ID prefix', async () => {

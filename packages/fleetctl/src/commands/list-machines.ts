@@ -1,8 +1,9 @@
 import type { WireMachine } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
-import { compareText, machineIdLegend, metadataLegend, orDash, parseFields, renderListing } from '../output.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { compareText, machineIdLegend, metadataLegend, orDash, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
-import { listingOptions, withListingFlags } from './context.js';
+import { connect, fieldsOrFail, listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
 /** `list-machines` fields (fleet's listMachinesFields). */
@@ -28,12 +29,22 @@ export function listMachinesCommand(deps: CommandDeps): CommandModule<GlobalArgs
   return {
     command: 'list-machines',
     describe: 'Enumerate the current hosts in the cluster',
-    builder: (y) => withListingFlags(y, defaultListMachinesFields, Object.keys(listMachinesFields)),
+    builder: (y) => withListingFlags(y, defaultListMachinesFields, 'Machine', 'machine,ip,metadata').strict(false),
     handler: async (args) => {
       const options = listingOptions(args);
-      parseFields(options.fields, listMachinesFields);
-      const client = await deps.client(args);
-      const machines = await client.listMachines();
+      fieldsOrFail(deps, options.fields, listMachinesFields);
+      const client = await connect(deps, args);
+      let machines: WireMachine[];
+      try {
+        machines = await client.listMachines();
+      } catch (err) {
+        throw new CommandFailed([
+          `Error retrieving list of active machines from fleet API (${goError(err)})`,
+          'Possible issues:',
+          '  etcd is unhealthy and/or lost quorum',
+          '  connection cannot be established to any etcd servers',
+        ], 1, { cause: err });
+      }
       deps.output.out(renderListing(machineRows(machines), listMachinesFields, options));
     },
   };

@@ -3,10 +3,11 @@ import type { ApiUnit } from '../api-client.js';
 import { hashUnitFile } from '@fleet/engine/model';
 import type { CommandModule } from 'yargs';
 import { machineIps } from '../machine-directory.js';
-import { compareText, hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { compareText, hashLegend, machineLegend, orDash, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
 import { isGlobalUnit, unitDescription, unitReason } from '../unit-info.js';
-import { listingOptions, withListingFlags } from './context.js';
+import { connect, fieldsOrFail, listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
 /** One line of `list-unit-files`: a unit in the registry. */
@@ -57,15 +58,22 @@ export function unitFileRows(units: readonly ApiUnit[], ips: ReadonlyMap<string,
 export function listUnitFilesCommand(deps: CommandDeps): CommandModule<GlobalArgs, GlobalArgs & ListingArgs> {
   return {
     command: 'list-unit-files',
-    describe: 'List the units that exist in the cluster (whether or not they are loaded onto a machine)',
-    builder: (y) => withListingFlags(y, defaultListUnitFilesFields, Object.keys(listUnitFilesFields)),
+    describe: 'List the units that exist in the cluster.',
+    builder: (y) => withListingFlags(y, defaultListUnitFilesFields, 'Unit file', 'desc,dstate,global,hash,state,target,tmachine,unit').strict(false),
     handler: async (args) => {
       const options = listingOptions(args);
-      const fields = parseFields(options.fields, listUnitFilesFields);
-      if (fields.includes('tmachine')) deps.output.err('WARNING: The "tmachine" field is deprecated. Use "target" instead\n');
-      const client = await deps.client(args);
-      const units = await client.listUnits();
-      const ips = fields.includes('target') || fields.includes('tmachine') ? await machineIps(client) : new Map<string, string>();
+      const fields = fieldsOrFail(deps, options.fields, listUnitFilesFields, (name) => {
+        if (name === 'tmachine') deps.output.err('WARNING: The "tmachine" field is deprecated. Use "target" instead\n');
+      });
+      const client = await connect(deps, args);
+      let units: ApiUnit[];
+      try {
+        units = await client.listUnits();
+      } catch (err) {
+        throw new CommandFailed([`Error retrieving list of units from repository: ${goError(err)}`], 1, { cause: err });
+      }
+      const legends = fields.includes('target') || fields.includes('tmachine');
+      const ips = legends ? await machineIps(client).catch(() => new Map<string, string>()) : new Map<string, string>();
       deps.output.out(renderListing(unitFileRows(units, ips), listUnitFilesFields, options));
     },
   };

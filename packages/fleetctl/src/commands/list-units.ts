@@ -1,9 +1,10 @@
 import type { WireUnitState } from '@fleet/engine/api';
 import type { CommandModule } from 'yargs';
 import { machineIps } from '../machine-directory.js';
-import { compareText, hashLegend, machineLegend, orDash, parseFields, renderListing } from '../output.js';
+import { CommandFailed, goError } from '../fleet-text.js';
+import { compareText, hashLegend, machineLegend, orDash, renderListing } from '../output.js';
 import type { FieldTable } from '../output.js';
-import { listingOptions, withListingFlags } from './context.js';
+import { connect, fieldsOrFail, listingOptions, withListingFlags } from './context.js';
 import type { CommandDeps, GlobalArgs, ListingArgs } from './context.js';
 
 /** One line of `list-units`: systemd's state of a unit on one machine. */
@@ -32,18 +33,24 @@ export function unitStateRows(states: readonly WireUnitState[], ips: ReadonlyMap
     .map((state) => ({ state, ip: ips.get(state.machineID) }));
 }
 
-/** `fleetctl list-units`: the systemd state of every unit on every machine. */
+/** `fleetctl list-units`: the systemd state of every unit on every machine. Arguments are ignored, as in fleet. */
 export function listUnitsCommand(deps: CommandDeps): CommandModule<GlobalArgs, GlobalArgs & ListingArgs> {
   return {
     command: 'list-units',
-    describe: "List the current state of units in the cluster (systemd's LOAD, ACTIVE and SUB per machine)",
-    builder: (y) => withListingFlags(y, defaultListUnitsFields, Object.keys(listUnitsFields)),
+    describe: 'List the current state of units in the cluster',
+    builder: (y) => withListingFlags(y, defaultListUnitsFields, 'Unit', 'active,hash,load,machine,sub,unit').strict(false),
     handler: async (args) => {
       const options = listingOptions(args);
-      const fields = parseFields(options.fields, listUnitsFields);
-      const client = await deps.client(args);
-      const states = await client.listUnitStates();
-      const ips = fields.includes('machine') ? await machineIps(client) : new Map<string, string>();
+      const fields = fieldsOrFail(deps, options.fields, listUnitsFields);
+      const client = await connect(deps, args);
+      let states: WireUnitState[];
+      try {
+        states = await client.listUnitStates();
+      } catch (err) {
+        throw new CommandFailed([`Error retrieving list of units from repository: ${goError(err)}`], 1, { cause: err });
+      }
+      // Best effort, as fleet's legends: without the list, machines show without their IP.
+      const ips = fields.includes('machine') ? await machineIps(client).catch(() => new Map<string, string>()) : new Map<string, string>();
       deps.output.out(renderListing(unitStateRows(states, ips), listUnitsFields, options));
     },
   };

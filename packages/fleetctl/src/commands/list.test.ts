@@ -62,7 +62,10 @@ describe('list-units', () => {
   it('rejects an unknown field before asking the API', async () => {
     const r = await h.fleetctl(['list-units', '--fields', 'unit,cpu']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('Error: Invalid key in output format: "cpu" (valid fields are active,hash,load,machine,sub,unit)\n');
+    expect(r.stderr).toBe('Invalid key in output format: "cpu"\n');
+    expect(h.api.requests).toEqual([]);
+    const terminal = await h.fleetctl(['list-units', '--fields', 'unit,cpu'], {}, { interactive: true });
+    expect(terminal.stderr).toBe('Invalid key in output format: "cpu"\nValid fields are active,hash,load,machine,sub,unit\n');
     expect(h.api.requests).toEqual([]);
   });
 
@@ -137,11 +140,16 @@ describe('list-unit-files reason', () => {
     );
   });
 
-  it('is listed among the valid fields', async () => {
-    const r = await h.fleetctl(['list-unit-files', '--fields', 'unit,why']);
-    expect(r.stderr).toBe(
-      'Error: Invalid key in output format: "why" (valid fields are desc,dstate,global,hash,reason,state,target,tmachine,unit)\n',
+  it('is listed among the valid fields, on a terminal', async () => {
+    const r = await h.fleetctl(['list-unit-files', '--fields', 'unit,why'], {}, { interactive: true });
+    expect(r.stderr).toBe('Invalid key in output format: "why"\nValid fields are desc,dstate,global,hash,reason,state,target,tmachine,unit\n');
+  });
+
+  it('warns about the deprecated tmachine field where fleet does, in the order of the fields', async () => {
+    expect((await h.fleetctl(['list-unit-files', '--fields', 'tmachine,bogus'])).stderr).toBe(
+      'WARNING: The "tmachine" field is deprecated. Use "target" instead\nInvalid key in output format: "bogus"\n',
     );
+    expect((await h.fleetctl(['list-unit-files', '--fields', 'bogus,tmachine'])).stderr).toBe('Invalid key in output format: "bogus"\n');
   });
 });
 

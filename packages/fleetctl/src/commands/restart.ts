@@ -1,75 +1,83 @@
-import type { ApiUnit } from '../api-client.js';
-import { FleetError } from '@fleet/engine';
-
 import type { CommandModule } from 'yargs';
+import type { ApiUnit } from '../api-client.js';
+import { CommandFailed, goError, logLine } from '../fleet-text.js';
 import { isGlobalUnit } from '../unit-info.js';
-import { blockAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
+import { failureLines, waitForUnitStates } from '../wait.js';
+import type { JobState, WaitContext, WaitOptions } from '../wait.js';
+import { blockAttempts, blockHelp, connect, rawAttempts, unitArgs, unitsPositional, withBlockFlags } from './context.js';
 import type { BlockArgs, CommandDeps, GlobalArgs } from './context.js';
-import { driver, waitOrTrigger } from './drive.js';
-import type { Driver } from './drive.js';
+import { createOrFail, noUnitsGiven, waitContext } from './drive.js';
 import { findUnits } from './find-units.js';
 
-type RestartArgs = GlobalArgs & BlockArgs & { units: string[] };
+type RestartArgs = GlobalArgs & BlockArgs & { units: string[] | undefined };
 
 /**
- * `fleetctl restart UNIT...`: restart units one after the other (a rolling restart, as fleet's
- * restart.go). For each unit, in argument order:
+ * `fleetctl restart UNIT...`: a rolling restart, one unit after the other in argument order, with
+ * fleet's output. The units are those registered when the command starts (arguments that name a
+ * local file of an unregistered unit are submitted, as fleet does, and left alone).
  *
- * - launched: set the desired state `loaded` and wait until fleet reports `loaded` and systemd no
- *   longer runs the unit (`Unit X loaded on <machine>`), then set `launched` and wait until systemd
- *   reports it `active` (`Unit X launched on <machine>`): the lines `stop` and `start` print;
- * - loaded (stopped): only the start half, as fleet does ("if they are stopped it starts them");
- * - global units (fleet restarts them with `systemctl restart` over SSH on every machine): set
- *   `loaded` then `launched` without waiting, `Triggered global unit X restart`;
- * - `--no-block`: the stop is still waited for (an agent that never saw the intermediate `loaded`
- *   would leave the unit running), then `launched` is set without waiting: `Triggered unit X restart`.
+ * - launched: set `loaded` and wait until fleet reports `loaded` and (ours) systemd no longer runs
+ *   the unit, then set `launched` and wait for it. fleet prints `Unit X launched on <machine>`
+ *   after both halves (its stop half does not really wait), then logs `Unit(X) was restarted.`;
+ *   so does this.
+ * - loaded (stopped): only the start half, as fleet does ("if they are stopped it starts them").
+ * - inactive: `Unable to restart unit X in state inactive` on stderr; the others go on, exit 0.
+ * - global units (fleet restarts them over SSH and prints nothing): set `loaded` then `launched`,
+ *   not waited for, so the restart is best effort.
+ * - `--no-block` (ours; fleet's restart has none): the stop is still waited for (an agent that
+ *   never saw the intermediate `loaded` would leave the unit running), then `launched` is set:
+ *   `Triggered unit X restart` for each half.
  *
- * Global units are not waited for, so their restart is best effort: an agent that misses the
- * intermediate `loaded` keeps its copy running. Units that do not exist are skipped
- * (as `stop` does); a unit whose desired state is `inactive` is refused before anything changes.
- * The first unit that fails to stop or start ends the command with an error; later units are left
- * alone.
+ * The first unit that fails to stop or start ends the command with fleet's lines, exit code 1.
  */
 export function restartCommand(deps: CommandDeps): CommandModule<GlobalArgs, RestartArgs> {
   return {
-    command: 'restart <units..>',
-    describe: 'Instruct systemd to restart one or more units in the cluster, one after the other (stop, then start)',
-    builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, 'stopped and started again'),
+    command: 'restart [units..]',
+    describe: 'Instruct systemd to rolling restart one or more units in the cluster.',
+    builder: (y) => withBlockFlags(y.positional('units', unitsPositional), deps.env, blockHelp('stopped/started', { noBlock: 'Do not wait until the units have started again before exiting' })),
     handler: async (args) => {
+      const names = unitArgs(args);
+      if (noUnitsGiven(deps, names)) return;
       const attempts = blockAttempts(args);
-      const client = await deps.client(args);
-      const units = await findUnits(client, unitArgs(args));
+      const ctx = waitContext(deps, await connect(deps, args));
+      const units = await findUnits(ctx.client, names);
+      await createOrFail(ctx, deps, names, 'restart', false, rawAttempts(args));
+      const globals: ApiUnit[] = [];
       for (const unit of units) {
-        if (unit.desiredState === 'inactive') {
-          throw new FleetError('INVALID_TARGET_STATE', `Unable to restart unit ${unit.name} in state inactive (load or start it first)`);
+        if (isGlobalUnit(unit)) {
+          globals.push(unit);
+          continue;
         }
+        if (unit.currentState === 'inactive') {
+          deps.output.err(`Unable to restart unit ${unit.name} in state inactive\n`);
+          continue;
+        }
+        if (unit.currentState !== 'loaded') {
+          await setAndWait(ctx, unit.name, 'loaded', attempts < 0 ? 0 : attempts, { untilStopped: true, reportAs: 'launched', silent: attempts < 0 });
+          if (attempts < 0) deps.output.out(`Triggered unit ${unit.name} restart\n`);
+        }
+        await setAndWait(ctx, unit.name, 'launched', attempts);
+        if (unit.currentState !== 'loaded') deps.output.err(logLine(deps.clock, 'INFO', 'restart.go:100', `Unit(${unit.name}) was restarted.`));
       }
-      const d = driver(deps, client, attempts);
-      for (const unit of units) await restartUnit(d, unit);
+      for (const unit of globals) {
+        if (unit.desiredState === 'launched') await setOrFail(ctx, unit.name, 'loaded');
+        await setOrFail(ctx, unit.name, 'launched');
+      }
     },
   };
 }
 
-async function restartUnit(d: Driver, unit: ApiUnit): Promise<void> {
-  const { client, deps, attempts } = d;
-  const running = unit.desiredState === 'launched';
-  const verb = running ? 'restart' : 'start';
-  if (isGlobalUnit(unit)) {
-    if (running) await client.setDesiredState(unit.name, 'loaded');
-    await client.setDesiredState(unit.name, 'launched');
-    deps.output.out(`Triggered global unit ${unit.name} ${verb}\n`);
-    return;
+/** fleet's `setUnitStateAndWait`: its lines and exit code 1 when either part fails. */
+async function setAndWait(ctx: WaitContext, name: string, state: JobState, attempts: number, options: WaitOptions = {}): Promise<void> {
+  await setOrFail(ctx, name, state);
+  const failure = await waitForUnitStates(ctx, [name], 'restart', state, attempts, options);
+  if (failure !== undefined) throw new CommandFailed(failureLines(ctx, failure, 'Error waiting for unit states, exit status: '));
+}
+
+async function setOrFail(ctx: WaitContext, name: string, state: JobState): Promise<void> {
+  try {
+    await ctx.client.setDesiredState(name, state);
+  } catch (err) {
+    throw new CommandFailed([`Error setting target state for unit ${name}: ${goError(err)}`], 1, { cause: err });
   }
-  if (running) {
-    await client.setDesiredState(unit.name, 'loaded');
-    // Even with --no-block the stop is waited for: an agent that never saw `loaded` would leave
-    // the unit running, and the restart would silently not happen.
-    await waitOrTrigger({ ...d, attempts: Math.max(attempts, 0) }, [unit.name], 'stop');
-  }
-  await client.setDesiredState(unit.name, 'launched');
-  if (attempts < 0) {
-    deps.output.out(`Triggered unit ${unit.name} ${verb}\n`);
-    return;
-  }
-  await waitOrTrigger(d, [unit.name], 'start');
 }

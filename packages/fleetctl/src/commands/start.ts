@@ -8,5 +8,10 @@ import type { SubmitAndDriveArgs } from './drive.js';
  * until fleet reports `launched` and systemd reports the unit `active` on its machine.
  */
 export function startCommand(deps: CommandDeps): CommandModule<GlobalArgs, SubmitAndDriveArgs> {
-  return submitAndDriveCommand(deps, 'start', 'launched', 'Start one or more units in the cluster, first submitting and loading them if necessary');
+  return submitAndDriveCommand(
+    deps,
+    'start',
+    'launched',
+    'Instruct systemd to start one or more units in the cluster, first submitting and loading if necessary.',
+  );
 }

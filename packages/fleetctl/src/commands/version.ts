@@ -12,6 +12,8 @@ export function versionCommand(deps: CommandDeps): CommandModule<GlobalArgs, Glo
   return {
     command: 'version',
     describe: 'Print the version and exit',
+    // fleet ignores arguments after `version`.
+    builder: (y) => y.strict(false),
     handler: () => {
       deps.output.out(`${versionLine}\n`);
     },

@@ -108,23 +108,25 @@ export class FakeFleetApi {
       .filter((r) => r.method !== 'GET')
       .map((r) => {
         const body = r.body as { desiredState?: string; options?: unknown[] } | undefined;
-        const extra = body === undefined ? '' : ` ${body.desiredState ?? ''}${body.options === undefined ? '' : ' +options'}`;
-        return `${r.method} ${r.url}${extra}`;
+        return [r.method, r.url, body?.desiredState, body?.options === undefined ? undefined : '+options'].filter((p) => p !== undefined).join(' ');
       });
   }
 
-  /** Moves every unit to its desired state, as a healthy cluster would. */
+  /**
+   * Moves every unit to its desired state, as a healthy cluster would. Global units have no current
+   * state, as in fleet's API.
+   */
   converge(): void {
     const first = this.machines[0];
     for (const unit of this.units.values()) {
       this.states = this.states.filter((s) => s.name !== unit.name);
+      const global = isGlobalUnit(unit);
       if (unit.desiredState === 'inactive' || first === undefined) {
-        unit.currentState = 'inactive';
+        unit.currentState = global ? '' : 'inactive';
         delete unit.machineID;
         continue;
       }
-      unit.currentState = unit.desiredState;
-      const global = isGlobalUnit(unit);
+      unit.currentState = global ? '' : unit.desiredState;
       if (global) delete unit.machineID;
       else unit.machineID = first.id;
       for (const machine of global ? this.machines : [first]) this.states.push(this.stateOf(unit, machine.id));
@@ -257,19 +259,27 @@ export class FakeFleetApi {
     return { text, unit: { name: unit, description, loadState: load, activeState: active, subState: sub } };
   }
 
+  // As our API: no desired state creates (or, with other options, replaces) the unit `inactive`.
   private put(res: ServerResponse, name: string, unit: FakeUnit | undefined, body: { desiredState?: string; options?: WireUnitOption[] }): void {
-    const desired = body.desiredState ?? '';
-    if (!['inactive', 'loaded', 'launched'].includes(desired)) {
+    const desired = body.desiredState;
+    if (desired !== undefined && !['inactive', 'loaded', 'launched'].includes(desired)) {
       return send(res, 400, { error: { code: 400, message: `invalid desiredState: ${desired}` } });
     }
+    if (/@\./.test(name) && desired !== undefined && desired !== 'inactive') {
+      return send(res, 400, { error: { code: 400, message: `unit ${name} is a template: its desired state can only be inactive` } });
+    }
+    const options = body.options === undefined || body.options.length === 0 ? undefined : completeOptions(body.options);
     if (unit === undefined) {
-      if (body.options === undefined || body.options.length === 0) {
-        return send(res, 409, { error: { code: 409, message: 'unit does not exist and options field empty' } });
-      }
-      this.addUnit(name, completeOptions(body.options), { desiredState: desired });
+      if (options === undefined) return send(res, 409, { error: { code: 409, message: `unit ${name} does not exist and options field is empty` } });
+      this.addUnit(name, options, { desiredState: desired ?? 'inactive' });
       return send(res, 201);
     }
-    if (body.options !== undefined && body.options.length > 0) unit.options = completeOptions(body.options);
+    if (options !== undefined && hashUnitFile(options) !== hashUnitFile(unit.options)) {
+      unit.options = options;
+      unit.desiredState = desired ?? 'inactive';
+      return send(res, 201);
+    }
+    if (desired === undefined) return send(res, 409, { error: { code: 409, message: `must provide desiredState to update existing unit ${name}` } });
     unit.desiredState = desired;
     send(res, 204);
   }
