@@ -42,7 +42,14 @@ it('a fleetd whose machine ID a live machine holds refuses to join, then joins o
   expect(answer.body).toEqual({ error: { code: 503, message } });
   const listed = await fleetctl(host, 'list-machines');
   expect(listed).toMatchObject({ code: 1, stdout: '' });
-  expect(listed.stderr).toBe(`Error: ${message}\n`);
+  // fleet's fleetctl's lines around the server's reason.
+  expect(listed.stderr).toBe([
+    `Error retrieving list of active machines from fleet API (googleapi: Error 503: ${message})`,
+    'Possible issues:',
+    '  etcd is unhealthy and/or lost quorum',
+    '  connection cannot be established to any etcd servers',
+    '',
+  ].join('\n'));
 
   // The first machine stays registered, untouched, and the duplicate runs nothing of it.
   expect(await machineRows(m2)).toEqual([`${m1.machineId} ${m1.publicIp} rack=r1`, `${m2.machineId} ${m2.publicIp} rack=r2`].sort());

@@ -122,7 +122,8 @@ export function same(a: StepResult, b: StepResult, step: Pick<Step, 'compare'> =
 }
 
 /**
- * Runs the steps on both sides in lockstep (each step on `a`, then on `b`) and returns the steps
+ * Runs the steps on both sides in lockstep (each step on `a` and `b` at once: they must be two
+ * clusters) and returns the steps
  * whose exit code or output differed. A `settle` step is repeated on both sides until they agree
  * or a deadline passes.
  */
@@ -135,8 +136,8 @@ export async function runLockstep(
 ): Promise<Difference[]> {
   const differences: Difference[] = [];
   for (const step of steps) {
-    let ra = await runStep(a, step);
-    let rb = await runStep(b, step);
+    // The sides are different clusters: each step runs on both at once.
+    let [ra, rb] = await Promise.all([runStep(a, step), runStep(b, step)]);
     if (ra.code !== 0 && a.transient?.test(ra.stderr) === true) {
       onTransient?.(`fleetctl ${step.args.join(' ')}`, ra);
       if (rb.code !== 0) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
@@ -145,7 +146,7 @@ export async function runLockstep(
     const deadline = Date.now() + settleDeadlineMs;
     while (step.settle === true && !same(ra, rb, step) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, settlePollMs));
-      [ra, rb] = [await runStep(a, step), await runStep(b, step)];
+      [ra, rb] = await Promise.all([runStep(a, step), runStep(b, step)]);
     }
     if (!same(ra, rb, step)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
   }
