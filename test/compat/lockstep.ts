@@ -127,13 +127,8 @@ export function same(a: StepResult, b: StepResult, step: Pick<Step, 'compare'> =
  * whose exit code or output differed. A `settle` step is repeated on both sides until they agree
  * or a deadline passes.
  */
-export async function runLockstep(
-  steps: readonly Step[],
-  a: Side,
-  b: Side,
-  /** Told of each step side `a` failed with one of its transient failures (see {@link Side.transient}). */
-  onTransient?: (step: string, result: StepResult) => void,
-): Promise<Difference[]> {
+export async function runLockstep(steps: readonly Step[], a: Side, b: Side, options: LockstepOptions = {}): Promise<Difference[]> {
+  const { onTransient, record } = options;
   const differences: Difference[] = [];
   for (const step of steps) {
     // The sides are different clusters: each step runs on both at once.
@@ -148,9 +143,31 @@ export async function runLockstep(
       await new Promise((resolve) => setTimeout(resolve, settlePollMs));
       [ra, rb] = await Promise.all([runStep(a, step), runStep(b, step)]);
     }
+    record?.push({ a: ra, b: rb });
     if (!same(ra, rb, step)) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
   }
   return differences;
+}
+
+/** Options of {@link runLockstep}. */
+export interface LockstepOptions {
+  /** Told of each step side `a` failed with one of its transient failures (see {@link Side.transient}). */
+  readonly onTransient?: (step: string, result: StepResult) => void;
+  /** Receives each step's final results, in order (a step `a` failed transiently included). */
+  readonly record?: { a: StepResult; b: StepResult }[];
+}
+
+/**
+ * Compares two recorded runs of the same steps (from the same starting state), step by step:
+ * the differences, as {@link runLockstep} reports them. `skip` leaves steps out.
+ */
+export function compareRecorded(steps: readonly Step[], a: readonly StepResult[], b: readonly StepResult[], skip: (step: Step) => boolean = () => false): Difference[] {
+  if (a.length !== steps.length || b.length !== steps.length) throw new Error(`recorded ${a.length} and ${b.length} results for ${steps.length} steps`);
+  return steps.flatMap((step, i) => {
+    const ra = a[i] as StepResult;
+    const rb = b[i] as StepResult;
+    return skip(step) || same(ra, rb, step) ? [] : [{ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb }];
+  });
 }
 
 /** A readable report of differences, for a failing assertion. */
