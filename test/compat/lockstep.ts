@@ -6,9 +6,11 @@ export interface Step {
   readonly args: readonly string[];
   /**
    * The output reflects state that settles on its own after the command (systemd states in a
-   * listing): run it again on both sides, up to a deadline, until the two agree.
+   * listing): run it again on both sides, up to a deadline, until the two agree. `stable`: first
+   * until each side's output stays the same for {@link stableForMs} (after a `--no-block` command
+   * both sides may agree on a state still in transition).
    */
-  readonly settle?: boolean;
+  readonly settle?: boolean | 'stable';
   /** Lines come in no fixed order (fleetctl waits for several units at once): compare them sorted. */
   readonly unordered?: boolean;
   /** Extra environment, e.g. `FLEETCTL_ENDPOINT` instead of `--endpoint`. */
@@ -63,7 +65,7 @@ export interface Difference {
   readonly b: StepResult;
 }
 
-const settleDeadlineMs = 40_000;
+export const settleDeadlineMs = 40_000;
 const settlePollMs = 250;
 
 /** Runs one step on one side; the exit code, stdout and stderr, normalised (see {@link normalise}). */
@@ -115,6 +117,22 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** How long a `settle: 'stable'` listing must stay unchanged on a side before it counts as settled. */
+export const stableForMs = 2_000;
+
+/** Runs a step on one side until its result stays the same for {@link stableForMs} (bounded by the settle deadline). */
+export async function settledResult(side: Side, step: Step): Promise<StepResult> {
+  let last = await runStep(side, step);
+  let since = Date.now();
+  const deadline = since + settleDeadlineMs;
+  while (Date.now() - since < stableForMs && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, settlePollMs));
+    const next = await runStep(side, step);
+    if (!same(next, last, step)) [last, since] = [next, Date.now()];
+  }
+  return last;
+}
+
 /** Whether two results of `step` agree (only their stderr for a `compare: 'stderr'` step). */
 export function same(a: StepResult, b: StepResult, step: Pick<Step, 'compare'> = {}): boolean {
   if (step.compare === 'stderr') return a.stderr === b.stderr;
@@ -132,14 +150,14 @@ export async function runLockstep(steps: readonly Step[], a: Side, b: Side, opti
   const differences: Difference[] = [];
   for (const step of steps) {
     // The sides are different clusters: each step runs on both at once.
-    let [ra, rb] = await Promise.all([runStep(a, step), runStep(b, step)]);
+    let [ra, rb] = await Promise.all(step.settle === 'stable' ? [settledResult(a, step), settledResult(b, step)] : [runStep(a, step), runStep(b, step)]);
     if (ra.code !== 0 && a.transient?.test(ra.stderr) === true) {
       onTransient?.(`fleetctl ${step.args.join(' ')}`, ra);
       if (rb.code !== 0) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
       continue;
     }
     const deadline = Date.now() + settleDeadlineMs;
-    while (step.settle === true && !same(ra, rb, step) && Date.now() < deadline) {
+    while ((step.settle === true || step.settle === 'stable') && !same(ra, rb, step) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, settlePollMs));
       [ra, rb] = await Promise.all([runStep(a, step), runStep(b, step)]);
     }

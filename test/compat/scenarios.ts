@@ -4,7 +4,9 @@ import type { Step } from './lockstep.js';
  * What fleet's users do with fleetctl, as steps that must give the same exit code and output on
  * our cluster as on the original fleet (units from `test/compat/units/`, three machines with
  * metadata rack=r1, rack=r1, rack=r2). Listings of systemd states settle on their own after a
- * command returns, so they are compared once both clusters agree (`settle`).
+ * command returns, so they are compared once both clusters agree (`settle`); after a `--no-block`
+ * command both may agree on a state still in transition, so those listings first wait until
+ * each side's output stays the same (`settle: 'stable'`).
  */
 export const lifecycleScenario: readonly Step[] = [
   // Machines, every flag.
@@ -51,15 +53,15 @@ export const lifecycleScenario: readonly Step[] = [
   { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: true },
   { args: ['cat', 'one@.service'] },
   { args: ['stop', '--no-block', 'one@2.service', 'one@3.service'], unordered: true },
-  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: true },
+  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: 'stable' },
   { args: ['start', '--no-block', 'one@2.service', 'one@3.service'], unordered: true },
-  { args: ['list-units', '--fields', 'unit,active,sub'], settle: true },
+  { args: ['list-units', '--fields', 'unit,active,sub'], settle: 'stable' },
   { args: ['load', '--no-block', 'a.service'] },
   // fleet's unload decides from the current state: wait until the load has happened.
-  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: true },
+  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: 'stable' },
   { args: ['unload', '--no-block', 'a.service'] },
-  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: true },
-  // Several units at once, each pinned to its machine, blocking and not.
+  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: 'stable' },
+  // Several units at once, each pinned to its machine.
   { args: ['start', 'pin1.service', 'pin3.service'], unordered: true },
   { args: ['list-units', '--fields', 'unit,machine,active'], settle: true },
   { args: ['stop', 'pin1.service', 'pin3.service'], unordered: true },
@@ -71,7 +73,7 @@ export const lifecycleScenario: readonly Step[] = [
   { args: ['list-units', '--fields', 'unit,active,sub'], settle: true },
   { args: ['list-unit-files', '--fields', 'unit,global,dstate,state'], settle: true },
   { args: ['start', '--no-block', 'c.service'] },
-  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: true },
+  { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: 'stable' },
   // In-place update with --replace.
   { args: ['start', 'upd.service'] },
   { args: ['cat', 'upd.service'] },
