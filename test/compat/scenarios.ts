@@ -4,9 +4,10 @@ import type { Step } from './lockstep.js';
  * What fleet's users do with fleetctl, as steps that must give the same exit code and output on
  * our cluster as on the original fleet (units from `test/compat/units/`, three machines with
  * metadata rack=r1, rack=r1, rack=r2). Listings of systemd states settle on their own after a
- * command returns, so they are compared once both clusters agree (`settle`); after a `--no-block`
- * command both may agree on a state still in transition, so those listings first wait until
- * each side's output stays the same (`settle: 'stable'`).
+ * command returns, so they are compared once both clusters agree (`settle`); after a command
+ * that does not wait (`--no-block`, a global unit, `destroy`) both may agree on a state still in
+ * transition, so those listings first wait until each side's output stays the same (`settle:
+ * 'stable'`).
  */
 export const lifecycleScenario: readonly Step[] = [
   // Machines, every flag.
@@ -68,9 +69,9 @@ export const lifecycleScenario: readonly Step[] = [
   { args: ['destroy', 'pin1.service', 'pin3.service'] },
   // Metadata, a global unit, --no-block.
   { args: ['start', 'rack2.service'] },
-  { args: ['list-units', '--fields', 'unit,active'], settle: true },
+  { args: ['list-units', '--fields', 'unit,active'], settle: 'stable' },
   { args: ['start', 'everywhere.service'] },
-  { args: ['list-units', '--fields', 'unit,active,sub'], settle: true },
+  { args: ['list-units', '--fields', 'unit,active,sub'], settle: 'stable' },
   { args: ['list-unit-files', '--fields', 'unit,global,dstate,state'], settle: true },
   { args: ['start', '--no-block', 'c.service'] },
   { args: ['list-unit-files', '--fields', 'unit,dstate,state'], settle: 'stable' },
@@ -89,8 +90,8 @@ export const lifecycleScenario: readonly Step[] = [
   { args: ['destroy', 'nope.service'] },
   { args: ['start', 'missing-file.service'] },
   { args: ['destroy', 'a.service', 'b.service', 'c.service', 'one@1.service', 'one@2.service', 'one@3.service', 'one@.service', 'rack2.service', 'everywhere.service', 'upd.service'] },
-  { args: ['list-unit-files'], settle: true },
-  { args: ['list-units'], settle: true },
+  { args: ['list-unit-files'], settle: 'stable' },
+  { args: ['list-units'], settle: 'stable' },
   { args: ['version'] },
 ];
 
