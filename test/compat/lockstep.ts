@@ -153,6 +153,7 @@ export async function runLockstep(steps: readonly Step[], a: Side, b: Side, opti
     let [ra, rb] = await Promise.all(step.settle === 'stable' ? [settledResult(a, step), settledResult(b, step)] : [runStep(a, step), runStep(b, step)]);
     if (ra.code !== 0 && a.transient?.test(ra.stderr) === true) {
       onTransient?.(`fleetctl ${step.args.join(' ')}`, ra);
+      record?.push({ a: ra, b: rb });
       if (rb.code !== 0) differences.push({ step: `fleetctl ${step.args.join(' ')}`, a: ra, b: rb });
       continue;
     }
