@@ -1,11 +1,11 @@
 import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
 import type { MachineId, UnitName, UnitState } from '@fleet/engine/model';
-import type { MachinePresence } from '@fleet/engine/registry';
+import type { UnitStateSink } from '@fleet/engine/registry';
 import type { AgentUnitState } from './agent.js';
 import type { UnitManager } from './unit-manager.js';
 
 /** What the publisher needs of presence: lease-bound writes of this machine's unit states. */
-export type StateSink = Pick<MachinePresence, 'publishState' | 'deleteState' | 'onRenewed'>;
+export type StateSink = UnitStateSink;
 
 /**
  * Reports systemd's LOAD/ACTIVE/SUB of every unit in the units directory to etcd. Woken by D-Bus

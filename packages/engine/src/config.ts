@@ -1,4 +1,5 @@
 import { parse as parseIni } from 'ini';
+import type { ApiTlsConfig } from './api/tls.js';
 import { InvalidConfigError } from './errors.js';
 import { parseMetadata, type Metadata } from './model/index.js';
 
@@ -36,16 +37,6 @@ export interface FleetdConfig {
    * which stops and unloads them so that they move elsewhere at once.
    */
   readonly shutdownLeaveUnits: boolean;
-}
-
-/**
- * TLS of the API's TCP listener. Certificate and key go together; with a CA file, clients must
- * present a certificate it signed. The files are read (and checked) when fleetd starts.
- */
-export interface ApiTlsConfig {
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly caFile: string | undefined;
 }
 
 /** Every option fleetd accepts, with its default (as fleet spells it in `fleet.conf`). */

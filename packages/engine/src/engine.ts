@@ -2,13 +2,12 @@ import type { Clock } from './clock.js';
 import type { Leadership } from './leader/index.js';
 import type { Logger } from './log.js';
 import { RegistryUnavailableError } from './errors.js';
-import { runLoop, Wakeup } from './loop.js';
+import { mergeWakeups, runLoop, Wakeup } from './loop.js';
 import type { MachineId, UnitName } from './model/index.js';
 import { heldMachines } from './reconciler/grace.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
 import { deferStops } from './reconciler/stop-grace.js';
-import { mergeWakeups } from './registry/watch.js';
 import type { ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {

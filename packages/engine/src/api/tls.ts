@@ -1,7 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import type { ApiTlsConfig } from '../config.js';
 import { InvalidConfigError } from '../errors.js';
+
+/**
+ * TLS of the API's TCP listener. Certificate and key go together; with a CA file, clients must
+ * present a certificate it signed. The files are read (and checked) when fleetd starts.
+ */
+export interface ApiTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string | undefined;
+}
 
 /**
  * TLS material of the API's TCP listener, PEM-encoded. With `ca`, clients must present a

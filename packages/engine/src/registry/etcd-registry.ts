@@ -11,7 +11,8 @@ import type {
   ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader,
   ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome,
 } from './registry.js';
-import { mergeWakeups, watchPrefix } from './watch.js';
+import { mergeWakeups } from '../loop.js';
+import { watchPrefix } from './watch.js';
 
 /** etcd caps operations per transaction at 128 by default; stay under it. */
 const maxOpsPerTxn = 100;

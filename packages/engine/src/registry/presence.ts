@@ -6,6 +6,7 @@ import type { MachineId, MachineState, UnitName, UnitState } from '../model/inde
 import { codec } from './codec.js';
 import { KeySchema } from './keys.js';
 import type { RegistryOutages } from './outages.js';
+import type { UnitStateSink } from './registry.js';
 
 /** Options of {@link MachinePresence} beyond its identity and TTL. */
 export interface PresenceOptions {
@@ -37,7 +38,7 @@ type Attempt = { readonly kind: 'registered' } | { readonly kind: 'refused'; rea
  * with the same `machine_id`) is never taken over, as fleet refuses it: registration is retried, and
  * succeeds once that machine's lease has expired.
  */
-export class MachinePresence {
+export class MachinePresence implements UnitStateSink {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private readonly renewedListeners = new Set<() => void>();

@@ -107,3 +107,14 @@ export interface ChangeFeed {
 export type ChangeScope =
   | { readonly kind: 'cluster' }
   | { readonly kind: 'machine-schedule'; readonly machine: MachineId };
+
+/**
+ * Lease-bound writes of one machine's unit states (its presence): they vanish with the machine.
+ * `onRenewed` listeners run after the lease was lost and the machine registered again, so that
+ * everything is published anew; the returned function removes the listener.
+ */
+export interface UnitStateSink {
+  publishState(state: UnitState): Promise<void>;
+  deleteState(name: UnitName): Promise<void>;
+  onRenewed(listener: () => void): () => void;
+}

@@ -30,16 +30,3 @@ export async function* watchPrefix(client: Etcd3, prefix: string, signal: AbortS
     await watcher.cancel().catch(() => undefined);
   }
 }
-
-/** Merges wake-up streams into one, until `signal` aborts (the sources end with it too). */
-export async function* mergeWakeups(sources: readonly AsyncIterable<void>[], signal: AbortSignal): AsyncIterable<void> {
-  const wake = new Wakeup();
-  const drains = sources.map(async (source) => {
-    for await (const _ of source) wake.notify();
-  });
-  try {
-    yield* wake.stream(signal);
-  } finally {
-    await Promise.allSettled(drains);
-  }
-}
