@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { referenceFleetDir } from './scripts/local-cluster/reference-fleet.js';
 
@@ -12,10 +15,32 @@ const reference = referenceFleetDir(process.env);
 const compatRuns = reference.ok || process.env['FLEET_COMPAT_REQUIRED'] === '1';
 if (!compatRuns) process.stdout.write(`compatibility suite did not run: ${reference.ok ? '' : reference.why}\n`);
 
+/**
+ * Our packages resolve to their sources (each export's `source` path), so tests never run a stale
+ * `dist/`: every `@fleet/<package>[/<entry>]` specifier is aliased to the file its exports map names.
+ */
+function sourceAliases(): { find: RegExp; replacement: string }[] {
+  const root = fileURLToPath(new URL('.', import.meta.url));
+  const packagesDir = join(root, 'packages');
+  return readdirSync(packagesDir).flatMap((dir) => {
+    const manifest = JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) as {
+      name: string;
+      exports?: Record<string, { source?: string }>;
+    };
+    return Object.entries(manifest.exports ?? {}).flatMap(([entry, targets]) => {
+      if (targets.source === undefined) return [];
+      const specifier = entry === '.' ? manifest.name : `${manifest.name}/${entry.slice(2)}`;
+      return [{ find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`), replacement: join(packagesDir, dir, targets.source) }];
+    });
+  });
+}
+
 export default defineConfig({
+  resolve: { alias: sourceAliases() },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
@@ -23,6 +48,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         // Real etcd, systemd and Docker: one file at a time on these 2-core machines.
         test: {
           name: 'real-stack',

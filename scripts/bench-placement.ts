@@ -18,9 +18,9 @@
  */
 import { parseArgs } from 'node:util';
 import { planEngineTasks, type EnginePlan } from '@fleet/engine';
-import type { MachineState, Requirements, ScheduledUnit, UnitName } from '@fleet/engine/model';
-import type { ClusterSnapshot } from '@fleet/engine/registry';
-import { aMachine, aRequirements, aSnapshot, aUnit } from '@fleet/engine/testing';
+import type { MachineState, Requirements, ScheduledUnit, UnitName } from '@fleet/core/model';
+import type { ClusterSnapshot } from '@fleet/core/registry';
+import { aMachine, aRequirements, aSnapshot, aUnit } from '@fleet/core/testing';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Math.max(1, Number(values.runs));

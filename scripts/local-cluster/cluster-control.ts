@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseMetadata } from '@fleet/engine/model';
+import { parseMetadata } from '@fleet/core/model';
 import { LocalClusterError } from './cluster-error.js';
 import { startMachine } from './cluster-parts.js';
 import { readClusterState, writeState, type ClusterState, type MachineRecord } from './cluster-state.js';

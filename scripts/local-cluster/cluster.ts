@@ -52,7 +52,7 @@ export interface LocalClusterOptions {
   name?: string;
   /** Start fleetd on every machine. Default true; false gives the bare infrastructure (tests of it). */
   withFleetd?: boolean;
-  /** Path of our fleetd's entry point. Default `<repo>/packages/agent/dist/bin/fleetd.js`. */
+  /** Path of our fleetd's entry point. Default `<repo>/packages/fleetd/dist/bin/fleetd.js`. */
   fleetdBin?: string;
   /**
    * Which fleetd the machines run: `ours` (default) or `reference`, the ORIGINAL CoreOS fleetd (its
@@ -101,7 +101,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     for (const m of previous.machines) removeCgroup(m.cgroup);
   }
   const withFleetd = opts.withFleetd ?? true;
-  const fleetdBin = resolve(opts.fleetdBin ?? join(repoRoot, 'packages/agent/dist/bin/fleetd.js'));
+  const fleetdBin = resolve(opts.fleetdBin ?? join(repoRoot, 'packages/fleetd/dist/bin/fleetd.js'));
   if (withFleetd && implementation === 'ours' && !existsSync(fleetdBin)) {
     throw new LocalClusterError('UNAVAILABLE', `fleetd is not built: ${fleetdBin} does not exist (run npm run build)`);
   }

@@ -29,7 +29,7 @@ it('a fleetd whose machine ID a live machine holds refuses to join, then joins o
   await cluster.killFleetd(host.index, 'SIGTERM');
   const config = join(cluster.dir, 'duplicate.conf');
   writeFileSync(config, readFileSync(host.configFile, 'utf8').replace(/^machine_id=.*$/m, `machine_id=${m1.machineId}`));
-  const started = await startDetached('fleetd:duplicate', process.execPath, [join(repoRoot, 'packages/agent/dist/bin/fleetd.js'), '--config', config], {
+  const started = await startDetached('fleetd:duplicate', process.execPath, [join(repoRoot, 'packages/fleetd/dist/bin/fleetd.js'), '--config', config], {
     logFile: host.fleetdLog, cwd: repoRoot, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET_'))),
   });
   duplicatePid = started.pid;

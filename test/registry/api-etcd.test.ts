@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger, systemClock } from '@fleet/engine';
-import { handleApiRequest, startApiServer, type ApiDeps, type ApiResponse } from '@fleet/engine/api';
-import { hashUnitFile, parseUnitFile, parseUnitName, type MachineState } from '@fleet/engine/model';
-import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
-import { aMachine } from '@fleet/engine/testing';
+import { silentLogger, systemClock } from '@fleet/core';
+import { handleApiRequest, startApiServer, type ApiDeps, type ApiResponse } from '@fleet/api';
+import { hashUnitFile, parseUnitFile, parseUnitName, type MachineState } from '@fleet/core/model';
+import { EtcdRegistry, MachinePresence } from '@fleet/etcd';
+import { aMachine } from '@fleet/core/testing';
 import { httpRequest } from '../../scripts/local-cluster/http.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EtcdLeadership, silentLogger, systemClock } from '@fleet/engine';
-import { hashUnitFile, parseUnitFile, parseUnitName } from '@fleet/engine/model';
-import { EtcdRegistry, MachinePresence } from '@fleet/engine/registry';
-import { aMachine } from '@fleet/engine/testing';
+import { EtcdLeadership, EtcdRegistry, MachinePresence } from '@fleet/etcd';
+import { silentLogger, systemClock } from '@fleet/core';
+import { hashUnitFile, parseUnitFile, parseUnitName } from '@fleet/core/model';
+import { aMachine } from '@fleet/core/testing';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
 

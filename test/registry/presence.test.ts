@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger, systemClock } from '@fleet/engine';
-import type { MachineState } from '@fleet/engine/model';
-import { EtcdRegistry, MachinePresence, RegistryOutages } from '@fleet/engine/registry';
-import { aMachine } from '@fleet/engine/testing';
+import { silentLogger, systemClock } from '@fleet/core';
+import type { MachineState } from '@fleet/core/model';
+import { EtcdRegistry, MachinePresence } from '@fleet/etcd';
+import { RegistryOutages } from '@fleet/core/registry';
+import { aMachine } from '@fleet/core/testing';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
 

@@ -1,9 +1,9 @@
-import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
-import type { MachineId, TargetState, UnitName } from '@fleet/engine/model';
+import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/core';
+import type { MachineId, TargetState, UnitName } from '@fleet/core/model';
 
 /** What the agent has brought a unit to (see {@link Agent.reached}). */
 export type AgentUnitState = Exclude<TargetState, 'inactive'>;
-import type { ChangeFeed, MachineScheduleReader } from '@fleet/engine/registry';
+import type { ChangeFeed, MachineScheduleReader } from '@fleet/core/registry';
 import { applyAgentTasks } from './apply.js';
 import { describeAgentTask, planAgentTasks, type AgentTask, type DesiredUnit } from './plan.js';
 import type { UnitManager } from './unit-manager.js';

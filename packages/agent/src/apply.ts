@@ -1,5 +1,5 @@
-import { assertNever } from '@fleet/engine';
-import type { UnitName } from '@fleet/engine/model';
+import { assertNever } from '@fleet/core';
+import type { UnitName } from '@fleet/core/model';
 import type { AgentTask } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 

@@ -1,10 +1,7 @@
-export * from './unit-manager.js';
-export * from './plan.js';
-export * from './apply.js';
-export * from './agent.js';
-export * from './unit-state-publisher.js';
-export * from './fleetd.js';
-export * from './unit-inspector.js';
-export * from './format-unit-status.js';
-export { SystemdUnitInspector, type JournalMatch, type SystemdUnitInspectorOptions } from './systemd/systemd-unit-inspector.js';
-export { readJournal, journalctlArgs, type JournalQuery } from './systemd/journal-reader.js';
+export { Agent } from './agent.js';
+export { formatUnitStatus } from './format-unit-status.js';
+export { purgeUnits } from './purge.js';
+export { SystemdUnitInspector } from './systemd/systemd-unit-inspector.js';
+export { SystemdUnitManager } from './systemd/systemd-unit-manager.js';
+export { type UnitManager } from './unit-manager.js';
+export { UnitStatePublisher } from './unit-state-publisher.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
+import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
 import { planAgentTasks, type CurrentUnits, type DesiredUnit } from './plan.js';
 import type { SystemdUnitState } from './unit-manager.js';
 

@@ -1,4 +1,4 @@
-import type { TargetState, UnitFile, UnitName } from '@fleet/engine/model';
+import type { TargetState, UnitFile, UnitName } from '@fleet/core/model';
 import type { SystemdUnitState } from './unit-manager.js';
 
 /** What this machine should have, per its schedule. */

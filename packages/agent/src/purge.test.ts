@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger, systemClock } from '@fleet/engine';
-import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
+import { silentLogger, systemClock } from '@fleet/core';
+import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
 import { purgeUnits } from './purge.js';
-import { InMemoryUnitManager } from './testing/index.js';
+import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
 
 const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const [a, b, c] = ['a.service', 'b.service', 'c.service'].map(parseUnitName) as [UnitName, UnitName, UnitName];

@@ -1,5 +1,5 @@
-import type { Clock, Logger } from '@fleet/engine';
-import type { UnitName } from '@fleet/engine/model';
+import type { Clock, Logger } from '@fleet/core';
+import type { UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from './unit-manager.js';
 
 /** What {@link purgeUnits} did. */

@@ -1,4 +1,4 @@
-import type { UnitName } from '@fleet/engine/model';
+import type { UnitName } from '@fleet/core/model';
 
 /**
  * A unit's detailed status as systemd reports it (what `systemctl status` shows in its header),

@@ -1,4 +1,4 @@
-import type { UnitFile, UnitName } from '@fleet/engine/model';
+import type { UnitFile, UnitName } from '@fleet/core/model';
 
 /** systemd's three state columns for one unit, verbatim (`loaded`/`active`/`running`, ...). */
 export interface SystemdUnitState {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger, systemClock, Wakeup } from '@fleet/engine';
-import { parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/engine/model';
-import { aMachine } from '@fleet/engine/testing';
-import { InMemoryUnitManager } from './testing/index.js';
+import { silentLogger, systemClock, Wakeup } from '@fleet/core';
+import { parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/core/model';
+import { aMachine } from '@fleet/core/testing';
+import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
 import { UnitStatePublisher, type StateSink } from './unit-state-publisher.js';
 
 const machine = aMachine('m');

@@ -1,6 +1,6 @@
-import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/engine';
-import type { MachineId, UnitName, UnitState } from '@fleet/engine/model';
-import type { UnitStateSink } from '@fleet/engine/registry';
+import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/core';
+import type { MachineId, UnitName, UnitState } from '@fleet/core/model';
+import type { UnitStateSink } from '@fleet/core/registry';
 import type { AgentUnitState } from './agent.js';
 import type { UnitManager } from './unit-manager.js';
 

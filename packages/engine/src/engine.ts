@@ -1,14 +1,11 @@
-import type { Clock } from './clock.js';
-import type { Leadership } from './leader/index.js';
-import type { Logger } from './log.js';
-import { RegistryUnavailableError } from './errors.js';
-import { mergeWakeups, runLoop, Wakeup } from './loop.js';
-import type { MachineId, UnitName } from './model/index.js';
+import type { Clock, Logger } from '@fleet/core';
+import type { Leadership, ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from '@fleet/core/registry';
+import { RegistryUnavailableError, mergeWakeups, runLoop, Wakeup } from '@fleet/core';
+import type { MachineId, UnitName } from '@fleet/core/model';
 import { heldMachines } from './reconciler/grace.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
 import { deferStops } from './reconciler/stop-grace.js';
-import type { ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from './registry/index.js';
 
 export interface EngineOptions {
   readonly machineId: MachineId;

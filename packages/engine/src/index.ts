@@ -1,10 +1,2 @@
-export * from './errors.js';
-export * from './clock.js';
-export * from './log.js';
-export * from './loop.js';
-export * from './config.js';
-export * from './engine.js';
-export * from './leader/index.js';
-export * from './scheduler/place.js';
-export * from './reconciler/plan.js';
-export * from './config-reload.js';
+export { Engine } from './engine.js';
+export { planEngineTasks, type EnginePlan } from './reconciler/plan.js';

@@ -1,16 +1,6 @@
-import { FleetError } from '@fleet/engine';
-import type { UnitOption } from '@fleet/engine/model';
-import type {
-  WireError,
-  WireMachine,
-  WireMachinePage,
-  WireUnit,
-  WireUnitOption,
-  WireUnitPage,
-  WireUnitPut,
-  WireUnitState,
-  WireUnitStatePage,
-} from '@fleet/engine/api';
+import { FleetError } from '@fleet/core';
+import type { UnitOption } from '@fleet/core/model';
+import type { WireError, WireMachine, WireMachinePage, WireUnit, WireUnitOption, WireUnitPage, WireUnitPut, WireUnitState, WireUnitStatePage } from '@fleet/core/wire';
 import { openHttpStream, parseEndpoint, sendHttp, TransportError } from './http-transport.js';
 import type { Endpoint, HttpStream, TlsMaterial } from './http-transport.js';
 import { goDialText, goRequestUrl } from './go-request.js';

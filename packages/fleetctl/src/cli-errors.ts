@@ -1,4 +1,4 @@
-import { FleetError } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
 
 /**
  * What is wrong with a command line, for how it is reported: fleet's (cobra's) `command` (an

@@ -1,5 +1,5 @@
-import { FleetError } from '@fleet/engine';
-import type { Clock } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
+import type { Clock } from '@fleet/core';
 import yargs from 'yargs';
 import type { Argv, CommandModule } from 'yargs';
 import type { ClientConfig, FleetApiClient } from './api-client.js';

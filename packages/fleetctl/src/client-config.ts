@@ -1,4 +1,4 @@
-import { FleetError } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
 import type { ClientConfig } from './api-client.js';
 import type { GlobalArgs } from './global-flags.js';
 import { parseEndpoint } from './http-transport.js';

@@ -1,7 +1,7 @@
-import { FleetError } from '@fleet/engine';
-import type { FleetErrorCode } from '@fleet/engine';
-import { hashUnitFile, storedUnitFile } from '@fleet/engine/model';
-import type { UnitFile } from '@fleet/engine/model';
+import { FleetError } from '@fleet/core';
+import type { FleetErrorCode } from '@fleet/core';
+import { hashUnitFile, storedUnitFile } from '@fleet/core/model';
+import type { UnitFile } from '@fleet/core/model';
 import type { ApiUnit } from './api-client.js';
 import { goError } from './fleet-text.js';
 import { unknownRequirementWarning } from './requirement-warnings.js';

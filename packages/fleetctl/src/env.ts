@@ -1,4 +1,4 @@
-import { FleetError } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
 
 /** Environment variables, as `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
-import { FleetError } from '@fleet/engine';
-import type { Clock, FleetErrorCode } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
+import type { Clock, FleetErrorCode } from '@fleet/core';
 import { ApiError, ApiUnreachableError } from './api-client.js';
 
 /**

@@ -1,5 +1,5 @@
-import { globMatch, parseRequirements, templateSuffixes, unitSuffixes } from '@fleet/engine/model';
-import type { UnitFile, UnitName } from '@fleet/engine/model';
+import { globMatch, parseRequirements, templateSuffixes, unitSuffixes } from '@fleet/core/model';
+import type { UnitFile, UnitName } from '@fleet/core/model';
 import { goQuote } from './fleet-text.js';
 
 const maxNameLength = 256;

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
-import { FleetError } from '@fleet/engine';
+import { FleetError } from '@fleet/core';
 
 /** Where the fleet API listens: a unix socket or an HTTP(S) base URL. */
 export interface Endpoint {

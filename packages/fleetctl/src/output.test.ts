@@ -1,5 +1,5 @@
 import type { ApiUnit } from './api-client.js';
-import type { WireMachine, WireUnitState } from '@fleet/engine/api';
+import type { WireMachine, WireUnitState } from '@fleet/core/wire';
 import { describe, expect, it } from 'vitest';
 import { listMachinesFields, machineRows } from './commands/list-machines.js';
 import { listUnitFilesFields, unitFileRows } from './commands/list-unit-files.js';

@@ -1,6 +1,6 @@
-import { FleetError } from '@fleet/engine';
-import { shortMachineId } from '@fleet/engine/model';
-import type { MachineId } from '@fleet/engine/model';
+import { FleetError } from '@fleet/core';
+import { shortMachineId } from '@fleet/core/model';
+import type { MachineId } from '@fleet/core/model';
 import { formatTabbed } from './tabwriter.js';
 
 /** Where fleetctl writes. Text is written verbatim: callers end lines with `\n`. */

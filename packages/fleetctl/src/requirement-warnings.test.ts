@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseUnitFile, parseUnitName } from '@fleet/engine/model';
+import { parseUnitFile, parseUnitName } from '@fleet/core/model';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { goQuote, logLine } from './fleet-text.js';
 import { unknownRequirementWarning } from './requirement-warnings.js';

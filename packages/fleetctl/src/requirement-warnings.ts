@@ -1,5 +1,5 @@
-import type { Clock } from '@fleet/engine';
-import { unknownRequirementOptions, type UnitFile } from '@fleet/engine/model';
+import type { Clock } from '@fleet/core';
+import { unknownRequirementOptions, type UnitFile } from '@fleet/core/model';
 import { goQuote, logLine } from './fleet-text.js';
 
 /**

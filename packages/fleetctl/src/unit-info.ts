@@ -1,5 +1,5 @@
 import type { ApiUnit } from './api-client.js';
-import { optionValues, parseRequirements, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { optionValues, parseRequirements, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 
 /**
  * Whether the unit is global, read with the engine's own `[X-Fleet]` parser so that fleetctl and

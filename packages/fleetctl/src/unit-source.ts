@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FleetError } from '@fleet/engine';
-import { parseUnitFile, templateOf, withDefaultSuffix } from '@fleet/engine/model';
-import type { UnitFile, UnitName } from '@fleet/engine/model';
+import { FleetError } from '@fleet/core';
+import { parseUnitFile, templateOf, withDefaultSuffix } from '@fleet/core/model';
+import type { UnitFile, UnitName } from '@fleet/core/model';
 import { unitFileErrorText } from './fleet-text.js';
 
 /** Reads a local text file; resolves `undefined` when there is no such file. */

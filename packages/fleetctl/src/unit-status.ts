@@ -1,4 +1,4 @@
-import type { WireUnitState } from '@fleet/engine/api';
+import type { WireUnitState } from '@fleet/core/wire';
 import type { FleetApiClient } from './api-client.js';
 import { compareText } from './output.js';
 import { isGlobalUnit, unitDescription, unitReason } from './unit-info.js';

@@ -1,5 +1,5 @@
-import type { WireUnitState } from '@fleet/engine/api';
-import { hashUnitFile } from '@fleet/engine/model';
+import type { WireUnitState } from '@fleet/core/wire';
+import { hashUnitFile } from '@fleet/core/model';
 import { describe, expect, it } from 'vitest';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { MachineDirectory } from './machine-directory.js';

@@ -1,6 +1,6 @@
-import type { Clock } from '@fleet/engine';
-import type { WireUnitState } from '@fleet/engine/api';
-import { hashUnitFile } from '@fleet/engine/model';
+import type { Clock } from '@fleet/core';
+import type { WireUnitState } from '@fleet/core/wire';
+import { hashUnitFile } from '@fleet/core/model';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { errorText } from './fleet-text.js';
 import type { MachineDirectory } from './machine-directory.js';

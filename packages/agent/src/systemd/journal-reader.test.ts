@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemdError } from '@fleet/engine';
+import { SystemdError } from '@fleet/core';
 import { journalctlArgs, readJournal } from './journal-reader.js';
 
 // readJournal's process handling, against stand-in journalctl scripts; the real journalctl and

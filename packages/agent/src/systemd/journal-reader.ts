@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { SystemdError } from '@fleet/engine';
+import { SystemdError } from '@fleet/core';
 
 /** What {@link readJournal} reads. */
 export interface JournalQuery {

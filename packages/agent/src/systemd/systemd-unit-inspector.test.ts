@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/engine/model';
+import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
 import { ensureJournald, type Journald } from '../../../../scripts/local-cluster/journald.js';
 import { pollUntil } from '../../../../scripts/local-cluster/processes.js';
 import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../../../scripts/local-cluster/systemd-user.js';

@@ -1,5 +1,5 @@
-import { SystemdError } from '@fleet/engine';
-import type { UnitName } from '@fleet/engine/model';
+import { SystemdError } from '@fleet/core';
+import type { UnitName } from '@fleet/core/model';
 import type { MainProcessExit, UnitInspector, UnitJournalOptions, UnitStatusDetail } from '../unit-inspector.js';
 import { readJournal } from './journal-reader.js';
 import { Systemd1, type UnitProperties } from './systemd1.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/engine';
-import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/core';
+import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 import { isNoSuchUnitError, Systemd1 } from './systemd1.js';
 

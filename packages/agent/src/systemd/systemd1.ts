@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DBusError, Message, MessageType, sessionBus, systemBus, Variant, type MessageBus } from '@jellybrick/dbus-next';
-import { SystemdError } from '@fleet/engine';
+import { SystemdError } from '@fleet/core';
 
 // Every D-Bus name the project uses lives in this file.
 const systemdService = 'org.freedesktop.systemd1';

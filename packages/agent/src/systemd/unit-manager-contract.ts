@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SystemdError } from '@fleet/engine';
-import { hashUnitFile, parseUnitFile, parseUnitName, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { SystemdError } from '@fleet/core';
+import { hashUnitFile, parseUnitFile, parseUnitName, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 
 /** What a contract run needs: a fresh manager, and where it writes files when it writes any. */

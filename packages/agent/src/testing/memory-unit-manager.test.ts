@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SystemdError } from '@fleet/engine';
-import { parseUnitFile, parseUnitName } from '@fleet/engine/model';
+import { SystemdError } from '@fleet/core';
+import { parseUnitFile, parseUnitName } from '@fleet/core/model';
 import { unitManagerContract } from '../systemd/unit-manager-contract.js';
 import { InMemoryUnitManager } from './memory-unit-manager.js';
 

@@ -1,5 +1,5 @@
-import { InvalidUnitNameError, SystemdError } from '@fleet/engine';
-import { hasInstallSection, hashUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/engine/model';
+import { InvalidUnitNameError, SystemdError } from '@fleet/core';
+import { hasInstallSection, hashUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 
 /** The `UnitManager` methods whose next call {@link InMemoryUnitManager.failNext} can make fail. */

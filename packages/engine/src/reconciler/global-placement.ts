@@ -1,4 +1,4 @@
-import type { MachineId, Requirements, ScheduledUnit, UnitName } from '../model/index.js';
+import type { MachineId, Requirements, ScheduledUnit, UnitName } from '@fleet/core/model';
 import { feasibility, type Feasibility } from '../scheduler/feasibility.js';
 import { explainPlacement } from '../scheduler/place.js';
 import type { PlacementState } from '../scheduler/placement-state.js';

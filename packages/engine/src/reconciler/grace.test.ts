@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { MachineState } from '../model/index.js';
-import { aRequirements, aSnapshot, aUnit, planCase as plan, planMachines, planSummary as summary, scheduled, type PlanCase as Case } from '../testing/index.js';
+import type { MachineState } from '@fleet/core/model';
+import { aRequirements, aSnapshot, aUnit, scheduled } from '@fleet/core/testing';
+import { planCase as plan, planMachines, planSummary as summary, type PlanCase as Case } from '../testing/plan-cases.js';
 import { heldMachines } from './grace.js';
 
 const { a, b, c } = planMachines;

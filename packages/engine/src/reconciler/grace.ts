@@ -1,5 +1,5 @@
-import type { MachineId } from '../model/index.js';
-import type { ClusterSnapshot } from '../registry/index.js';
+import type { MachineId } from '@fleet/core/model';
+import type { ClusterSnapshot } from '@fleet/core/registry';
 
 /** What the engine knows about etcd's recent reachability, for {@link heldMachines}. */
 export interface OutageGrace {

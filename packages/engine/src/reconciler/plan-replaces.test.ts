@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { MachineState, Requirements, ScheduledUnit, UnitName } from '../model/index.js';
-import type { UnitRecord } from '../registry/index.js';
-import { aMachine, aRequirements, aSnapshot, aUnit } from '../testing/index.js';
+import type { MachineState, Requirements, ScheduledUnit, UnitName } from '@fleet/core/model';
+import type { UnitRecord } from '@fleet/core/registry';
+import { aMachine, aRequirements, aSnapshot, aUnit } from '@fleet/core/testing';
 import { planEngineTasks, type EnginePlan } from './plan.js';
 
 // Circular Replaces=: fleet accepts such units and ignores a pair that replace each other; we

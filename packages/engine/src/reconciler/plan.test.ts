@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { hashUnitFile, parseRequirements, parseUnitFile, parseUnitName, type Requirements } from '../model/index.js';
-import type { UnitRecord } from '../registry/index.js';
-import { aRequirements, aSnapshot, aUnit, planCase as plan, planMachines, planSummary as summary, scheduled, type PlanCase as Case } from '../testing/index.js';
+import { hashUnitFile, parseRequirements, parseUnitFile, parseUnitName, type Requirements } from '@fleet/core/model';
+import type { UnitRecord } from '@fleet/core/registry';
+import { aRequirements, aSnapshot, aUnit, scheduled } from '@fleet/core/testing';
+import { planCase as plan, planMachines, planSummary as summary, type PlanCase as Case } from '../testing/plan-cases.js';
 import { planEngineTasks } from './plan.js';
 
 const { a, b, c, d } = planMachines;

@@ -1,5 +1,5 @@
-import { isTemplate, noRequirements, type MachineId, type Requirements, type ScheduledUnit, type UnitName } from '../model/index.js';
-import type { ClusterSnapshot, ScheduleChange } from '../registry/index.js';
+import { isTemplate, noRequirements, type MachineId, type Requirements, type ScheduledUnit, type UnitName } from '@fleet/core/model';
+import type { ClusterSnapshot, ScheduleChange } from '@fleet/core/registry';
 import { feasibility } from '../scheduler/feasibility.js';
 import { explainPlacement, placeUnit } from '../scheduler/place.js';
 import { PlacementState } from '../scheduler/placement-state.js';

@@ -1,6 +1,6 @@
-import { parseRequirements } from '../model/requirements.js';
-import type { Requirements, UnitName } from '../model/index.js';
-import type { ClusterReader, ClusterSnapshot } from '../registry/index.js';
+import { parseRequirements } from '@fleet/core/model';
+import type { Requirements, UnitName } from '@fleet/core/model';
+import type { ClusterReader, ClusterSnapshot } from '@fleet/core/registry';
 
 /**
  * Parsed `[X-Fleet]` requirements of the snapshot's units, keyed by name and file hash. Files are

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { UnitName } from '../model/index.js';
-import { aMachine, aSnapshot, aUnit, scheduled } from '../testing/index.js';
+import type { UnitName } from '@fleet/core/model';
+import { aMachine, aSnapshot, aUnit, scheduled } from '@fleet/core/testing';
 import { planEngineTasks } from './plan.js';
 import { deferStops } from './stop-grace.js';
 

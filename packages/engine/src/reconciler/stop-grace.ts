@@ -1,6 +1,5 @@
-import type { UnitName } from '../model/index.js';
-import type { UnitRecord } from '../registry/codec.js';
-import type { ClusterSnapshot } from '../registry/index.js';
+import type { UnitName } from '@fleet/core/model';
+import type { UnitRecord, ClusterSnapshot } from '@fleet/core/registry';
 
 /** What {@link deferStops} decided for one pass. */
 export interface DeferredStops {

@@ -1,4 +1,4 @@
-import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
+import type { MachineId, MachineState, Requirements, UnitName } from '@fleet/core/model';
 import type { PlacementState } from './placement-state.js';
 
 /** Why a machine cannot run a unit (a short rule text, counted per reason), or undefined if it can. */

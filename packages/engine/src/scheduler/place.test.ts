@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseUnitName, type Requirements, type UnitName } from '../model/index.js';
-import { aMachine, aRequirements } from '../testing/index.js';
+import { parseUnitName, type Requirements, type UnitName } from '@fleet/core/model';
+import { aMachine, aRequirements } from '@fleet/core/testing';
 import { explainPlacement, placeUnit } from './place.js';
 import { PlacementState } from './placement-state.js';
 

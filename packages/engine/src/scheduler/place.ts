@@ -1,4 +1,4 @@
-import type { MachineId, Requirements, UnitName } from '../model/index.js';
+import type { MachineId, Requirements, UnitName } from '@fleet/core/model';
 import { feasibility } from './feasibility.js';
 import type { PlacementState } from './placement-state.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseUnitName } from '../model/index.js';
-import { aRequirements } from '../testing/index.js';
+import { parseUnitName } from '@fleet/core/model';
+import { aRequirements } from '@fleet/core/testing';
 import { PlacementState } from './placement-state.js';
 
 const names = ['web@2.service', 'db2.service', 'db-backup.service', 'db1.service', 'dbx.socket', 'a.service', 'db.service'].map(parseUnitName);

@@ -1,6 +1,5 @@
-import { globLiteralPrefix, globMatch } from '../model/glob.js';
-import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
-import { templateOf } from '../model/index.js';
+import { globLiteralPrefix, globMatch, templateOf } from '@fleet/core/model';
+import type { MachineId, MachineState, Requirements, UnitName } from '@fleet/core/model';
 import { findReplacesCycles, type ReplacesCycles } from './replaces-cycles.js';
 
 /** A placed unit that holds globs (Conflicts= or Replaces=) which constrain other units. */

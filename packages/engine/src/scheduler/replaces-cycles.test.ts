@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globMatch } from '../model/glob.js';
-import { parseUnitName, type UnitName } from '../model/index.js';
+import { globMatch, parseUnitName, type UnitName } from '@fleet/core/model';
 import { findReplacesCycles } from './replaces-cycles.js';
 
 /** Cycles among units given as name → Replaces= globs, matched against every name given. */

@@ -1,4 +1,4 @@
-import type { UnitName } from '../model/index.js';
+import type { UnitName } from '@fleet/core/model';
 
 /**
  * Circular `Replaces=` among the units of one scheduling pass, and which `Replaces=` the scheduler

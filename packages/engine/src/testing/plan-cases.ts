@@ -1,7 +1,7 @@
-import type { MachineId, MachineState, Requirements, UnitName } from '../model/index.js';
+import type { MachineId, MachineState, Requirements, UnitName } from '@fleet/core/model';
 import { planEngineTasks, type EnginePlan } from '../reconciler/plan.js';
-import type { UnitRecord } from '../registry/index.js';
-import { aMachine, aRequirements, aSnapshot, scheduled } from './builders.js';
+import type { UnitRecord } from '@fleet/core/registry';
+import { aMachine, aRequirements, aSnapshot, scheduled } from '@fleet/core/testing';
 
 /**
  * The machines of the planner's table tests: `a` and `b` in rack r1, `c` in r2, `d` in r3; each

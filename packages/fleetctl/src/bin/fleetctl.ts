@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { systemClock } from '@fleet/engine';
+import { systemClock } from '@fleet/core';
 import { makeHttpClient } from '../api-client.js';
 import { run } from '../cli.js';
 import type { CapturedInterrupt, Interrupts } from '../interrupts.js';

@@ -1,4 +1,4 @@
-import { serializeUnitFile } from '@fleet/engine/model';
+import { serializeUnitFile } from '@fleet/core/model';
 import type { CommandModule } from 'yargs';
 import type { ApiUnit } from '../api-client.js';
 import { CommandFailed, goError } from '../fleet-text.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '@fleet/engine';
+import type { Clock } from '@fleet/core';
 import type { Argv } from 'yargs';
 import type { FleetApiClient } from '../api-client.js';
 import { envBoolean, envNumber } from '../env.js';

@@ -1,5 +1,5 @@
-import { FleetError } from '@fleet/engine';
-import { isMachineId } from '@fleet/engine/model';
+import { FleetError } from '@fleet/core';
+import { isMachineId } from '@fleet/core/model';
 import type { Argv, CommandModule } from 'yargs';
 import type { FleetApiClient } from '../api-client.js';
 import { isGlobalUnit } from '../unit-info.js';

@@ -1,4 +1,4 @@
-import type { WireMachine } from '@fleet/engine/api';
+import type { WireMachine } from '@fleet/core/wire';
 import type { CommandModule } from 'yargs';
 import { CommandFailed, goError } from '../fleet-text.js';
 import { compareText, machineIdLegend, metadataLegend, orDash, renderListing } from '../output.js';

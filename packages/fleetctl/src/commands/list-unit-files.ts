@@ -1,6 +1,6 @@
 import type { ApiUnit } from '../api-client.js';
 
-import { hashUnitFile } from '@fleet/engine/model';
+import { hashUnitFile } from '@fleet/core/model';
 import type { CommandModule } from 'yargs';
 import { machineIps } from '../machine-directory.js';
 import { CommandFailed, goError } from '../fleet-text.js';

@@ -1,4 +1,4 @@
-import type { WireUnitState } from '@fleet/engine/api';
+import type { WireUnitState } from '@fleet/core/wire';
 import type { CommandModule } from 'yargs';
 import { machineIps } from '../machine-directory.js';
 import { CommandFailed, goError } from '../fleet-text.js';

@@ -1,4 +1,4 @@
-import { hashUnitFile } from '@fleet/engine/model';
+import { hashUnitFile } from '@fleet/core/model';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { machineA, machineB, optionsOf, startHarness } from '../testing/harness.js';
 import type { Harness } from '../testing/harness.js';

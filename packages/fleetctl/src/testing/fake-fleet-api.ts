@@ -3,10 +3,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Clock } from '@fleet/engine';
-import type { WireMachine, WireUnitOption, WireUnitState } from '@fleet/engine/api';
+import type { Clock } from '@fleet/core';
+import type { WireMachine, WireUnitOption, WireUnitState } from '@fleet/core/wire';
 import type { ApiUnit } from '../api-client.js';
-import { hashUnitFile, type UnitOption } from '@fleet/engine/model';
+import { hashUnitFile, type UnitOption } from '@fleet/core/model';
 import { isGlobalUnit } from '../unit-info.js';
 
 /** A request the fake API received. */

@@ -1,5 +1,5 @@
-import type { WireUnitState } from '@fleet/engine/api';
-import { hashUnitFile } from '@fleet/engine/model';
+import type { WireUnitState } from '@fleet/core/wire';
+import { hashUnitFile } from '@fleet/core/model';
 import type { FakeFleetApi } from './fake-fleet-api.js';
 import { machineA, machineB, optionsOf } from './harness.js';
 

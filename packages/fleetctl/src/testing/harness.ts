@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseUnitFile, type UnitOption } from '@fleet/engine/model';
+import { parseUnitFile, type UnitOption } from '@fleet/core/model';
 import { makeHttpClient } from '../api-client.js';
 import { run } from '../cli.js';
 import type { CliDeps } from '../cli.js';

@@ -1,1 +1,0 @@
-export { InMemoryUnitManager, type UnitManagerMethod } from './memory-unit-manager.js';

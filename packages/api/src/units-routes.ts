@@ -1,0 +1,162 @@
+import { hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem, unitNameProblem, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState, parseRequirements, requirementsProblems } from '@fleet/core/model';
+import type { ClusterSnapshot } from '@fleet/core/registry';
+import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
+import type { WireUnit, WireUnitOption } from '@fleet/core/wire';
+
+/** `/units`: GET lists units a page at a time. */
+export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  if (req.method !== 'GET') return methodNotAllowed(req, ['GET']);
+  const snapshot = await deps.cluster.snapshot();
+  const names = [...snapshot.units.keys()].sort();
+  const page = paginate(names, req.query, deps.tokenLimit);
+  if (page === undefined) return apiError(400, 'invalid nextPageToken');
+  const records = page.items.flatMap((name) => snapshot.units.get(name) ?? []);
+  const files = await deps.cluster.unitFiles(records.map((r) => r.hash));
+  const view = unitsView(snapshot);
+  const units: WireUnit[] = records.flatMap((r) => {
+    const file = files.get(r.hash);
+    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, view)];
+  });
+  return { status: 200, body: withToken({ units }, page.next) };
+}
+
+/** `/units/<name>`: GET, PUT (create, replace or set the desired state), DELETE. */
+export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string): Promise<ApiResponse> {
+  const allowed = ['GET', 'PUT', 'DELETE'];
+  if (!allowed.includes(req.method)) return methodNotAllowed(req, allowed);
+  // No unit can have an invalid name: reading or deleting one finds nothing (404, as in fleet, whose
+  // fleetctl asks before it checks the name itself); writing one is refused with the rule (400).
+  if (req.method !== 'PUT' && unitNameProblem(rawName) !== undefined) return apiError(404, `unit ${rawName} does not exist`);
+  const name = parseUnitName(rawName); // FleetError → 400 with the rule broken
+  switch (req.method) {
+    case 'GET': {
+      const [unit, snapshot] = await Promise.all([deps.units.getUnit(name), deps.cluster.snapshot()]);
+      if (unit === undefined) return apiError(404, `unit ${name} does not exist`);
+      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, unitsView(snapshot)) };
+    }
+    case 'DELETE':
+      return (await deps.units.destroyUnit(name)) ? { status: 204 } : apiError(404, `unit ${name} does not exist`);
+    default:
+      return putUnit(req, deps, name);
+  }
+}
+
+/**
+ * PUT, as fleet's server answers it. A new unit needs options: it is created (201) with the body's
+ * desired state, or `inactive` when the body has none (fleet's client creates with `name` and
+ * `options` only, then sets the state in a second PUT). For an existing unit, options of a
+ * different hash replace the file, hash and desired state (201; `inactive` when the body has none,
+ * which is how fleet's client sends `--replace`; 409 if the unit changed meanwhile); otherwise the
+ * body must carry a desired state (409 without one), which is set (204). Options are validated as for a create; fleet's client omits an option's empty
+ * `section` or `value`, which therefore read as `""`.
+ */
+async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<ApiResponse> {
+  const body = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return apiError(400, 'request body must be a JSON object');
+  const { name: bodyName, desiredState, options, ...unknown } = body as Record<string, unknown>;
+  const extra = Object.keys(unknown).filter((k) => k !== 'currentState' && k !== 'machineID');
+  if (extra.length > 0) return apiError(400, `unknown field(s) in unit: ${extra.join(', ')}`);
+  if (bodyName !== undefined && bodyName !== '' && bodyName !== name) return apiError(400, `name in body (${JSON.stringify(bodyName)}) does not match the URL (${name})`);
+  const wanted = desiredState === undefined || desiredState === '' ? undefined : desiredState;
+  if (wanted !== undefined && !isTargetState(wanted)) return apiError(400, `desiredState must be one of ${targetStates.join(', ')}`);
+  if (isTemplate(name) && wanted !== undefined && wanted !== 'inactive') return apiError(400, `unit ${name} is a template: its desired state can only be inactive`);
+  if (options === undefined || options === null || (Array.isArray(options) && options.length === 0)) {
+    if (wanted === undefined) {
+      const exists = (await deps.units.getUnit(name)) !== undefined;
+      return apiError(409, exists ? `must provide desiredState to update existing unit ${name}` : `unit ${name} does not exist and options field is empty`);
+    }
+    if (await deps.units.setDesiredState(name, wanted)) return { status: 204 };
+    return apiError(409, `unit ${name} does not exist and options field is empty`);
+  }
+  const file = wireOptionsToUnitFile(options);
+  if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
+  const problems = requirementsProblems(file);
+  if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
+  // Checked as submitted, stored (and hashed) as fleet hands it back.
+  return storeUnit(deps, name, storedUnitFile(file), wanted);
+}
+
+/**
+ * The options of a PUT body as a unit file, or what is wrong with them. A missing `section`,
+ * `name` or `value` is `""`: fleet's client leaves every empty one out (`=/bin/true` has no name,
+ * and fleet accepts it).
+ */
+function wireOptionsToUnitFile(options: unknown): UnitFile | string {
+  if (!Array.isArray(options)) return 'options must be an array';
+  const normalised = options.map((o: unknown) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
+    const { section, name, value, ...rest } = o as Record<string, unknown>;
+    return { ...rest, section: section ?? '', name: name ?? '', value: value ?? '' };
+  });
+  const problem = unitFileProblem(normalised);
+  if (problem !== undefined) return problem;
+  return (normalised as UnitOption[]).map(({ section, name, value }) => ({ section, name, value }));
+}
+
+async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredState: TargetState | undefined): Promise<ApiResponse> {
+  const unit = { name, file, hash: hashUnitFile(file), desiredState: desiredState ?? 'inactive' };
+  const outcome = await deps.units.createUnit(unit);
+  if (outcome.kind === 'created') return { status: 201 };
+  if (outcome.existing.hash === unit.hash) {
+    if (desiredState === undefined) return apiError(409, `must provide desiredState to update existing unit ${name}`);
+    if (await deps.units.setDesiredState(name, desiredState)) return { status: 204 };
+    return apiError(409, `unit ${name} was destroyed while it was being updated; retry`);
+  }
+  const replaced = await deps.units.replaceUnit(unit, outcome.revision);
+  if (replaced.kind === 'replaced') return { status: 201 };
+  return apiError(409, `unit ${name} was changed by another request while it was being replaced; retry`);
+}
+
+/**
+ * What answering about units needs, indexed once per answer: the first schedule entry of each unit
+ * (by machine ID) and the reported states by machine and unit.
+ */
+interface UnitsView {
+  readonly snapshot: ClusterSnapshot;
+  readonly placed: ReadonlyMap<UnitName, ScheduledUnit>;
+  readonly states: ReadonlyMap<string, UnitState>;
+}
+
+function unitsView(snapshot: ClusterSnapshot): UnitsView {
+  const placed = new Map<UnitName, ScheduledUnit>();
+  for (const e of snapshot.schedule) {
+    const seen = placed.get(e.name);
+    if (seen === undefined || e.machineId < seen.machineId) placed.set(e.name, e);
+  }
+  const states = new Map<string, UnitState>();
+  for (const s of snapshot.states) states.set(`${s.machineId}/${s.name}`, s);
+  return { snapshot, placed, states };
+}
+
+/**
+ * fleet's current state of a unit: `inactive` until the agent of the machine it is scheduled to
+ * reports it, then what that agent has brought it to (`loaded` or `launched`). Not the engine's
+ * target: a unit the engine placed but no agent has acted on yet is still `inactive`, and a unit
+ * being stopped stays `launched` until its agent has stopped it, as in fleet.
+ */
+function currentState(entry: ScheduledUnit | undefined, states: ReadonlyMap<string, UnitState>): TargetState {
+  if (entry === undefined) return 'inactive';
+  const reported = states.get(`${entry.machineId}/${entry.name}`);
+  if (reported === undefined) return 'inactive';
+  return reported.agentState ?? 'loaded';
+}
+
+/** An option as fleet's server writes it: an empty `section` or `value` is left out. */
+function toWireOption({ section, name, value }: UnitOption): WireUnitOption {
+  const option: WireUnitOption = { name };
+  if (section !== '') option.section = section;
+  if (value !== '') option.value = value;
+  return option;
+}
+
+function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, view: UnitsView): WireUnit {
+  const entry = view.placed.get(name);
+  // A global unit runs on many machines: like fleet, it names none and has no current state.
+  const global = parseRequirements(name, file).global;
+  const unit: WireUnit = { name, options: file.map(toWireOption), desiredState };
+  if (!global) unit.currentState = currentState(entry, view.states);
+  if (entry !== undefined && !global) unit.machineID = entry.machineId;
+  const reason = view.snapshot.reasons.get(name);
+  if (reason !== undefined) unit.reason = reason;
+  return unit;
+}

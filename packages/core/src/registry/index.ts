@@ -1,0 +1,5 @@
+export { codec, type UnitRecord } from './codec.js';
+export { KeySchema } from './keys.js';
+export { type LeaderTerm, type Leadership } from './leadership.js';
+export { RegistryOutages } from './outages.js';
+export { type ChangeFeed, type ChangeScope, type ClusterReader, type ClusterSnapshot, type CreateUnitOutcome, type LeaderFence, type MachineMetadataStore, type MachineScheduleReader, type ReplaceUnitOutcome, type ScheduleChange, type ScheduleWriter, type UnitStateSink, type UnitStore, type WriteOutcome } from './registry.js';

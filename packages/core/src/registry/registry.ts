@@ -1,0 +1,123 @@
+import type { MachineId, MachineState, MetadataChange, MetadataOverrides } from '../model/machine.js';
+import type { ScheduledUnit, TargetState, Unit, UnitState } from '../model/unit.js';
+import type { UnitFile } from '../model/unit-file.js';
+import type { UnitName } from '../model/unit-name.js';
+import type { UnitRecord } from './codec.js';
+
+/** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */
+export interface ClusterSnapshot {
+  readonly revision: string;
+  readonly units: ReadonlyMap<UnitName, UnitRecord>;
+  readonly schedule: readonly ScheduledUnit[];
+  /** Present machines, with their effective metadata (configured + API overrides). */
+  readonly machines: ReadonlyMap<MachineId, MachineState>;
+  readonly states: readonly UnitState[];
+  /** Why units that should run are not placed, as the engine last wrote it. */
+  readonly reasons: ReadonlyMap<UnitName, string>;
+  /** Hashes of every stored unit file (keys only; for garbage collection). */
+  readonly unitFileHashes: readonly string[];
+  /** Keys whose values did not decode; skipped, reported so they can be logged. */
+  readonly corrupt: readonly string[];
+}
+
+/** Result of {@link UnitStore.createUnit}. */
+export type CreateUnitOutcome =
+  | { readonly kind: 'created' }
+  /** `revision` identifies this version of the stored unit, for {@link UnitStore.replaceUnit}. */
+  | { readonly kind: 'exists'; readonly existing: UnitRecord; readonly revision: string };
+
+/** Result of {@link UnitStore.replaceUnit}: `conflict` when the unit changed or vanished since `revision`. */
+export type ReplaceUnitOutcome = { readonly kind: 'replaced' } | { readonly kind: 'conflict' };
+
+/** Writes made on behalf of users (the API). Never fenced: they express intent, not decisions. */
+export interface UnitStore {
+  /** Stores the file (by hash) and the unit atomically. Does not overwrite an existing unit. */
+  createUnit(unit: Unit): Promise<CreateUnitOutcome>;
+  /**
+   * Replaces a stored unit's file, hash and desired state (fleet's `--replace`): the new file is
+   * stored by hash and the unit record rewritten in one transaction that succeeds only while the unit
+   * is still at `revision` (as returned by {@link createUnit}), so a concurrent change is never
+   * overwritten unseen. The engine then moves the schedule to the new hash and agents reload the unit.
+   */
+  replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome>;
+  /** `false` when there is no such unit. */
+  setDesiredState(name: UnitName, state: TargetState): Promise<boolean>;
+  /** `false` when there is no such unit. */
+  destroyUnit(name: UnitName): Promise<boolean>;
+  /** The unit with its file, or `undefined`. */
+  getUnit(name: UnitName): Promise<Unit | undefined>;
+  /** The file with this hash, or `undefined` (e.g. garbage-collected). */
+  getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/**
+ * Metadata set through the API. Stored apart from the machines' presence (which carries the
+ * configured metadata and expires with the machine), so it survives a machine leaving and rejoining;
+ * {@link ClusterReader.snapshot} returns machines with their effective metadata.
+ */
+export interface MachineMetadataStore {
+  /**
+   * Applies the changes in order, all or none (one transaction), on top of the stored overrides.
+   * Machines need not be present: the overrides wait for them. Throws RegistryUnavailableError.
+   */
+  patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void>;
+  /** The stored overrides of every machine (present or not). */
+  metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>>;
+}
+
+/** Reads for the engine and the API. */
+export interface ClusterReader {
+  snapshot(): Promise<ClusterSnapshot>;
+  /** The stored files with these hashes (missing ones are absent from the map). Files are immutable. */
+  unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>>;
+}
+
+/** The fence a leader's write carries: the write happens only if this key still has this create revision. */
+export interface LeaderFence {
+  readonly key: string;
+  readonly createRevision: string;
+}
+
+/** One change to the schedule. */
+export type ScheduleChange =
+  | { readonly kind: 'schedule'; readonly entry: ScheduledUnit }
+  | { readonly kind: 'unschedule'; readonly machineId: MachineId; readonly name: UnitName }
+  | { readonly kind: 'set-reason'; readonly name: UnitName; readonly reason: string }
+  | { readonly kind: 'clear-reason'; readonly name: UnitName }
+  /** Deleted only if the file was not written again after `unchangedSince` (a new unit may reuse it). */
+  | { readonly kind: 'delete-unit-file'; readonly hash: string; readonly unchangedSince: string };
+
+/** Outcome of a fenced write: losing the fence is an expected outcome, not an error. */
+export type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'not-leader' };
+
+/** The leader's writes. Each batch is one etcd transaction guarded by the fence. */
+export interface ScheduleWriter {
+  applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome>;
+}
+
+/** What one agent reads: its own schedule only. */
+export interface MachineScheduleReader {
+  machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]>;
+  getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/** Level-triggered wake-ups: each yield means "something under these keys changed; re-read". */
+export interface ChangeFeed {
+  /** Wake-ups for changes under the given kinds of keys, until `signal` aborts. */
+  changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void>;
+}
+
+export type ChangeScope =
+  | { readonly kind: 'cluster' }
+  | { readonly kind: 'machine-schedule'; readonly machine: MachineId };
+
+/**
+ * Lease-bound writes of one machine's unit states (its presence): they vanish with the machine.
+ * `onRenewed` listeners run after the lease was lost and the machine registered again, so that
+ * everything is published anew; the returned function removes the listener.
+ */
+export interface UnitStateSink {
+  publishState(state: UnitState): Promise<void>;
+  deleteState(name: UnitName): Promise<void>;
+  onRenewed(listener: () => void): () => void;
+}

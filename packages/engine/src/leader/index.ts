@@ -1,2 +1,0 @@
-export * from './leadership.js';
-export * from './etcd-leadership.js';

@@ -1,0 +1,99 @@
+import type { Etcd3, Lease } from 'etcd3';
+import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import type { Clock, Logger } from '@fleet/core';
+import type { MachineId } from '@fleet/core/model';
+import { KeySchema } from '@fleet/core/registry';
+import { watchPrefix } from './watch.js';
+import type { Leadership, LeaderTerm } from '@fleet/core/registry';
+
+/**
+ * Leader election on etcd: each candidate creates `engine/leader/<lease id>` bound to its own lease;
+ * the candidate whose key has the lowest create revision leads. Because revisions only grow, a leader
+ * stays leader for as long as its key exists, so the fence of every leader write is "my key still has
+ * my create revision" (checked inside the write's transaction). We do not use etcd3's `Election`:
+ * ENVIRONMENT.md records it dying on lease loss and misreporting the leader.
+ */
+export class EtcdLeadership implements Leadership {
+  private readonly keys: KeySchema;
+
+  private readonly client: Etcd3;
+  constructor(
+    connection: EtcdConnection,
+    prefix: string,
+    private readonly ttlSeconds: number,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.client = etcdClient(connection);
+    this.keys = new KeySchema(prefix);
+  }
+
+  async campaign(candidate: MachineId, signal: AbortSignal): Promise<LeaderTerm> {
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        return await this.campaignOnce(candidate, signal);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        this.log.warn('campaign failed; retrying', { err });
+        await this.clock.sleep(1_000, signal);
+      }
+    }
+  }
+
+  private async campaignOnce(candidate: MachineId, signal: AbortSignal): Promise<LeaderTerm> {
+    const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
+    const lost = new AbortController();
+    lease.on('lost', (err) => lost.abort(err));
+    let key: string | undefined;
+    try {
+      const leaseId = await lease.grant();
+      key = this.keys.leaderCandidate(leaseId);
+      await lease.put(key).value(candidate).exec();
+      const mine = await this.client.get(key).exec();
+      const createRevision = mine.kvs[0]?.create_revision;
+      if (createRevision === undefined) throw new Error('candidate key vanished right after creation');
+      const watch = new AbortController();
+      const both = AbortSignal.any([signal, lost.signal, watch.signal]);
+      try {
+        // Wake on every change under the candidates prefix; lead once no older candidate remains.
+        for await (const _ of watchPrefix(this.client, this.keys.leaderCandidates, both, this.log)) {
+          const first = await this.client.getAll().prefix(this.keys.leaderCandidates).sort('Create', 'Ascend').limit(1).keys();
+          if (first[0] === key) break;
+          if (!(await this.client.get(key).exists())) throw new Error('candidate key was deleted');
+        }
+      } finally {
+        watch.abort();
+      }
+      if (signal.aborted) throw signal.reason;
+      if (lost.signal.aborted) throw new Error('leader lease lost during campaign', { cause: lost.signal.reason });
+      return this.term(lease, key, createRevision, lost);
+    } catch (err) {
+      await lease.revoke().catch(() => lease.release());
+      throw err;
+    }
+  }
+
+  private term(lease: Lease, key: string, createRevision: string, lost: AbortController): LeaderTerm {
+    const ended = new AbortController();
+    const end = (reason: unknown): void => {
+      if (!ended.signal.aborted) ended.abort(reason);
+    };
+    lost.signal.addEventListener('abort', () => end(lost.signal.reason), { once: true });
+    // Also end the term if our key disappears (deleted by hand, or lease expired while we were paused).
+    void (async () => {
+      for await (const _ of watchPrefix(this.client, this.keys.leaderCandidates, ended.signal, this.log)) {
+        const exists = await this.client.get(key).exists().catch(() => true);
+        if (!exists) end(new Error('leader key deleted'));
+      }
+    })();
+    return {
+      signal: ended.signal,
+      fence: { key, createRevision },
+      resign: async () => {
+        end(new Error('resigned'));
+        await lease.revoke().catch(() => lease.release());
+      },
+    };
+  }
+}

@@ -1,0 +1,288 @@
+import type { Etcd3, IKeyValue } from 'etcd3';
+import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import { FleetError, RegistryUnavailableError, mergeWakeups } from '@fleet/core';
+import type { Logger } from '@fleet/core';
+import { applyMetadataOverrides, hashUnitFile, patchMetadataOverrides, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
+import { codec, type UnitRecord, KeySchema } from '@fleet/core/registry';
+import type { ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '@fleet/core/registry';
+import { watchPrefix } from './watch.js';
+
+/** etcd caps operations per transaction at 128 by default; stay under it. */
+const maxOpsPerTxn = 100;
+
+/** The registry on a real etcd (v3 API through `etcd3`). The only file that knows etcd3's builders. */
+export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
+  readonly keys: KeySchema;
+  /** Files are immutable per hash: cache them. */
+  private readonly fileCache = new Map<string, UnitFile>();
+
+  private readonly client: Etcd3;
+  constructor(connection: EtcdConnection, prefix: string, private readonly log: Logger) {
+    this.client = etcdClient(connection);
+    this.keys = new KeySchema(prefix);
+  }
+
+  async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
+    const key = this.keys.unit(unit.name);
+    const result = await this.call('create unit', () =>
+      this.client.if(key, 'Create', '==', 0).then(...this.writeUnitOps(unit)).else(this.client.get(key)).commit(),
+    );
+    if (result.succeeded) return { kind: 'created' };
+    const kv = result.responses[0]?.response_range?.kvs[0];
+    if (kv === undefined) return this.createUnit(unit); // deleted between compare and read: try again
+    return { kind: 'exists', existing: codec.decodeUnit(key, unit.name, kv.value.toString()), revision: kv.mod_revision };
+  }
+
+  async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
+    // A missing key has mod revision 0, so a unit destroyed meanwhile is a conflict too.
+    const result = await this.call('replace unit', () =>
+      this.client.if(this.keys.unit(unit.name), 'Mod', '==', revision).then(...this.writeUnitOps(unit)).commit(),
+    );
+    return result.succeeded ? { kind: 'replaced' } : { kind: 'conflict' };
+  }
+
+  /** The file (stored once per hash) and the unit record, written together in one transaction. */
+  private writeUnitOps(unit: Unit) {
+    const record: UnitRecord = { name: unit.name, hash: unit.hash, desiredState: unit.desiredState };
+    return [
+      this.client.put(this.keys.unitFile(unit.hash)).value(codec.encodeUnitFile(unit.file)),
+      this.client.put(this.keys.unit(unit.name)).value(codec.encodeUnit(record)),
+    ];
+  }
+
+  async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
+    const key = this.keys.unit(name);
+    for (;;) {
+      const current = await this.call('read unit', () => this.client.get(key).exec());
+      const kv = current.kvs[0];
+      if (kv === undefined) return false;
+      const record = codec.decodeUnit(key, name, kv.value.toString());
+      if (record.desiredState === state) return true;
+      const result = await this.call('set desired state', () =>
+        this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(codec.encodeUnit({ ...record, desiredState: state }))).commit(),
+      );
+      if (result.succeeded) return true;
+    }
+  }
+
+  async destroyUnit(name: UnitName): Promise<boolean> {
+    const result = await this.call('destroy unit', () => this.client.delete().key(this.keys.unit(name)).exec());
+    return Number(result.deleted) > 0;
+  }
+
+  async getUnit(name: UnitName): Promise<Unit | undefined> {
+    const key = this.keys.unit(name);
+    const kv = (await this.call('read unit', () => this.client.get(key).exec())).kvs[0];
+    if (kv === undefined) return undefined;
+    const record = codec.decodeUnit(key, name, kv.value.toString());
+    const file = await this.getUnitFile(record.hash);
+    return file === undefined ? undefined : { ...record, file };
+  }
+
+  async getUnitFile(hash: string): Promise<UnitFile | undefined> {
+    const cached = this.fileCache.get(hash);
+    if (cached !== undefined) return cached;
+    const key = this.keys.unitFile(hash);
+    const kv = (await this.call('read unit file', () => this.client.get(key).exec())).kvs[0];
+    return kv === undefined ? undefined : this.cacheVerifiedFile(key, hash, kv.value.toString());
+  }
+
+  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    const missing = [...new Set(hashes)].filter((hash) => !this.fileCache.has(hash));
+    if (missing.length > 16) {
+      // Cold cache (a new leader): one range read beats thousands of gets.
+      const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
+      for (const kv of res.kvs) {
+        const key = kv.key.toString();
+        this.cacheVerifiedFile(key, key.slice(this.keys.unitFiles.length), kv.value.toString());
+      }
+    } else {
+      await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
+    }
+    const out = new Map<string, UnitFile>();
+    for (const hash of hashes) {
+      const file = this.fileCache.get(hash);
+      if (file !== undefined) out.set(hash, file);
+    }
+    return out;
+  }
+
+  /** Decodes a stored file and caches it if it really has `hash`; a corrupt or mismatched one is skipped. */
+  private cacheVerifiedFile(key: string, hash: string, raw: string): UnitFile | undefined {
+    let file: UnitFile;
+    try {
+      file = codec.decodeUnitFile(key, raw);
+    } catch (err) {
+      this.log.warn('skipping corrupt unit file', { key, err });
+      return undefined;
+    }
+    if (hashUnitFile(file) !== hash) {
+      this.log.warn('unit file does not match its hash; ignoring it', { key });
+      return undefined;
+    }
+    this.fileCache.set(hash, file);
+    return file;
+  }
+
+  async snapshot(): Promise<ClusterSnapshot> {
+    // The first range fixes the revision; the others read at that same revision.
+    const unitsRes = await this.call('snapshot', () => this.client.getAll().prefix(this.keys.units).exec());
+    const revision = unitsRes.header.revision;
+    const kvsAt = (prefix: string): Promise<IKeyValue[]> =>
+      this.call('snapshot', () => this.client.getAll().prefix(prefix).revision(revision).exec().then((r) => r.kvs));
+    const [scheduleKvs, machineKvs, overrideKvs, stateKvs, reasonKvs, fileKeys] = await Promise.all([
+      kvsAt(this.keys.schedules),
+      kvsAt(this.keys.machines),
+      kvsAt(this.keys.machineMetadata),
+      kvsAt(this.keys.states),
+      kvsAt(this.keys.reasons),
+      this.call('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
+    ]);
+    const corrupt: string[] = [];
+    const units = new Map<UnitName, UnitRecord>();
+    const schedule: ScheduledUnit[] = [];
+    const machines = new Map<MachineId, MachineState>();
+    const states: UnitState[] = [];
+    const reasons = new Map<UnitName, string>();
+    const overrides = new Map<MachineId, MetadataOverrides>();
+    for (const kv of [...unitsRes.kvs, ...scheduleKvs, ...machineKvs, ...overrideKvs, ...stateKvs, ...reasonKvs]) {
+      const key = kv.key.toString();
+      const raw = kv.value.toString();
+      const c = this.keys.classify(key);
+      try {
+        if (c?.kind === 'units') {
+          const u = codec.decodeUnit(key, c.parts[0] ?? '', raw);
+          units.set(u.name, u);
+        } else if (c?.kind === 'schedule') schedule.push(codec.decodeSchedule(key, c.parts[0] ?? '', c.parts[1] ?? '', raw));
+        else if (c?.kind === 'machines') {
+          const m = codec.decodeMachine(key, c.parts[0] ?? '', raw);
+          machines.set(m.id, m);
+        } else if (c?.kind === 'machine-metadata') {
+          const o = codec.decodeMetadataOverrides(key, c.parts[0] ?? '', raw);
+          overrides.set(o.machineId, o.overrides);
+        } else if (c?.kind === 'states') states.push(codec.decodeState(key, c.parts[0] ?? '', c.parts[1] ?? '', raw));
+        else if (c?.kind === 'reasons') reasons.set(codec.decodeReasonKey(key, c.parts[0] ?? ''), raw);
+        else corrupt.push(key);
+      } catch {
+        corrupt.push(key);
+      }
+    }
+    // Effective metadata here, once, so that the engine, the API and fleetctl all see the same.
+    for (const [id, o] of overrides) {
+      const m = machines.get(id);
+      if (m !== undefined) machines.set(id, { ...m, metadata: applyMetadataOverrides(m.metadata, o) });
+    }
+    const unitFileHashes = fileKeys.map((k) => k.slice(this.keys.unitFiles.length));
+    return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt };
+  }
+
+  async patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void> {
+    const ids = [...new Set(changes.map((c) => c.machineId))];
+    if (ids.length > maxOpsPerTxn) throw new FleetError('INVALID_REQUEST', `a metadata patch may change at most ${maxOpsPerTxn} machines`);
+    for (;;) {
+      const current = await Promise.all(ids.map(async (id) => {
+        const key = this.keys.machineMetadataOf(id);
+        const kv = (await this.call('read machine metadata', () => this.client.get(key).exec())).kvs[0];
+        return { id, key, revision: kv?.mod_revision ?? '0', overrides: kv === undefined ? {} : this.decodeOverridesOrNone(key, id, kv.value.toString()) };
+      }));
+      const next = patchMetadataOverrides(new Map(current.map((c) => [c.id, c.overrides])), changes);
+      // Every machine's key must be unchanged since it was read (a missing key has mod revision 0).
+      const [first, ...rest] = current;
+      if (first === undefined) return;
+      let txn = this.client.if(first.key, 'Mod', '==', first.revision);
+      for (const c of rest) txn = txn.and(c.key, 'Mod', '==', c.revision);
+      const ops = current.map((c) => {
+        const o = next.get(c.id) ?? {};
+        return Object.keys(o).length === 0 ? this.client.delete().key(c.key) : this.client.put(c.key).value(codec.encodeMetadataOverrides(o));
+      });
+      const result = await this.call('patch machine metadata', () => txn.then(...ops).commit());
+      if (result.succeeded) return;
+    }
+  }
+
+  /** A corrupt overrides record is replaced by the patch rather than blocking every patch of the machine. */
+  private decodeOverridesOrNone(key: string, id: MachineId, raw: string): MetadataOverrides {
+    try {
+      return codec.decodeMetadataOverrides(key, id, raw).overrides;
+    } catch (err) {
+      this.log.warn('replacing corrupt machine metadata', { key, err });
+      return {};
+    }
+  }
+
+  async metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>> {
+    const res = await this.call('read machine metadata', () => this.client.getAll().prefix(this.keys.machineMetadata).exec());
+    const out = new Map<MachineId, MetadataOverrides>();
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      try {
+        const o = codec.decodeMetadataOverrides(key, key.slice(this.keys.machineMetadata.length), kv.value.toString());
+        out.set(o.machineId, o.overrides);
+      } catch (err) {
+        this.log.warn('skipping corrupt machine metadata', { key, err });
+      }
+    }
+    return out;
+  }
+
+  async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
+    const batched = changes.filter((c): c is Exclude<ScheduleChange, { kind: 'delete-unit-file' }> => c.kind !== 'delete-unit-file');
+    for (let i = 0; i < batched.length; i += maxOpsPerTxn) {
+      const ops = batched.slice(i, i + maxOpsPerTxn).map((c) => {
+        switch (c.kind) {
+          case 'schedule':
+            return this.client.put(this.keys.schedule(c.entry.machineId, c.entry.name)).value(codec.encodeSchedule(c.entry));
+          case 'unschedule':
+            return this.client.delete().key(this.keys.schedule(c.machineId, c.name));
+          case 'set-reason':
+            return this.client.put(this.keys.reason(c.name)).value(c.reason);
+          case 'clear-reason':
+            return this.client.delete().key(this.keys.reason(c.name));
+        }
+      });
+      const result = await this.call('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
+      if (!result.succeeded) return { ok: false, reason: 'not-leader' };
+    }
+    // Garbage collection is rare: one transaction per file, so a file re-written since the snapshot
+    // (a new unit with the same content) fails only its own compare.
+    for (const c of changes) {
+      if (c.kind !== 'delete-unit-file') continue;
+      const key = this.keys.unitFile(c.hash);
+      const result = await this.call('delete unit file', () =>
+        this.client.if(fence.key, 'Create', '==', fence.createRevision).and(key, 'Mod', '<', (BigInt(c.unchangedSince) + 1n).toString()).then(this.client.delete().key(key)).commit(),
+      );
+      if (!result.succeeded && !(await this.call('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
+    }
+    return { ok: true };
+  }
+
+  async machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]> {
+    const prefix = this.keys.machineSchedule(machine);
+    const res = await this.call('read schedule', () => this.client.getAll().prefix(prefix).exec());
+    const out: ScheduledUnit[] = [];
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      try {
+        out.push(codec.decodeSchedule(key, machine, key.slice(prefix.length), kv.value.toString()));
+      } catch (err) {
+        this.log.warn('skipping corrupt schedule entry', { key, err });
+      }
+    }
+    return out;
+  }
+
+  changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void> {
+    // The engine cares about intent (units) and presence (machines and their metadata); its own
+    // schedule writes and the agents' state reports must not wake it.
+    const prefixes = scope.kind === 'cluster' ? [this.keys.units, this.keys.machines, this.keys.machineMetadata] : [this.keys.machineSchedule(scope.machine)];
+    return mergeWakeups(prefixes.map((p) => watchPrefix(this.client, p, signal, this.log)), signal);
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new RegistryUnavailableError(operation, { cause: err });
+    }
+  }
+}

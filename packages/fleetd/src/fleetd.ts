@@ -1,0 +1,262 @@
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { InvalidConfigError, systemClock, type Clock, type Logger } from '@fleet/core';
+import { planReload, type ReloadPlan } from './config-reload.js';
+import { type FleetdConfig } from './config.js';
+import { httpForwarder, readApiTls, startApiServer, type ApiDeps, type ApiServer, type UnitInspection } from '@fleet/api';
+import { parseMachineId, type MachineId, type MachineState, type UnitName } from '@fleet/core/model';
+import { connectEtcd, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
+import { RegistryOutages } from '@fleet/core/registry';
+import { FleetdGeneration } from './fleetd-generation.js';
+import { formatUnitStatus, purgeUnits, SystemdUnitInspector, SystemdUnitManager } from '@fleet/agent';
+import { PresenceLeaseFile } from './presence-file.js';
+
+/** fleetd's version, reported in machine presence and `fleetctl version`. */
+export const fleetdVersion = '0.1.0';
+
+/** An API request waits at most this many etcd request timeouts for the registry, then answers 503. */
+const apiRegistryTimeouts = 3;
+
+/** A graceful stop waits this long for the units it stops (fleet's shutdown timeout is 1 min). */
+const purgeTimeoutMs = 60_000;
+
+/**
+ * How fleetd stops. `purge` is fleet's graceful stop: this machine's units are stopped and unloaded,
+ * then its presence is revoked, so the engine moves them at once and none runs twice. `hand-over`
+ * leaves the units running and the presence to expire after `agent_ttl`: a fleetd started before
+ * that (a restart, an upgrade) takes the machine over and nothing moves (fleet #1086).
+ */
+export type ShutdownMode = 'purge' | 'hand-over';
+
+/** A running fleetd: the engine (unless disabled), the agent, the state publisher and the API. */
+export interface RunningFleetd {
+  /** The machine as it is registered now (a reload may change its metadata and IP). */
+  readonly machine: MachineState;
+  readonly api: ApiServer;
+  /** Settles when fleetd has stopped (after `stop()`, or a fatal error: then it rejects). */
+  readonly done: Promise<void>;
+  /**
+   * Stops fleetd: `purge` or `hand-over`; by default the one `shutdown_leave_units` selects, read
+   * when the stop begins (after reloads requested before it). Later calls do nothing.
+   */
+  /**
+   * Applies a new configuration, as SIGHUP does: the components restart with it while the API keeps
+   * answering and the units keep running; the machine's record is taken over by the new presence
+   * before the old one expires, so nothing moves. Options that cannot change (see `planReload`)
+   * keep their running values, with a warning. After `stop()`, does nothing.
+   */
+  reload(config: FleetdConfig): Promise<ReloadPlan>;
+  stop(mode?: ShutdownMode): Promise<void>;
+}
+
+/**
+ * The composition root: builds every component from the configuration and runs them until stopped.
+ * It resolves once the API listens; the machine joins the cluster in the background (at once, or
+ * once etcd answers, or, if another live machine holds its ID, once that one's record expires).
+ */
+export async function startFleetd(config: FleetdConfig, log: Logger, clock: Clock = systemClock): Promise<RunningFleetd> {
+  const machineId = await resolveMachineId(config);
+  // Unreadable or mismatched TLS files stop fleetd here, before anything starts.
+  const tls = config.apiTls === undefined ? undefined : await readApiTls(config.apiTls);
+  log = log.child({ machine: machineId.slice(0, 8) });
+  const busAddress = config.systemdBusAddress ?? (config.systemdUser ? process.env['DBUS_SESSION_BUS_ADDRESS'] : undefined);
+  const units = await SystemdUnitManager.connect({
+    ...(busAddress === undefined ? {} : { busAddress }),
+    unitsDirectory: config.unitsDirectory,
+    logger: log.child({ component: 'systemd' }),
+  });
+  // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
+  const inspector = new SystemdUnitInspector({ busAddress, journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
+  const inspection: UnitInspection = {
+    machineId,
+    localStatus: async (unit) => {
+      const detail = await inspector.status(unit);
+      return { text: formatUnitStatus(detail, clock.now()), unit: detail };
+    },
+    localJournal: (unit, options) => inspector.journal(unit, options),
+    forward: httpForwarder({ tls }),
+  };
+
+  let current = connect(config, log);
+  let refusal: string | undefined;
+  // The API outlives reloads: it reads the current registry and options at every request.
+  const apiDeps: ApiDeps = {
+    get units() {
+      return current.registry;
+    },
+    get cluster() {
+      return current.registry;
+    },
+    get machines() {
+      return current.registry;
+    },
+    get tokenLimit() {
+      return current.config.tokenLimit;
+    },
+    get registryTimeoutMs() {
+      return apiRegistryTimeouts * current.config.etcdRequestTimeoutMs;
+    },
+    inspection,
+    unavailable: () => refusal,
+  };
+  const api = await startApiServer(
+    apiDeps,
+    { socketPath: config.apiSocket, tcp: config.apiListen, allowRemote: config.apiAllowRemote, tls },
+    log.child({ component: 'api' }),
+  ).catch(async (err: unknown) => {
+    current.client.close();
+    await units.close().catch(() => undefined);
+    throw err;
+  });
+  const apiUrl = api.tcpAddress === undefined ? undefined : `${tls === undefined ? 'http' : 'https'}://${reachableAddress(api.tcpAddress, config.publicIp || detectPublicIp())}`;
+  const machineFor = (c: FleetdConfig): MachineState => ({
+    id: machineId, publicIp: c.publicIp || detectPublicIp(), metadata: c.metadata, version: fleetdVersion, ...(apiUrl === undefined ? {} : { apiUrl }),
+  });
+
+  // A client replaced by a reload is closed once the API requests that may still use it had their time.
+  const retired = new Set<EtcdConnection>();
+  const retire = (old: Connection): void => {
+    retired.add(old.client);
+    setTimeout(() => {
+      if (retired.delete(old.client)) old.client.close();
+    }, apiRegistryTimeouts * old.config.etcdRequestTimeoutMs).unref();
+  };
+  const outages = new RegistryOutages();
+  const started = new Set<UnitName>();
+  const leaseFile = new PresenceLeaseFile(join(config.unitsDirectory, '.fleetd-presence.json'), log);
+  let machine = machineFor(config);
+  let stopping = false;
+  let finish: (err?: unknown) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = (err) => (err === undefined ? resolve() : reject(err));
+  });
+  // Reloads, evictions and the stop happen one after the other, never interleaved.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = queue.then(step);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const startGeneration = (inherited: readonly string[]): FleetdGeneration => {
+    const generation: FleetdGeneration = new FleetdGeneration({
+      config: current.config, machine, client: current.client, registry: current.registry, units, clock, log, outages, started,
+      inheritedLeases: [...new Set([...inherited, ...leaseFile.read(machineId)])],
+      onRegistered: (leaseId) => {
+        refusal = undefined;
+        leaseFile.write(machineId, leaseId);
+      },
+      onRefused: (holder, registered) => {
+        refusal = `fleet server unavailable: machine ID ${machineId} is already registered by another live machine${holder === undefined ? '' : ` (${holder.publicIp})`}; this fleetd joins once that registration expires`;
+        // Our record was taken while our lease was lost: stop acting for the machine until it is ours again.
+        if (registered) void serially(async () => {
+          if (stopping || generation !== active) return;
+          log.error('another live machine took over this machine ID; stopping the components until it is free again');
+          await active.stopComponents();
+          await active.endPresence({ revoke: false });
+          active = startGeneration([]);
+        });
+      },
+    });
+    generation.done.catch((err: unknown) => {
+      if (stopping || generation !== active) return;
+      log.error('fleetd component failed; stopping (units are left running)', { err });
+      void shutdown('hand-over', err);
+    });
+    return generation;
+  };
+  let active = startGeneration([]);
+  log.info('fleetd started', { machineId, publicIp: machine.publicIp, metadata: machine.metadata, api: config.apiSocket, tcp: api.tcpAddress, tls: tls === undefined ? 'off' : tls.ca === undefined ? 'server' : 'mutual' });
+
+  const shutdown = (requested: ShutdownMode | undefined, failure?: unknown): Promise<void> => serially(async () => {
+    if (stopping) return;
+    stopping = true;
+    // Decided here, after any reload queued before the stop: that reload may have set the option.
+    const mode = requested ?? (current.config.shutdownLeaveUnits ? 'hand-over' : 'purge');
+    log.info(mode === 'purge' ? 'shutting down: stopping and unloading this machine\'s units' : 'shutting down: handing over, units keep running');
+    await active.stopComponents();
+    if (mode === 'purge') {
+      // Units first, presence last: until the record is gone nobody reschedules what still runs here.
+      await purgeUnits(units, clock, log.child({ component: 'agent' }), purgeTimeoutMs).catch((err: unknown) => log.error('purge failed', { err }));
+      await active.endPresence({ revoke: true });
+      leaseFile.clear();
+    } else {
+      const lease = await active.endPresence({ revoke: false });
+      log.info('handing over: units keep running; the machine record expires unless a fleetd takes it over first', { leaseId: lease, ttlSeconds: current.config.agentTtlSeconds });
+    }
+    await api.close();
+    await units.close().catch(() => undefined);
+    await inspector.close().catch(() => undefined);
+    current.client.close();
+    for (const client of retired) client.close();
+    retired.clear();
+    finish(failure);
+  });
+
+  return {
+    get machine() {
+      return machine;
+    },
+    api,
+    done,
+    reload: (next) => serially(async () => {
+      const plan = planReload(current.config, next);
+      if (stopping) return plan;
+      if (plan.kept.length > 0) log.warn('options that cannot change while fleetd runs keep their running values; restart fleetd to apply them', { options: plan.kept });
+      if (plan.changed.length === 0) {
+        log.info('configuration reloaded: nothing to change');
+        return plan;
+      }
+      await active.stopComponents();
+      const lease = await active.endPresence({ revoke: false });
+      const previous = current;
+      current = plan.changed.some((o) => o === 'etcd_servers' || o === 'etcd_request_timeout') ? connect(plan.config, log) : { ...current, config: plan.config };
+      machine = machineFor(current.config);
+      active = startGeneration(lease === undefined ? [] : [lease]);
+      if (previous.client !== current.client) retire(previous);
+      log.info('configuration reloaded: components restarted with it', { changed: plan.changed });
+      return plan;
+    }),
+    stop: (mode) => shutdown(mode),
+  };
+}
+
+interface Connection {
+  readonly config: FleetdConfig;
+  readonly client: EtcdConnection;
+  readonly registry: EtcdRegistry;
+}
+
+function connect(config: FleetdConfig, log: Logger): Connection {
+  const client = connectEtcd({ servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs });
+  return { config, client, registry: new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' })) };
+}
+
+async function resolveMachineId(config: FleetdConfig): Promise<MachineId> {
+  const source = config.machineId ?? (await readFile(config.machineIdFile, 'utf8').catch((err: unknown) => {
+    throw new InvalidConfigError('machine_id_file', `cannot read ${config.machineIdFile}: ${(err as Error).message}`);
+  }));
+  try {
+    return parseMachineId(source);
+  } catch (err) {
+    throw new InvalidConfigError(config.machineId === undefined ? 'machine_id_file' : 'machine_id', (err as Error).message);
+  }
+}
+
+/** `host:port` other machines can dial: a wildcard bind address is replaced by the public IP. */
+function reachableAddress(bound: string, publicIp: string): string {
+  const colon = bound.lastIndexOf(':');
+  const host = bound.slice(0, colon);
+  const port = bound.slice(colon + 1);
+  const dialable = host === '0.0.0.0' || host === '::' ? publicIp : host;
+  return `${dialable.includes(':') ? `[${dialable}]` : dialable}:${port}`;
+}
+
+/** fleet picks the first non-loopback IPv4 address; so do we, falling back to loopback. */
+function detectPublicIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
