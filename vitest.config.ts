@@ -43,8 +43,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/dist/**', 'packages/agent/src/systemd/**'],
+          include: ['packages/*/src/**/*.test.ts', 'test/architecture/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
         },
       },
       {
@@ -52,8 +52,8 @@ export default defineConfig({
         // Real etcd, systemd and Docker: one file at a time on these 2-core machines.
         test: {
           name: 'real-stack',
-          include: ['test/**/*.test.ts', 'scripts/**/*.test.ts', 'packages/agent/src/systemd/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/dist/**', ...(compatRuns ? [] : compatFiles)],
+          include: ['test/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', 'test/architecture/**', ...(compatRuns ? [] : compatFiles)],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SystemdError } from '@fleet/core';
 import { parseUnitFile, parseUnitName } from '@fleet/core/model';
-import { unitManagerContract } from '../systemd/unit-manager-contract.js';
+import { unitManagerContract } from './unit-manager-contract.js';
 import { InMemoryUnitManager } from './memory-unit-manager.js';
 
 unitManagerContract('InMemoryUnitManager', async () => {

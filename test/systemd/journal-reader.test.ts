@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemdError } from '@fleet/core';
-import { journalctlArgs, readJournal } from './journal-reader.js';
+import { journalctlArgs, readJournal } from '@fleet/agent/systemd';
 
 // readJournal's process handling, against stand-in journalctl scripts; the real journalctl and
 // journald are exercised in systemd-unit-inspector.test.ts.

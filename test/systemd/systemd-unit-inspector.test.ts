@@ -5,14 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
-import { ensureJournald, type Journald } from '../../../../scripts/local-cluster/journald.js';
-import { pollUntil } from '../../../../scripts/local-cluster/processes.js';
-import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../../../scripts/local-cluster/systemd-user.js';
-import { formatUnitStatus } from '../format-unit-status.js';
-import type { UnitStatusDetail } from '../unit-inspector.js';
-import { SystemdUnitManager } from './systemd-unit-manager.js';
-import { SystemdUnitInspector, toUnitStatusDetail, unitControlGroup } from './systemd-unit-inspector.js';
-import type { UnitProperties } from './systemd1.js';
+import { ensureJournald, type Journald } from '../../scripts/local-cluster/journald.js';
+import { pollUntil } from '../../scripts/local-cluster/processes.js';
+import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../scripts/local-cluster/systemd-user.js';
+import { formatUnitStatus, SystemdUnitInspector, SystemdUnitManager, type UnitStatusDetail } from '@fleet/agent';
+import { toUnitStatusDetail, unitControlGroup, type UnitProperties } from '@fleet/agent/systemd';
 
 // A real systemd-journald (started if none runs, before the instance: units started earlier log
 // nowhere) and a real `systemd --user` in its own cgroup. If either cannot start, every test that

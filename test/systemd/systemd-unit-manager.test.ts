@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemdError } from '@fleet/core';
 import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
-import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../../../scripts/local-cluster/systemd-user.js';
-import { SystemdUnitManager } from './systemd-unit-manager.js';
-import { Systemd1 } from './systemd1.js';
-import { unitManagerContract } from './unit-manager-contract.js';
+import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../scripts/local-cluster/systemd-user.js';
+import { SystemdUnitManager } from '@fleet/agent';
+import { Systemd1 } from '@fleet/agent/systemd';
+import { unitManagerContract } from '@fleet/agent/testing';
 
 // A real `systemd --user` in its own cgroup. If it cannot start, every test fails with the reason
 // (kept from beforeAll and rethrown per test, so none is reported as merely skipped).
