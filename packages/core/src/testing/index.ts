@@ -1,2 +1,4 @@
 export { aMachine, aRequirements, aSnapshot, aUnit, scheduled } from './builders.js';
+export { FakeClock } from './fake-clock.js';
 export { InMemoryRegistry } from './memory-registry.js';
+export { RecordingLogger, type RecordedLogLine } from './recording-logger.js';
