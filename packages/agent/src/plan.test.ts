@@ -8,6 +8,7 @@ const web = parseUnitName('web.service');
 const v1 = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const v2 = parseUnitFile('[Service]\nExecStart=/bin/sleep 2000\n');
 const running: SystemdUnitState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
+const stopping: SystemdUnitState = { loadState: 'loaded', activeState: 'deactivating', subState: 'stop-sigterm' };
 const dead: SystemdUnitState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
 
 function want(targetState: 'loaded' | 'launched', file = v1): DesiredUnit {
@@ -48,6 +49,22 @@ describe('planAgentTasks', () => {
       desired: new Map([[hello, want('launched')]]),
       current: have([[hello, running]], [hello]),
       tasks: [],
+    },
+    {
+      name: 'does not start a launched unit again while systemd stops it (deactivating counts as running)',
+      desired: new Map([[hello, want('launched')]]),
+      current: have([[hello, stopping]]),
+      tasks: [],
+    },
+    {
+      name: 'stops an unscheduled unit that is deactivating, then unloads it',
+      desired: new Map(),
+      current: have([[hello, stopping]]),
+      tasks: [
+        { kind: 'stop-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'unload-unit', unit: hello, reason: 'unscheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+      ],
     },
     {
       name: 'does not restart a unit it started that has since exited (systemd owns restarts)',

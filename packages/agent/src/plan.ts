@@ -1,4 +1,4 @@
-import type { TargetState, UnitFile, UnitName } from '@fleet/core/model';
+import { isRunningState, type TargetState, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState } from './unit-manager.js';
 
 /** What this machine should have, per its schedule. */
@@ -29,9 +29,9 @@ export type AgentTask =
 
 const order: Record<AgentTask['kind'], number> = { 'stop-unit': 0, 'unload-unit': 1, 'load-unit': 2, 'reload-unit-files': 3, 'start-unit': 4 };
 
-/** systemd states in which a unit counts as running (or on its way). */
+/** Whether systemd reports the unit running (fleet's definition: `isRunningState`). */
 export function isActive(state: SystemdUnitState | undefined): boolean {
-  return state !== undefined && ['active', 'activating', 'reloading'].includes(state.activeState);
+  return state !== undefined && isRunningState(state.activeState);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@fleet/core';
-import type { UnitName } from '@fleet/core/model';
+import { isRunningState, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from './unit-manager.js';
 
 /** What {@link purgeUnits} did. */
@@ -10,9 +10,9 @@ export interface PurgeOutcome {
   readonly stillRunning: readonly UnitName[];
 }
 
-/** States in which a unit's processes are gone (or never were). */
+/** Whether a unit's processes are gone (or never were). */
 function isStopped(state: SystemdUnitState | undefined): boolean {
-  return state === undefined || state.activeState === 'inactive' || state.activeState === 'failed';
+  return state === undefined || !isRunningState(state.activeState);
 }
 
 /**

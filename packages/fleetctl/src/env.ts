@@ -1,4 +1,5 @@
 import { FleetError } from '@fleet/core';
+import { parseBooleanWord } from '@fleet/core/model';
 
 /** Environment variables, as `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -29,9 +30,8 @@ export function envString(env: Env, flag: string, fallback: string): string {
 export function envBoolean(env: Env, flag: string, fallback: boolean): boolean {
   const value = envValue(env, flag);
   if (value === undefined || value.trim() === '') return fallback;
-  const v = value.trim().toLowerCase();
-  if (['true', 'yes', '1', 'on', 't'].includes(v)) return true;
-  if (['false', 'no', '0', 'off', 'f'].includes(v)) return false;
+  const parsed = parseBooleanWord(value);
+  if (parsed !== undefined) return parsed;
   throw new FleetError('INVALID_CONFIG', `invalid boolean ${JSON.stringify(value)} in ${envName(flag)}`);
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '@fleet/core';
 import type { WireUnitState } from '@fleet/core/wire';
-import { hashUnitFile } from '@fleet/core/model';
+import { hashUnitFile, isRunningState, isStartedState, isTransitionalState } from '@fleet/core/model';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { errorText } from './fleet-text.js';
 import type { MachineDirectory } from './machine-directory.js';
@@ -58,9 +58,6 @@ export interface WaitFailure {
 const pollIntervalMs = 500;
 /** How often a progress line per waiting unit goes to a terminal. */
 const progressIntervalMs = 2_000;
-
-// systemd states in which a unit is, or is about to be, running.
-const runningStates = new Set(['active', 'activating', 'deactivating', 'reloading']);
 
 /**
  * fleet's `tryWaitForUnitStates`: with `attempts < 0` (`--no-block`) prints `Triggered unit X
@@ -143,7 +140,7 @@ function reached(obs: Observation, state: JobState, untilStopped: boolean, repla
   const current = isGlobalUnit(unit) ? unit.desiredState : unit.currentState;
   if (current !== state) return false;
   if (replaced && state !== 'inactive' && (systemd === undefined || !runsCurrentFile(unit, systemd))) return false;
-  return !untilStopped || systemd === undefined || !runningStates.has(systemd.systemdActiveState);
+  return !untilStopped || systemd === undefined || !isRunningState(systemd.systemdActiveState);
 }
 
 /** The machine reports the unit file the registry holds now (not the one a `--replace` replaced). */
@@ -175,8 +172,6 @@ async function describe(ctx: WaitContext, name: string, obs: Observation | undef
 /** fleet gives systemd this long to report a launched unit active. */
 const activeWindowMs = 2_000;
 const activePollMs = 250;
-// While systemd is on its way, the window starts again: fleet's fixed 2 s fail slow starts.
-const transitionalStates = new Set(['activating', 'deactivating', 'reloading']);
 
 /**
  * fleet's check after `start`: with `attempts < 0` prints `Triggered unit X start` again (fleet
@@ -196,11 +191,12 @@ export async function waitForActive(ctx: WaitContext, units: readonly ApiUnit[],
     const states = await ctx.client.listUnitStates().catch(() => undefined);
     for (const [name, entry] of pending) {
       const state = states?.find((s) => s.name === name && (entry.unit.machineID === undefined || s.machineID === entry.unit.machineID));
-      if (state !== undefined && runsCurrentFile(entry.unit, state) && state.systemdActiveState === 'active') {
+      if (state !== undefined && runsCurrentFile(entry.unit, state) && isStartedState(state.systemdActiveState)) {
         pending.delete(name);
         continue;
       }
-      if (state !== undefined && (transitionalStates.has(state.systemdActiveState) || !runsCurrentFile(entry.unit, state))) entry.since = ctx.clock.now();
+      // While systemd is on its way, the window starts again: fleet's fixed 2 s fail slow starts.
+      if (state !== undefined && (isTransitionalState(state.systemdActiveState) || !runsCurrentFile(entry.unit, state))) entry.since = ctx.clock.now();
       if (ctx.clock.now() - entry.since >= activeWindowMs) {
         const seen = state === undefined ? 'no state reported' : `${state.systemdActiveState}/${state.systemdSubState}`;
         return { message: `Failed to find an active unit ${name} within 2s, err: Failed to fetch states within 2s`, detail: `${name}: systemd reports ${seen}` };

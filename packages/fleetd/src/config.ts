@@ -1,7 +1,7 @@
 import { parse as parseIni } from 'ini';
 import type { ApiTlsConfig } from '@fleet/api';
 import { InvalidConfigError } from '@fleet/core';
-import { parseMetadata, type Metadata } from '@fleet/core/model';
+import { parseBooleanWord, parseMetadata, type Metadata } from '@fleet/core/model';
 
 /** fleetd's validated configuration. Option names follow fleet's `fleet.conf` (FLEET.md §1.3). */
 export interface FleetdConfig {
@@ -107,7 +107,7 @@ function setOption(raw: Record<string, string>, key: string, value: string, wher
   if (ignoredOptions.has(key)) return;
   const unsupported = unsupportedOptions[key];
   if (unsupported !== undefined) {
-    if (value.trim() === '' || (key === 'enable_grpc' && ['false', '0', 'no', 'off', 'f'].includes(value.trim().toLowerCase()))) return;
+    if (value.trim() === '' || (key === 'enable_grpc' && parseBooleanWord(value) === false)) return;
     throw new InvalidConfigError(key, unsupported);
   }
   if (!(key in configDefaults)) throw new InvalidConfigError(key, `unknown option (in ${where})`);
@@ -192,9 +192,9 @@ function duration(option: string, value: string): number {
 }
 
 function bool(option: string, value: string): boolean {
-  const v = value.toLowerCase();
-  if (['true', '1', 'yes', 'on', 't'].includes(v)) return true;
-  if (['false', '0', 'no', 'off', 'f', ''].includes(v)) return false;
+  // An option set to nothing (`disable_engine=`) is off, as the ini default would be.
+  const parsed = value.trim() === '' ? false : parseBooleanWord(value);
+  if (parsed !== undefined) return parsed;
   throw new InvalidConfigError(option, `${JSON.stringify(value)} is not a boolean`);
 }
 

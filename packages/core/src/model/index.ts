@@ -1,3 +1,5 @@
+export { isRunningState, isStartedState, isTransitionalState } from './active-state.js';
+export { parseBooleanWord } from './boolean-word.js';
 export { globLiteralPrefix, globMatch } from './glob.js';
 export { applyMetadataOverrides, isMachineId, metadataKeyPattern, parseMachineId, parseMetadata, patchMetadataOverrides, shortMachineId, type MachineId, type MachineState, type Metadata, type MetadataChange, type MetadataOverrides } from './machine.js';
 export { noRequirements, parseRequirements, requirementsProblems, unknownRequirementOptions, type Requirements } from './requirements.js';

@@ -1,3 +1,4 @@
+import { parseBooleanWord } from './boolean-word.js';
 import { globMatch } from './glob.js';
 import type { UnitFile } from './unit-file.js';
 import { unitNameParts } from './unit-name.js';
@@ -73,8 +74,6 @@ const optionBySpelling = new Map<string, FleetOption>(
 // Deprecated: a boot ID names no machine (fleet's RequiredTarget would fall back to it as a machine ID
 // no machine has, leaving the unit unschedulable). Accepted and ignored so that old unit files still run.
 const ignoredOptions = new Set(['X-ConditionMachineBootID']);
-
-const truthy = ['true', 'yes', '1', 'on', 't'];
 
 /**
  * Resolves the systemd specifiers fleet supports in `[X-Fleet]` values, for the unit `name`:
@@ -210,7 +209,7 @@ function requirementsOf(r: Reading): Requirements {
     conflicts: words(r, 'Conflicts'),
     conflictsScope: last(r, 'ConflictsScope'),
     replaces: words(r, 'Replaces'),
-    global: truthy.includes((last(r, 'Global') ?? '').toLowerCase()),
+    global: parseBooleanWord(last(r, 'Global') ?? '') === true,
     spreadBy: last(r, 'SpreadBy'),
   };
 }
