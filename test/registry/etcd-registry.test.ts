@@ -12,21 +12,6 @@ const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const hello = { name: parseUnitName('hello.service'), file, hash: hashUnitFile(file), desiredState: 'launched' as const };
 
 describe('EtcdRegistry on a real etcd', () => {
-  it('creates, reads, updates and destroys units; a second create reports the existing unit', async () => {
-    const registry = new EtcdRegistry(fixture.client, fixture.freshPrefix(), silentLogger);
-    expect(await registry.createUnit(hello)).toEqual({ kind: 'created' });
-    expect(await registry.createUnit({ ...hello, desiredState: 'inactive' })).toEqual({
-      kind: 'exists', existing: { name: hello.name, hash: hello.hash, desiredState: 'launched' }, revision: expect.stringMatching(/^\d+$/),
-    });
-    expect(await registry.getUnit(hello.name)).toEqual(hello);
-    expect(await registry.setDesiredState(hello.name, 'loaded')).toBe(true);
-    expect((await registry.snapshot()).units.get(hello.name)?.desiredState).toBe('loaded');
-    expect(await registry.destroyUnit(hello.name)).toBe(true);
-    expect(await registry.destroyUnit(hello.name)).toBe(false);
-    expect(await registry.setDesiredState(hello.name, 'loaded')).toBe(false);
-    expect(await registry.getUnit(hello.name)).toBeUndefined();
-  });
-
   it('skips corrupt records instead of failing the snapshot', async () => {
     const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SystemdError } from '@fleet/core';
 import { hashUnitFile, parseUnitFile, parseUnitName, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
+import { withDeadline } from '@fleet/core/testing';
 
 /** What a contract run needs: a fresh manager, and where it writes files when it writes any. */
 export interface UnitManagerUnderTest {
@@ -92,7 +93,7 @@ export function unitManagerContract(name: string, makeManager: () => Promise<Uni
       const unsubscribe = manager.subscribe(() => resolveWoken());
       try {
         await manager.start(unit);
-        await withDeadline(woken, 'a wake-up after start');
+        await withDeadline(woken, 'a wake-up after start', deadlineMs);
       } finally {
         unsubscribe();
       }
@@ -235,19 +236,5 @@ async function waitForState(manager: UnitManager, unit: UnitName, expected: Part
     }
   } finally {
     unsubscribe();
-  }
-}
-
-async function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no ${what} within ${deadlineMs} ms`)), deadlineMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

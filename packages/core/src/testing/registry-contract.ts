@@ -7,6 +7,7 @@ import type { ScheduledUnit, Unit, UnitState } from '../model/unit.js';
 import type { Leadership } from '../registry/leadership.js';
 import type { ChangeFeed, ClusterReader, MachineMetadataStore, MachineScheduleReader, ScheduleWriter, UnitStateSink, UnitStore } from '../registry/registry.js';
 import { aMachine } from './builders.js';
+import { withDeadline } from './deadline.js';
 
 /** Every registry role, as fleetd's registry implements them. */
 export type ContractRegistry = UnitStore & ClusterReader & ScheduleWriter & MachineScheduleReader & MachineMetadataStore & ChangeFeed;
@@ -247,7 +248,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       const { registry, join } = await make();
       const stop = new AbortController();
       const wakes = registry.changes({ kind: 'cluster' }, stop.signal)[Symbol.asyncIterator]();
-      await withDeadline(wakes.next(), 'the first wake-up');
+      await withDeadline(wakes.next(), 'the first wake-up', deadlineMs);
       const hello = unitOf('hello.service', fileOf('/bin/true'));
       // Level-triggered: a wake-up may come for an earlier change (etcd's watches on several
       // prefixes each start with one), but some wake-up must follow the change, and a re-read then sees it.
@@ -255,7 +256,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
         let next = wakes.next();
         await change();
         for (;;) {
-          expect((await withDeadline(next, `a wake-up after ${what}`)).done).toBe(false);
+          expect((await withDeadline(next, `a wake-up after ${what}`, deadlineMs)).done).toBe(false);
           if (await visible()) return;
           next = wakes.next();
         }
@@ -278,14 +279,14 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       const term = await leadership.campaign(a.id, new AbortController().signal);
       const stop = new AbortController();
       const wakes = registry.changes({ kind: 'machine-schedule', machine: a.id }, stop.signal)[Symbol.asyncIterator]();
-      await withDeadline(wakes.next(), 'the first wake-up');
+      await withDeadline(wakes.next(), 'the first wake-up', deadlineMs);
       const name: UnitName = parseUnitName('hello.service');
       let next = wakes.next();
       await registry.applyScheduleChanges([{ kind: 'schedule', entry: { name, machineId: a.id, targetState: 'launched', hash } }], term.fence);
-      expect((await withDeadline(next, 'a wake-up after scheduling')).done).toBe(false);
+      expect((await withDeadline(next, 'a wake-up after scheduling', deadlineMs)).done).toBe(false);
       next = wakes.next();
       await registry.applyScheduleChanges([{ kind: 'unschedule', machineId: a.id, name }], term.fence);
-      expect((await withDeadline(next, 'a wake-up after unscheduling')).done).toBe(false);
+      expect((await withDeadline(next, 'a wake-up after unscheduling', deadlineMs)).done).toBe(false);
       expect(await registry.machineSchedule(a.id)).toEqual([]);
       stop.abort();
       await ends(wakes);
@@ -297,21 +298,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
 /** The feed ends once its signal has aborted (after at most the few wake-ups already pending). */
 async function ends(wakes: AsyncIterator<void>): Promise<void> {
   for (let pending = 0; pending < 5; pending++) {
-    if ((await withDeadline(wakes.next(), 'the end of the feed')).done === true) return;
+    if ((await withDeadline(wakes.next(), 'the end of the feed', deadlineMs)).done === true) return;
   }
   throw new Error('the feed went on waking up after its signal aborted');
-}
-
-async function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no ${what} within ${deadlineMs} ms`)), deadlineMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
