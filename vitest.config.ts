@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { repoRoot } from './scripts/local-cluster/paths.js';
 import { referenceFleetDir } from './scripts/local-cluster/reference-fleet.js';
+import { workspacePackages } from './scripts/workspace-packages.js';
 
 /**
  * The compatibility suite (test/compat/, and the local cluster running the original fleetd) needs
@@ -19,24 +19,12 @@ if (!compatRuns) process.stdout.write(`compatibility suite did not run: ${refere
  * Our packages resolve to their sources (each export's `source` path), so tests never run a stale
  * `dist/`: every `@fleet/<package>[/<entry>]` specifier is aliased to the file its exports map names.
  */
-function sourceAliases(): { find: RegExp; replacement: string }[] {
-  const root = fileURLToPath(new URL('.', import.meta.url));
-  const packagesDir = join(root, 'packages');
-  return readdirSync(packagesDir).flatMap((dir) => {
-    const manifest = JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) as {
-      name: string;
-      exports?: Record<string, { source?: string }>;
-    };
-    return Object.entries(manifest.exports ?? {}).flatMap(([entry, targets]) => {
-      if (targets.source === undefined) return [];
-      const specifier = entry === '.' ? manifest.name : `${manifest.name}/${entry.slice(2)}`;
-      return [{ find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`), replacement: join(packagesDir, dir, targets.source) }];
-    });
-  });
-}
+const sourceAliases = workspacePackages().flatMap((p) =>
+  [...p.entries].map(([specifier, source]) => ({ find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`), replacement: join(repoRoot, source) })),
+);
 
 export default defineConfig({
-  resolve: { alias: sourceAliases() },
+  resolve: { alias: sourceAliases },
   test: {
     projects: [
       {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { importCycles, packageOfSpecifier, sourceFiles, workspacePackages, type SourceFile } from './source-graph.js';
+import { workspacePackages } from '../../scripts/workspace-packages.js';
+import { importCycles, packageOfSpecifier, sourceFiles, type SourceFile } from './source-graph.js';
 
 const files = sourceFiles();
 const packages = workspacePackages();

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, normalize, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (this file lives in `test/architecture/`). */
-export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { dirname, join, normalize } from 'node:path';
+import { repoRoot } from '../../scripts/local-cluster/paths.js';
+import { workspacePackages } from '../../scripts/workspace-packages.js';
 
 /** One `import`/`export ... from` (static or dynamic) of a source file. */
 export interface SourceImport {
@@ -26,45 +24,7 @@ export interface SourceFile {
   readonly text: string;
 }
 
-/** A workspace package: its directory, npm name, declared dependencies and exports map entries. */
-export interface WorkspacePackage {
-  readonly dir: string;
-  readonly name: string;
-  readonly dependencies: ReadonlySet<string>;
-  readonly devDependencies: ReadonlySet<string>;
-  /** Specifier (`@fleet/core/model`) to the repository-relative source file it names. */
-  readonly entries: ReadonlyMap<string, string>;
-}
-
-interface Manifest {
-  name: string;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  exports?: Record<string, { source?: string }>;
-}
-
 const importPattern = /^\s*(import|export)(\s+type)?\b[^'";]*?\bfrom\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|^\s*import\s*'([^']+)'/gm;
-
-/** Every workspace package under `packages/`. */
-export function workspacePackages(): WorkspacePackage[] {
-  const dir = join(repoRoot, 'packages');
-  return readdirSync(dir).map((name) => {
-    const manifest = JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) as Manifest;
-    const entries = new Map<string, string>();
-    for (const [entry, targets] of Object.entries(manifest.exports ?? {})) {
-      if (targets.source === undefined) continue;
-      const specifier = entry === '.' ? manifest.name : `${manifest.name}/${entry.slice(2)}`;
-      entries.set(specifier, normalize(join('packages', name, targets.source)));
-    }
-    return {
-      dir: name,
-      name: manifest.name,
-      dependencies: new Set(Object.keys(manifest.dependencies ?? {})),
-      devDependencies: new Set(Object.keys(manifest.devDependencies ?? {})),
-      entries,
-    };
-  });
-}
 
 function walk(dir: string, out: string[]): void {
   for (const entry of readdirSync(join(repoRoot, dir))) {
@@ -123,9 +83,4 @@ export function importCycles(files: readonly SourceFile[]): string[][] {
   };
   for (const f of files) if (!state.has(f.path)) visit(f.path);
   return cycles;
-}
-
-/** `path` relative to the repository root, for messages. */
-export function shown(path: string): string {
-  return relative(repoRoot, join(repoRoot, path));
 }
