@@ -29,7 +29,7 @@ export type AgentTask =
 
 const order: Record<AgentTask['kind'], number> = { 'stop-unit': 0, 'unload-unit': 1, 'load-unit': 2, 'reload-unit-files': 3, 'start-unit': 4 };
 
-/** Whether systemd reports the unit running (fleet's definition: `isRunningState`). */
+/** Whether systemd reports the unit running, or still on its way up or down (`isRunningState`). */
 export function isActive(state: SystemdUnitState | undefined): boolean {
   return state !== undefined && isRunningState(state.activeState);
 }

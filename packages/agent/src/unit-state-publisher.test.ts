@@ -3,7 +3,8 @@ import { silentLogger, systemClock, Wakeup } from '@fleet/core';
 import { parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/core/model';
 import { aMachine } from '@fleet/core/testing';
 import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
-import { UnitStatePublisher, type StateSink } from './unit-state-publisher.js';
+import type { UnitStateSink } from '@fleet/core/registry';
+import { UnitStatePublisher } from './unit-state-publisher.js';
 
 const machine = aMachine('m');
 const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
@@ -14,7 +15,7 @@ function recordingSink() {
   const writes: string[] = [];
   let failing: UnitName | undefined;
   let renewed: (() => void) | undefined;
-  const sink: StateSink = {
+  const sink: UnitStateSink = {
     publishState: async (s: UnitState) => {
       if (s.name === failing) throw new Error(`cannot write ${s.name}`);
       writes.push(`put ${s.name} ${s.activeState}/${s.subState}${s.agentState === 'loaded' ? '' : ` agent:${String(s.agentState)}`}`);

@@ -4,9 +4,6 @@ import type { UnitStateSink } from '@fleet/core/registry';
 import type { AgentUnitState } from './agent.js';
 import type { UnitManager } from './unit-manager.js';
 
-/** What the publisher needs of presence: lease-bound writes of this machine's unit states. */
-export type StateSink = UnitStateSink;
-
 /**
  * Reports systemd's LOAD/ACTIVE/SUB of every unit in the units directory to etcd. Woken by D-Bus
  * signals (and a slow interval as a safety net); writes only what changed since the last publish.
@@ -18,7 +15,8 @@ export class UnitStatePublisher {
     private readonly options: {
       machineId: MachineId;
       units: UnitManager;
-      sink: StateSink;
+      /** This machine's presence: lease-bound writes of its unit states. */
+      sink: UnitStateSink;
       clock: Clock;
       log: Logger;
       intervalMs: number;
