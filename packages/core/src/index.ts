@@ -2,3 +2,4 @@ export { systemClock, type Clock } from './clock.js';
 export { FleetError, InvalidConfigError, InvalidUnitNameError, RegistryUnavailableError, SystemdError, assertNever, type FleetErrorCode } from './errors.js';
 export { jsonLogger, silentLogger, type LogLevel, type Logger } from './log.js';
 export { Wakeup, mergeWakeups, runLoop } from './loop.js';
+export { backoffDelay, retry, type BackoffPolicy, type RetryEvent, type RetryOptions } from './retry.js';

@@ -1,4 +1,5 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { backoffDelay, type BackoffPolicy } from '@fleet/core';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 
 /**
@@ -24,8 +25,20 @@ type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBac
 
 /** How long a host's circuit stays open before one trial call: the bound on recovery after an outage. */
 const halfOpenAfterMs = 1_000;
-/** Longest wait between two attempts to re-establish a watch. */
-const watchRetryMaxMs = 1_000;
+/**
+ * Waits between two attempts to re-establish a watch: from 100 ms, doubling, at most a second; half
+ * of each is random (cockatiel's decorrelated jitter did the same job) so that the watches of many
+ * fleetds do not reconnect in step.
+ */
+const watchRetry: BackoffPolicy = { initialMs: 100, maxMs: 1_000, jitter: 0.5 };
+
+/**
+ * {@link watchRetry} in the shape etcd3 asks for (cockatiel's `IBackoff`): it reads `duration` of
+ * `next()` before each reconnection and starts again from the factory after a success.
+ */
+export function watchBackoff(policy: BackoffPolicy, attempt = -1): WatchBackoff {
+  return { duration: attempt < 0 ? 0 : backoffDelay(attempt, policy), next: () => watchBackoff(policy, attempt + 1) };
+}
 
 /**
  * An etcd client for fleetd. etcd3's defaults keep a failed host's circuit open for 5 s and back
@@ -39,8 +52,7 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
     dialTimeout: options.requestTimeoutMs,
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(3) }),
-      // etcd3 declares the backoff of an older cockatiel; it calls next() and duration, as this one has.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: watchRetryMaxMs }) as unknown as WatchBackoff,
+      watchBackoff: watchBackoff(watchRetry),
     },
   });
 }

@@ -1,10 +1,13 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { etcdClient, type EtcdConnection } from './etcd-client.js';
-import type { Clock, Logger } from '@fleet/core';
+import { retry, type BackoffPolicy, type Clock, type Logger } from '@fleet/core';
 import type { MachineId } from '@fleet/core/model';
 import { KeySchema } from '@fleet/core/registry';
 import { watchPrefix } from './watch.js';
 import type { Leadership, LeaderTerm } from '@fleet/core/registry';
+
+/** A failed campaign (etcd unreachable, lease lost while waiting) is tried again every second. */
+const campaignRetry: BackoffPolicy = { initialMs: 1_000, maxMs: 1_000 };
 
 /**
  * Leader election on etcd: each candidate creates `engine/leader/<lease id>` bound to its own lease;
@@ -29,16 +32,12 @@ export class EtcdLeadership implements Leadership {
   }
 
   async campaign(candidate: MachineId, signal: AbortSignal): Promise<LeaderTerm> {
-    for (;;) {
-      signal.throwIfAborted();
-      try {
-        return await this.campaignOnce(candidate, signal);
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        this.log.warn('campaign failed; retrying', { err });
-        await this.clock.sleep(1_000, signal);
-      }
-    }
+    return retry(() => this.campaignOnce(candidate, signal), {
+      clock: this.clock,
+      signal,
+      policy: campaignRetry,
+      onRetry: (err) => this.log.warn('campaign failed; retrying', { err }),
+    });
   }
 
   private async campaignOnce(candidate: MachineId, signal: AbortSignal): Promise<LeaderTerm> {

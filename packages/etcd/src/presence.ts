@@ -1,7 +1,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { etcdClient, type EtcdConnection } from './etcd-client.js';
 import type { Clock, Logger } from '@fleet/core';
-import { RegistryUnavailableError } from '@fleet/core';
+import { backoffDelay, RegistryUnavailableError } from '@fleet/core';
 import type { MachineId, MachineState, UnitName, UnitState } from '@fleet/core/model';
 import { codec, KeySchema } from '@fleet/core/registry';
 import type { RegistryOutages, UnitStateSink } from '@fleet/core/registry';
@@ -124,8 +124,8 @@ export class MachinePresence implements UnitStateSink {
   }
 
   private async registerUntilDone(stop: () => boolean, signal?: AbortSignal): Promise<boolean> {
-    const maxDelay = Math.max(500, (this.ttlSeconds * 1000) / 4);
-    let delay = Math.min(500, maxDelay);
+    const backoff = { initialMs: 500, maxMs: Math.max(500, (this.ttlSeconds * 1000) / 4) };
+    let waits = 0;
     let refusals = 0;
     while (!stop() && !this.stopped) {
       try {
@@ -147,10 +147,10 @@ export class MachinePresence implements UnitStateSink {
         if (attempt.kind === 'raced') continue;
       } catch (err) {
         this.options.outages?.record(this.clock.now());
-        this.log.warn('cannot register machine presence; retrying', { err, retryInMs: delay });
+        this.log.warn('cannot register machine presence; retrying', { err, retryInMs: backoffDelay(waits, backoff) });
       }
-      await this.clock.sleep(delay, signal).catch(() => undefined);
-      delay = Math.min(delay * 2, maxDelay);
+      // Not `retry`: a refusal is an answer, not an error, and a lost race tries again at once.
+      await this.clock.sleep(backoffDelay(waits++, backoff), signal).catch(() => undefined);
     }
     return false;
   }

@@ -1,6 +1,9 @@
 import type { Etcd3 } from 'etcd3';
-import { systemClock, Wakeup } from '@fleet/core';
+import { retry, systemClock, Wakeup, type BackoffPolicy } from '@fleet/core';
 import type { Logger } from '@fleet/core';
+
+/** Creating a watch fails only while etcd is unreachable; it is tried again every second. */
+const createRetry: BackoffPolicy = { initialMs: 1_000, maxMs: 1_000 };
 
 /**
  * Turns an etcd watch into coalesced wake-ups, the first one immediately (consumers read once
@@ -8,16 +11,18 @@ import type { Logger } from '@fleet/core';
  * been missed while disconnected; consumers re-read state (level-triggered). Ends when `signal` aborts.
  */
 export async function* watchPrefix(client: Etcd3, prefix: string, signal: AbortSignal, log: Logger): AsyncIterable<void> {
-  let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
-  while (!signal.aborted && watcher === undefined) {
-    try {
-      watcher = await client.watch().prefix(prefix).create();
-    } catch (err) {
-      log.warn('cannot create watch; retrying', { prefix, err });
-      await systemClock.sleep(1000, signal).catch(() => undefined);
-    }
+  let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>>;
+  try {
+    watcher = await retry(() => client.watch().prefix(prefix).create(), {
+      clock: systemClock,
+      signal,
+      policy: createRetry,
+      onRetry: (err) => log.warn('cannot create watch; retrying', { prefix, err }),
+    });
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
   }
-  if (watcher === undefined) return;
   const wake = new Wakeup();
   wake.notify();
   watcher.on('data', wake.notify);
