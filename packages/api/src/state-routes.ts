@@ -1,3 +1,4 @@
+import { inStateOrder } from './listing-order.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireUnitState } from '@fleet/core/wire';
 
@@ -10,9 +11,7 @@ export async function unitStates(req: ApiRequest, deps: ApiDeps, single: string 
   const snapshot = await deps.cluster.snapshot();
   const unitName = single ?? req.query.get('unitName') ?? undefined;
   const machineID = req.query.get('machineID') ?? undefined;
-  const states: WireUnitState[] = snapshot.states
-    .filter((s) => (unitName === undefined || s.name === unitName) && (machineID === undefined || s.machineId === machineID))
-    .sort((a, b) => a.name.localeCompare(b.name) || a.machineId.localeCompare(b.machineId))
+  const states: WireUnitState[] = inStateOrder(snapshot.states.filter((s) => (unitName === undefined || s.name === unitName) && (machineID === undefined || s.machineId === machineID)))
     .map((s) => ({
       name: s.name, hash: s.hash, machineID: s.machineId,
       systemdLoadState: s.loadState, systemdActiveState: s.activeState, systemdSubState: s.subState,

@@ -1,5 +1,6 @@
 import { hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem, unitNameProblem, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState, parseRequirements, requirementsProblems } from '@fleet/core/model';
 import type { ClusterSnapshot } from '@fleet/core/registry';
+import { inUnitOrder } from './listing-order.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireUnit, WireUnitOption } from '@fleet/core/wire';
 
@@ -7,7 +8,7 @@ import type { WireUnit, WireUnitOption } from '@fleet/core/wire';
 export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   if (req.method !== 'GET') return methodNotAllowed(req, ['GET']);
   const snapshot = await deps.cluster.snapshot();
-  const names = [...snapshot.units.keys()].sort();
+  const names = inUnitOrder(snapshot.units.keys());
   const page = paginate(names, req.query, deps.tokenLimit);
   if (page === undefined) return apiError(400, 'invalid nextPageToken');
   const records = page.items.flatMap((name) => snapshot.units.get(name) ?? []);
