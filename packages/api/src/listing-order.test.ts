@@ -23,7 +23,7 @@ async function allPages<T>(path: string, field: string, registry: InMemoryRegist
   let pages = 0;
   do {
     const query = new URLSearchParams(token === undefined ? '' : `nextPageToken=${token}`);
-    const response: ApiResponse = await handleApiRequest({ method: 'GET', path, query }, { units: registry, cluster: registry, machines: registry, tokenLimit: 2 });
+    const response: ApiResponse = await handleApiRequest({ method: 'GET', path, query, body: undefined }, { units: registry, cluster: registry, machines: registry, tokenLimit: 2 });
     expect(response.status).toBe(200);
     const body = response.body as Record<string, unknown> & { nextPageToken?: string };
     items.push(...(body[field] as T[]));
