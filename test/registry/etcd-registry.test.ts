@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EtcdLeadership, EtcdRegistry, MachinePresence } from '@fleet/etcd';
 import { silentLogger, systemClock } from '@fleet/core';
 import { hashUnitFile, parseUnitFile, parseUnitName } from '@fleet/core/model';
+import { KeySchema } from '@fleet/core/registry';
 import { aMachine } from '@fleet/core/testing';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
@@ -16,8 +17,8 @@ describe('EtcdRegistry on a real etcd', () => {
     const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
     await registry.createUnit(hello);
-    await fixture.client.put(`${prefix}units/bad.service`).value('{not json');
-    await fixture.client.put(`${prefix}units/..%2Fx`).value('{}');
+    await fixture.client.put(`${new KeySchema(prefix).units}bad.service`).value('{not json');
+    await fixture.client.put(`${new KeySchema(prefix).units}..%2Fx`).value('{}');
     const snapshot = await registry.snapshot();
     expect([...snapshot.units.keys()]).toEqual([hello.name]);
     expect([...snapshot.corrupt].sort()).toEqual([`${prefix}units/..%2Fx`, `${prefix}units/bad.service`]);
@@ -49,7 +50,7 @@ describe('EtcdRegistry on a real etcd', () => {
       return t;
     });
     // The second candidate's key exists but is younger: it must not lead while the first does.
-    await pollUntil('second candidate key', async () => ((await fixture.client.getAll().prefix(`${prefix}engine/leader/`).keys()).length === 2 ? true : undefined), { timeoutMs: 5_000 });
+    await pollUntil('second candidate key', async () => ((await fixture.client.getAll().prefix(new KeySchema(prefix).leaderCandidates).keys()).length === 2 ? true : undefined), { timeoutMs: 5_000 });
     expect(secondLeads).toBe(false);
     await first.resign();
     const term = await second;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger, systemClock } from '@fleet/core';
 import type { MachineState } from '@fleet/core/model';
 import { EtcdRegistry, MachinePresence } from '@fleet/etcd';
-import { RegistryOutages } from '@fleet/core/registry';
+import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { aMachine } from '@fleet/core/testing';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { useEtcd } from './etcd-fixture.js';
@@ -19,7 +19,7 @@ describe('machine presence and duplicate machine IDs', () => {
     const first = aMachine('first', { rack: 'r1' });
     const owner = new MachinePresence(fixture.client, prefix, first, 10, systemClock, silentLogger);
     await owner.start(new AbortController().signal);
-    const key = `${prefix}machines/${first.id}`;
+    const key = new KeySchema(prefix).machine(first.id);
     const before = (await fixture.client.get(key).exec()).kvs[0];
 
     const refusals: (MachineState | undefined)[] = [];

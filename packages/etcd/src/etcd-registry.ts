@@ -94,7 +94,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
       for (const kv of res.kvs) {
         const key = kv.key.toString();
-        this.cacheVerifiedFile(key, key.slice(this.keys.unitFiles.length), kv.value.toString());
+        this.cacheVerifiedFile(key, this.keys.unitFileHashOf(key) ?? '', kv.value.toString());
       }
     } else {
       await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
@@ -172,7 +172,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       const m = machines.get(id);
       if (m !== undefined) machines.set(id, { ...m, metadata: applyMetadataOverrides(m.metadata, o) });
     }
-    const unitFileHashes = fileKeys.map((k) => k.slice(this.keys.unitFiles.length));
+    const unitFileHashes = fileKeys.flatMap((k) => this.keys.unitFileHashOf(k) ?? []);
     return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt };
   }
 
@@ -216,7 +216,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     for (const kv of res.kvs) {
       const key = kv.key.toString();
       try {
-        const o = codec.decodeMetadataOverrides(key, key.slice(this.keys.machineMetadata.length), kv.value.toString());
+        const o = codec.decodeMetadataOverrides(key, this.keys.machineMetadataIdOf(key) ?? '', kv.value.toString());
         out.set(o.machineId, o.overrides);
       } catch (err) {
         this.log.warn('skipping corrupt machine metadata', { key, err });
@@ -263,7 +263,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     for (const kv of res.kvs) {
       const key = kv.key.toString();
       try {
-        out.push(codec.decodeSchedule(key, machine, key.slice(prefix.length), kv.value.toString()));
+        const at = this.keys.scheduleOf(key);
+        out.push(codec.decodeSchedule(key, at?.machine ?? '', at?.unit ?? '', kv.value.toString()));
       } catch (err) {
         this.log.warn('skipping corrupt schedule entry', { key, err });
       }

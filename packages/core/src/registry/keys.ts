@@ -60,6 +60,30 @@ export class KeySchema {
   get leaderCandidates(): string { return `${this.prefix}engine/leader/`; }
   leaderCandidate(leaseId: string): string { return `${this.leaderCandidates}${leaseId}`; }
 
+  /**
+   * `<hash>` of a `unit-files/<hash>` key; undefined for any other key. Segments are not checked
+   * here: the codec checks them, so that a bad one is reported as a corrupt record.
+   */
+  unitFileHashOf(key: string): string | undefined {
+    return this.#single('unit-files', key);
+  }
+
+  /** `<machine>` of a `machine-metadata/<machine>` key; undefined for any other key. */
+  machineMetadataIdOf(key: string): string | undefined {
+    return this.#single('machine-metadata', key);
+  }
+
+  /** `<machine>` and `<unit>` of a `schedule/<machine>/<unit>` key; undefined for any other key. */
+  scheduleOf(key: string): { readonly machine: string; readonly unit: string } | undefined {
+    const c = this.classify(key);
+    return c?.kind === 'schedule' ? { machine: c.parts[0] ?? '', unit: c.parts[1] ?? '' } : undefined;
+  }
+
+  #single(kind: ClassifiedKey['kind'], key: string): string | undefined {
+    const c = this.classify(key);
+    return c?.kind === kind ? c.parts[0] : undefined;
+  }
+
   /** Classifies a full key into its record kind and the segments after the kind's prefix. */
   classify(key: string): ClassifiedKey | undefined {
     if (!key.startsWith(this.prefix)) return undefined;
