@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync, chmodSync, rmdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startDetached, pollUntil, socketAccepts, stopProcess, tail, type StartedProcess } from './processes.js';
 
 /** A running `systemd --user` instance standing in for one machine's init system. */
@@ -54,6 +56,19 @@ export async function startSystemdUser(options: { runtimeDir: string; cgroup: st
     throw new Error(`systemd cannot start: ${(err as Error).message}\n--- ${options.logFile} ---\n${tail(options.logFile)}`, { cause: err });
   }
   return { process: process_, runtimeDir: options.runtimeDir, busAddress: `unix:path=${busPath}`, cgroup: options.cgroup };
+}
+
+/**
+ * The connections (unique names such as `:1.42`) that process `pid` holds on the bus at
+ * `busAddress`, as the instance's bus daemon lists them (`busctl list --unique`).
+ */
+export async function busConnectionsOf(busAddress: string, pid: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('busctl', [`--address=${busAddress}`, '--no-pager', '--no-legend', '--unique', 'list']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols[0]?.startsWith(':') === true && cols[1] === String(pid))
+    .map((cols) => cols[0] ?? '');
 }
 
 /** Stops the instance (SIGTERM makes systemd stop its units first, which runs their ExecStop) and removes its cgroups. */

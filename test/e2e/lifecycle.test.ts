@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
+import { busConnectionsOf } from '../../scripts/local-cluster/systemd-user.js';
 import { api, examplesDir, fleetctl, machinesRunning, pollUntil, runningContainers, systemdState, useTestCluster } from './support.js';
 
 const cluster = useTestCluster({ machines: 3 });
@@ -35,6 +36,17 @@ describe('a unit through its whole life on 3 real machines', () => {
     const result = await fleetctl(cluster.m1, 'start', join(examplesDir, 'hello.service'));
     expect(result.code).toBe(0);
     expect(await machinesRunning(cluster, 'hello.service')).toEqual([host]);
+  });
+
+  it("each fleetd talks to its systemd over one D-Bus connection, also after reading a unit's status", async () => {
+    // The status is read by the host's unit inspector, over the connection its unit manager uses.
+    const status = await fleetctl(cluster.m1, 'status', 'hello.service');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('hello.service');
+    for (const machine of cluster.machines) {
+      expect(machine.fleetdPid).toBeDefined();
+      expect(await busConnectionsOf(machine.busAddress, machine.fleetdPid ?? 0), machine.name).toHaveLength(1);
+    }
   });
 
   it('stop removes the container and leaves the unit loaded', async () => {

@@ -8,7 +8,7 @@ import { parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
 import { ensureJournald, type Journald } from '../../scripts/local-cluster/journald.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
 import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from '../../scripts/local-cluster/systemd-user.js';
-import { formatUnitStatus, SystemdUnitInspector, SystemdUnitManager, type UnitStatusDetail } from '@fleet/agent';
+import { formatUnitStatus, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, type UnitStatusDetail } from '@fleet/agent';
 import { toUnitStatusDetail, unitControlGroup, type UnitProperties } from '@fleet/agent/systemd';
 
 // A real systemd-journald (started if none runs, before the instance: units started earlier log
@@ -17,6 +17,7 @@ import { toUnitStatusDetail, unitControlGroup, type UnitProperties } from '@flee
 let root: string;
 let journald: Journald | undefined;
 let instance: SystemdUserInstance | undefined;
+let connection: SystemdConnection | undefined;
 let manager: SystemdUnitManager | undefined;
 let inspector: SystemdUnitInspector | undefined;
 let unitsDirectory: string;
@@ -34,8 +35,10 @@ beforeAll(async () => {
   try {
     journald = await ensureJournald({ logFile: join(root, 'journald.log') });
     instance = await startSystemdUser({ runtimeDir: join(root, 'runtime'), cgroup: `fleet-test-${tag}`, logFile: join(root, 'systemd.log') });
-    manager = await SystemdUnitManager.connect({ busAddress: instance.busAddress, unitsDirectory });
-    inspector = new SystemdUnitInspector({ busAddress: instance.busAddress, journalMatch: 'control-group' });
+    // As in fleetd: the manager and the inspector share one connection.
+    connection = await SystemdConnection.open({ busAddress: instance.busAddress });
+    manager = new SystemdUnitManager(connection, { unitsDirectory });
+    inspector = new SystemdUnitInspector(connection, { journalMatch: 'control-group' });
     const units: [UnitName, string][] = [
       [hello, "[Unit]\nDescription=Hello World\n\n[Service]\nExecStart=/bin/sh -c 'echo line-1; echo line-2; sleep 1000'\n"],
       [other, "[Service]\nExecStart=/bin/sh -c 'echo other-1; echo other-2; echo other-3; sleep 1000'\n"],
@@ -53,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await inspector?.close();
   await manager?.close();
+  await connection?.close();
   // Stopping the instance stops its units and so closes their streams; then journald may go (if we started it).
   if (instance !== undefined) await stopSystemdUser(instance);
   await journald?.stop();

@@ -9,7 +9,7 @@ import { parseMachineId, type MachineId, type MachineState, type UnitName } from
 import { connectEtcd, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
 import { RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
-import { formatUnitStatus, purgeUnits, SystemdUnitInspector, SystemdUnitManager } from '@fleet/agent';
+import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager } from '@fleet/agent';
 import { PresenceLeaseFile } from './presence-file.js';
 
 /** fleetd's version, reported in machine presence and `fleetctl version`. */
@@ -61,13 +61,13 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   const tls = config.apiTls === undefined ? undefined : await readApiTls(config.apiTls);
   log = log.child({ machine: machineId.slice(0, 8) });
   const busAddress = config.systemdBusAddress ?? (config.systemdUser ? process.env['DBUS_SESSION_BUS_ADDRESS'] : undefined);
-  const units = await SystemdUnitManager.connect({
-    ...(busAddress === undefined ? {} : { busAddress }),
-    unitsDirectory: config.unitsDirectory,
-    logger: log.child({ component: 'systemd' }),
-  });
+  // One D-Bus connection for the whole fleetd: the unit manager and the inspector share it, reloads
+  // keep it, and only the shutdown below closes it.
+  const systemdLog = log.child({ component: 'systemd' });
+  const systemd = await SystemdConnection.open({ busAddress, logger: systemdLog });
+  const units = new SystemdUnitManager(systemd, { unitsDirectory: config.unitsDirectory, logger: systemdLog });
   // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
-  const inspector = new SystemdUnitInspector({ busAddress, journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
+  const inspector = new SystemdUnitInspector(systemd, { journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
   const inspection: UnitInspection = {
     machineId,
     localStatus: async (unit) => {
@@ -107,6 +107,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   ).catch(async (err: unknown) => {
     current.client.close();
     await units.close().catch(() => undefined);
+    await systemd.close();
     throw err;
   });
   const apiUrl = api.tcpAddress === undefined ? undefined : `${tls === undefined ? 'http' : 'https'}://${reachableAddress(api.tcpAddress, config.publicIp || detectPublicIp())}`;
@@ -188,6 +189,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     await api.close();
     await units.close().catch(() => undefined);
     await inspector.close().catch(() => undefined);
+    await systemd.close();
     current.client.close();
     for (const client of retired) client.close();
     retired.clear();

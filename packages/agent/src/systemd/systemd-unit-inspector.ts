@@ -2,7 +2,8 @@ import { SystemdError } from '@fleet/core';
 import type { UnitName } from '@fleet/core/model';
 import type { MainProcessExit, UnitInspector, UnitJournalOptions, UnitStatusDetail } from '../unit-inspector.js';
 import { readJournal } from './journal-reader.js';
-import { Systemd1, type UnitProperties } from './systemd1.js';
+import type { SystemdConnection } from './systemd-connection.js';
+import type { Systemd1, UnitProperties } from './systemd1.js';
 
 /**
  * How journal entries are attributed to a unit:
@@ -13,30 +14,27 @@ import { Systemd1, type UnitProperties } from './systemd1.js';
 export type JournalMatch = 'unit-name' | 'control-group';
 
 export interface SystemdUnitInspectorOptions {
-  /** D-Bus address of the bus systemd listens on (a user instance's `unix:path=…/bus`); `undefined` = the system bus. */
-  readonly busAddress?: string | undefined;
   /** Default `unit-name`; a user instance in its own cgroup needs `control-group`. */
   readonly journalMatch?: JournalMatch | undefined;
-  /** Deadline of one D-Bus call (default 25 s). */
-  readonly callTimeoutMs?: number | undefined;
   /** The journalctl binary; default `journalctl` from PATH. */
   readonly journalctl?: string | undefined;
 }
 
 /**
  * The {@link UnitInspector} of a real systemd: status over D-Bus (`Systemd1.getUnitProperties`),
- * logs through journalctl ({@link readJournal}). Connects on first use and again after the
- * connection broke (the failed call throws a transient `SystemdError`; the next one reconnects).
+ * logs through journalctl ({@link readJournal}). It shares fleetd's {@link SystemdConnection} with
+ * the unit manager and does not close it; after the connection broke, the failed call throws a
+ * transient `SystemdError` and the next one reconnects.
  */
 export class SystemdUnitInspector implements UnitInspector {
+  readonly #connection: SystemdConnection;
   readonly #options: SystemdUnitInspectorOptions;
-  #bus: Systemd1 | undefined;
-  #connecting: Promise<Systemd1> | undefined;
   /** The manager's cgroup, per connection (it does not change while systemd runs). */
   #managerCgroup: { readonly bus: Systemd1; readonly value: Promise<string> } | undefined;
   #closed = false;
 
-  constructor(options: SystemdUnitInspectorOptions = {}) {
+  constructor(connection: SystemdConnection, options: SystemdUnitInspectorOptions = {}) {
+    this.#connection = connection;
     this.#options = options;
   }
 
@@ -59,11 +57,10 @@ export class SystemdUnitInspector implements UnitInspector {
     yield* readJournal({ unit: name, cgroup, lines: options.lines, follow: options.follow, signal: options.signal, journalctl: this.#options.journalctl });
   }
 
-  /** Closes the D-Bus connection. Later calls throw a terminal `SystemdError`. Idempotent. */
+  /** Stops using the connection (its owner closes it). Later calls throw a terminal `SystemdError`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#bus?.close();
-    (await this.#connecting?.catch(() => undefined))?.close();
+    this.#managerCgroup = undefined;
   }
 
   #managerControlGroup(bus: Systemd1): Promise<string> {
@@ -79,19 +76,8 @@ export class SystemdUnitInspector implements UnitInspector {
   async #ready(): Promise<Systemd1> {
     const closed = (): SystemdError => new SystemdError('call', false, { cause: new Error('the unit inspector is closed') });
     if (this.#closed) throw closed();
-    if (this.#bus?.isOpen === true) return this.#bus;
-    this.#connecting ??= Systemd1.connect(this.#options).finally(() => {
-      this.#connecting = undefined;
-    });
-    const bus = await this.#connecting;
-    if (this.#closed) {
-      bus.close();
-      throw closed();
-    }
-    if (this.#bus !== bus) {
-      this.#bus?.close();
-      this.#bus = bus;
-    }
+    const bus = await this.#connection.bus();
+    if (this.#closed) throw closed();
     return bus;
   }
 }

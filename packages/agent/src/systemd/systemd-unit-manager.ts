@@ -4,14 +4,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/core';
 import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
-import { isNoSuchUnitError, Systemd1 } from './systemd1.js';
+import { SystemdConnection } from './systemd-connection.js';
+import { isNoSuchUnitError, type Systemd1 } from './systemd1.js';
 
 export interface SystemdUnitManagerOptions {
-  /** D-Bus address of the bus systemd listens on (a user instance's `unix:path=…/bus`); `undefined` = the system bus. */
-  readonly busAddress?: string | undefined;
   /** Where unit files are written; systemd sees them through runtime links. Must not be a systemd unit directory. */
   readonly unitsDirectory: string;
   readonly logger?: Logger | undefined;
+}
+
+/** Options of {@link SystemdUnitManager.connect}, which opens a connection of the manager's own. */
+export interface OwnSystemdConnectionOptions extends SystemdUnitManagerOptions {
+  /** D-Bus address of the bus systemd listens on (a user instance's `unix:path=…/bus`); `undefined` = the system bus. */
+  readonly busAddress?: string | undefined;
   /** Deadline of one D-Bus call (default 25 s). */
   readonly callTimeoutMs?: number | undefined;
 }
@@ -24,30 +29,38 @@ const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inact
  * `$XDG_RUNTIME_DIR/systemd/user` for a user instance), so they vanish at reboot. A unit with an
  * `[Install]` section is also enabled, at runtime too (fleet then cannot track the units it pulls in).
  *
- * When the bus connection breaks, the call in flight fails with a transient `SystemdError`,
- * subscribers get a wake-up, and the next call opens a new connection (re-subscribing signals).
+ * It talks over a {@link SystemdConnection} it is given (fleetd's one connection, shared with the
+ * unit inspector) and does not close it. When the connection breaks, the call in flight fails with a
+ * transient `SystemdError`, subscribers get a wake-up, and the next call reconnects (re-subscribing
+ * signals).
  */
 export class SystemdUnitManager implements UnitManager {
-  readonly #options: SystemdUnitManagerOptions;
+  readonly #connection: SystemdConnection;
+  /** Whether {@link close} closes the connection too (one opened by {@link connect}). */
+  readonly #ownsConnection: boolean;
   readonly #dir: string;
   readonly #log: Logger;
   readonly #listeners = new Set<() => void>();
-  #bus: Systemd1;
-  #reconnecting: Promise<Systemd1> | undefined;
+  readonly #stopWaking: () => void;
   /** Signal setup (match rule + Subscribe) of the current connection; resolves false if it failed. */
-  #signals: { readonly bus: Systemd1; readonly ready: Promise<boolean> } | undefined;
+  #signals: { readonly bus: Systemd1; readonly ready: Promise<boolean>; unwatch?: () => void } | undefined;
   #closed = false;
 
-  private constructor(options: SystemdUnitManagerOptions, bus: Systemd1) {
-    this.#options = options;
+  constructor(connection: SystemdConnection, options: SystemdUnitManagerOptions, ownsConnection = false) {
+    this.#connection = connection;
+    this.#ownsConnection = ownsConnection;
     this.#dir = resolve(options.unitsDirectory);
     this.#log = options.logger ?? silentLogger;
-    this.#bus = this.#adopt(bus);
+    this.#stopWaking = connection.onLost(() => this.#wake()); // let the loop re-read now; its next call reconnects
   }
 
-  /** Connects to systemd. Throws a transient `SystemdError` when the bus cannot be reached. */
-  static async connect(options: SystemdUnitManagerOptions): Promise<SystemdUnitManager> {
-    return new SystemdUnitManager(options, await Systemd1.connect(options));
+  /**
+   * A manager on a connection of its own, closed with it (tests, tools). Throws a transient
+   * `SystemdError` when the bus cannot be reached.
+   */
+  static async connect(options: OwnSystemdConnectionOptions): Promise<SystemdUnitManager> {
+    const connection = await SystemdConnection.open({ busAddress: options.busAddress, callTimeoutMs: options.callTimeoutMs, logger: options.logger });
+    return new SystemdUnitManager(connection, options, true);
   }
 
   /**
@@ -161,17 +174,21 @@ export class SystemdUnitManager implements UnitManager {
   subscribe(onChange: () => void): () => void {
     this.#listeners.add(onChange);
     // Calls made after this wait for the setup (see #ready), so no signal of theirs is missed.
-    if (this.#bus.isOpen) void this.#enableSignals(this.#bus);
+    const bus = this.#closed ? undefined : this.#connection.current;
+    if (bus !== undefined) void this.#enableSignals(bus);
     return () => {
       this.#listeners.delete(onChange);
     };
   }
 
+  /** Stops using the connection (and closes it if it is the manager's own). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
-    this.#bus.close();
-    (await this.#reconnecting?.catch(() => undefined))?.close();
+    this.#stopWaking();
+    this.#signals?.unwatch?.();
+    this.#signals = undefined;
+    if (this.#ownsConnection) await this.#connection.close();
   }
 
   /** `DisableUnitFiles(name, runtime)`: removes every runtime link to the unit. A unit not linked is fine. */
@@ -185,39 +202,25 @@ export class SystemdUnitManager implements UnitManager {
 
   /** The open connection, reconnecting if the last one broke; signals set up when someone listens. */
   async #ready(): Promise<Systemd1> {
-    if (this.#closed) throw new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
-    let bus = this.#bus;
-    if (!bus.isOpen) {
-      this.#reconnecting ??= Systemd1.connect(this.#options).finally(() => {
-        this.#reconnecting = undefined;
-      });
-      bus = await this.#reconnecting;
-      if (this.#closed) {
-        bus.close();
-        throw new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
-      }
-      if (this.#bus !== bus) {
-        this.#bus = this.#adopt(bus);
-        this.#log.info('reconnected to systemd');
-      }
-    }
+    const closed = (): SystemdError => new SystemdError('call', false, { cause: new Error('the unit manager is closed') });
+    if (this.#closed) throw closed();
+    const bus = await this.#connection.bus();
+    if (this.#closed) throw closed();
     if (this.#listeners.size > 0) await this.#enableSignals(bus);
-    return bus;
-  }
-
-  #adopt(bus: Systemd1): Systemd1 {
-    bus.onClose((cause) => {
-      this.#log.warn('lost the D-Bus connection to systemd', { err: cause });
-      this.#wake(); // let the loop re-read now; its next call reconnects
-    });
     return bus;
   }
 
   /** Match rule first, then Subscribe, so no signal emitted after Subscribe is lost. Never rejects. */
   #enableSignals(bus: Systemd1): Promise<boolean> {
     if (this.#signals?.bus !== bus) {
+      this.#signals?.unwatch?.(); // the old connection's, if it still delivers anything
       const ready = (async () => {
         const unwatch = await bus.watchSignals(() => this.#wake());
+        if (this.#signals?.bus !== bus) {
+          unwatch(); // the manager closed meanwhile
+          return false;
+        }
+        this.#signals.unwatch = unwatch;
         try {
           await bus.subscribe();
         } catch (err) {
