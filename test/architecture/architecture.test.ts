@@ -39,6 +39,10 @@ describe('architecture', () => {
     expect(importersOf('dbus-next', ['packages/agent/src/'])).toEqual([]);
   });
 
+  it("only fleetd's composition root imports pino: every other package logs through @fleet/core's Logger", () => {
+    expect(importersOf('pino', ['packages/fleetd/src/pino-logger.ts', 'packages/fleetd/src/pino-logger.test.ts'])).toEqual([]);
+  });
+
   it('only fleetctl imports yargs', () => {
     expect(importersOf('yargs', ['packages/fleetctl/src/'])).toEqual([]);
   });

@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { configDefaults, loadConfig, type FleetdConfig } from '../config.js';
-import { FleetError, jsonLogger, type LogLevel } from '@fleet/core';
+import { FleetError, type LogLevel } from '@fleet/core';
 import { fleetdVersion, startFleetd, type RunningFleetd, type ShutdownMode } from '../fleetd.js';
+import { pinoLogger, stderrDestination } from '../pino-logger.js';
 
 const usage = `Usage: fleetd [--config FILE] [--OPTION=VALUE ...]
 
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
     return 2;
   }
   let level: LogLevel = levelOf(config);
-  const log = jsonLogger(process.stderr, () => level);
+  const log = pinoLogger(stderrDestination(), () => level);
   let fleetd: RunningFleetd;
   try {
     fleetd = await startFleetd(config, log);
