@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashUnitFile, parseUnitFile, parseUnitName, type ScheduledUnit, type TargetState } from '@fleet/core/model';
-import type { ClusterSnapshot } from '@fleet/core/registry';
+import type { ClusterSnapshot, LeaderFence, ScheduleChange, WriteOutcome } from '@fleet/core/registry';
 import { aMachine, FakeClock, InMemoryLeadership, InMemoryRegistry, RecordingLogger, withDeadline } from '@fleet/core/testing';
 import { defaultStopGraceMs, Engine } from './engine.js';
 
@@ -47,6 +47,7 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
   const log = new RecordingLogger();
   let snapshotGate: ReturnType<typeof gate> | undefined;
   let snapshotsRead = 0;
+  const writeOutcomes: WriteOutcome[] = [];
   // The engine sees the registry through this object, so that a test can hold a pass between its
   // read and its write (the window in which a leader can be deposed).
   const snapshot = async (): Promise<ClusterSnapshot> => {
@@ -57,9 +58,15 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
     if (held !== undefined) await held.wait();
     return snap;
   };
+  const applyScheduleChanges = async (changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> => {
+    const outcome = await registry.applyScheduleChanges(changes, fence);
+    writeOutcomes.push(outcome);
+    return outcome;
+  };
   const seen = new Proxy(registry, {
     get: (target, prop) => {
       if (prop === 'snapshot') return snapshot;
+      if (prop === 'applyScheduleChanges') return applyScheduleChanges;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -71,7 +78,7 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
   });
   const done = engine.run(stop.signal);
   return {
-    registry, leadership, clock, log, stop, done,
+    registry, leadership, clock, log, stop, done, writeOutcomes,
     get snapshotsRead() {
       return snapshotsRead;
     },
@@ -140,8 +147,10 @@ describe('Engine', () => {
     expect(t.registry.leaderFence).toBe(bTerm.fence);
     expect(bTerm.fence).not.toEqual(firstFence);
 
+    const writesBefore = t.writeOutcomes.length;
     held.open();
     await eventually(() => t.log.messages('warn').includes('schedule write rejected: no longer the leader'), 'the refused write');
+    expect(t.writeOutcomes.slice(writesBefore)).toEqual([{ ok: false, reason: 'not-leader' }]);
     expect(t.registry.schedule.size).toBe(0);
     expect(t.registry.reasons.size).toBe(0);
     await eventually(() => t.log.messages('warn').includes('lost engine leadership'), 'a to notice it lost');

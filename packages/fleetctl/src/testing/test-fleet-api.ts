@@ -183,11 +183,11 @@ export class TestFleetApi {
     }
   }
 
-  /** The units as stored, by name. */
+  /** The units as stored, by name (frozen copies: arrange units with {@link addUnit} and {@link place}). */
   get units(): ReadonlyMap<string, StoredUnit> {
     const out = new Map<string, StoredUnit>();
     for (const [name, record] of this.registry.units) {
-      out.set(name, { name, options: this.registry.files.get(record.hash) ?? [], desiredState: record.desiredState });
+      out.set(name, Object.freeze({ name, options: this.registry.files.get(record.hash) ?? [], desiredState: record.desiredState }));
     }
     return out;
   }
@@ -240,9 +240,9 @@ export class TestFleetApi {
     for (const s of states) this.putState(s);
   }
 
-  /** The unit states, as `/state` lists them. */
-  get states(): WireUnitState[] {
-    return [...this.registry.states.values()].map((s) => ({
+  /** The unit states, as `/state` lists them: copies, frozen so that a test cannot mistake them for the registry's (use {@link putState}). */
+  get states(): readonly Readonly<WireUnitState>[] {
+    return [...this.registry.states.values()].map((s) => Object.freeze({
       name: s.name, hash: s.hash, machineID: s.machineId, systemdLoadState: s.loadState, systemdActiveState: s.activeState, systemdSubState: s.subState,
     }));
   }
