@@ -8,6 +8,7 @@ import {
   hashUnitFile, parseRequirements, parseUnitName, storedUnitFile, type MachineId, type TargetState, type UnitFile, type UnitName, type UnitOption,
 } from '@fleet/core/model';
 import { InMemoryRegistry } from '@fleet/core/testing';
+import type { ScheduleChange } from '@fleet/core/registry';
 import type { WireMachine, WireUnitState } from '@fleet/core/wire';
 import { FakeInspection } from './fake-inspection.js';
 
@@ -62,6 +63,8 @@ export function startRealApiServer(
  * request, can answer one with a canned error, and first runs {@link converge} (with `autoConverge`,
  * the default) so that every read finds the units as healthy agents would have made them. Unit
  * status and logs come from a {@link FakeInspection} (`systemdStatus`, `journals`, `unreachable`).
+ * The test's arrangements (units, schedule, reasons, states, machines) are written through the
+ * registry's own methods, never into its maps, so an API that reads a watch-fed view sees them.
  */
 export class TestFleetApi {
   readonly requests: RecordedRequest[] = [];
@@ -76,6 +79,8 @@ export class TestFleetApi {
   #machines: MachineId[] = [];
   #proxy: Server | undefined;
   #calls = { count: 0 };
+  /** No engine runs here: the test cluster holds the leader's term and writes the schedule itself. */
+  readonly #fence = { key: 'test-fleet-api/leader', createRevision: '1' };
 
   private constructor(
     readonly registry: InMemoryRegistry,
@@ -144,6 +149,7 @@ export class TestFleetApi {
     const server = await start(counted, inspection);
     const api = new TestFleetApi(registry, inspection, server, typeof endpoint === 'string' ? endpoint : endpoint(), apiSocket, dir);
     api.#calls = calls;
+    registry.leaderFence = api.#fence;
     return api;
   }
 
@@ -201,9 +207,9 @@ export class TestFleetApi {
     const hash = hashUnitFile(file);
     const unit = parseUnitName(name);
     const desiredState = (fields.desiredState ?? 'inactive') as TargetState;
-    this.registry.files.set(hash, file);
-    this.registry.units.set(unit, { name: unit, hash, desiredState });
-    if (fields.reason !== undefined) this.registry.reasons.set(unit, fields.reason);
+    if (this.registry.units.has(unit)) void this.registry.destroyUnit(unit);
+    void this.registry.createUnit({ name: unit, file, hash, desiredState });
+    if (fields.reason !== undefined) this.#schedule([{ kind: 'set-reason', name: unit, reason: fields.reason }]);
     if (fields.machineID === undefined) return;
     const current = fields.currentState === 'loaded' || fields.currentState === 'launched' ? fields.currentState : undefined;
     this.place(name, fields.machineID, current ?? (desiredState === 'inactive' ? 'loaded' : desiredState), current !== undefined);
@@ -219,7 +225,7 @@ export class TestFleetApi {
     const hash = this.registry.units.get(unit)?.hash;
     if (hash === undefined) throw new Error(`place: add ${name} first`);
     const machineId = machineID as MachineId;
-    this.registry.schedule.set(`${machineId}/${unit}`, { name: unit, machineId, targetState: target, hash });
+    this.#schedule([{ kind: 'schedule', entry: { name: unit, machineId, targetState: target, hash } }]);
     if (reported) this.#report(unit, machineId, hash, target);
   }
 
@@ -228,7 +234,7 @@ export class TestFleetApi {
     const name = parseUnitName(state.name);
     const machineId = state.machineID as MachineId;
     const agentState = this.registry.schedule.get(`${machineId}/${name}`)?.targetState;
-    this.registry.putState({
+    void this.registry.stateSink(machineId).publishState({
       name, machineId, hash: state.hash, loadState: state.systemdLoadState, activeState: state.systemdActiveState, subState: state.systemdSubState,
       ...(agentState === undefined ? {} : { agentState }),
     });
@@ -236,7 +242,7 @@ export class TestFleetApi {
 
   /** Replaces every unit state. */
   setStates(states: readonly WireUnitState[]): void {
-    this.registry.states.clear();
+    for (const s of [...this.registry.states.values()]) void this.registry.stateSink(s.machineId).deleteState(s.name);
     for (const s of states) this.putState(s);
   }
 
@@ -266,19 +272,30 @@ export class TestFleetApi {
   converge(): void {
     const { registry } = this;
     const first = this.#machines[0];
-    for (const [key, entry] of registry.schedule) if (!registry.units.has(entry.name) || registry.units.get(entry.name)?.desiredState === 'inactive') registry.schedule.delete(key);
+    const changes: ScheduleChange[] = [];
+    for (const entry of registry.schedule.values()) {
+      const record = registry.units.get(entry.name);
+      if (record === undefined || record.desiredState === 'inactive' || first === undefined) changes.push({ kind: 'unschedule', machineId: entry.machineId, name: entry.name });
+    }
+    const reports: Array<() => void> = [];
     for (const [name, record] of registry.units) {
-      for (const [key, entry] of registry.schedule) if (entry.name === name) registry.schedule.delete(key);
-      for (const [key, state] of registry.states) if (state.name === name) registry.states.delete(key);
       if (record.desiredState === 'inactive' || first === undefined) continue;
-      const file = registry.files.get(record.hash) ?? [];
-      const global = parseRequirements(name, file).global;
-      for (const machineId of global ? this.#machines : [first]) {
-        registry.schedule.set(`${machineId}/${name}`, { name, machineId, targetState: record.desiredState, hash: record.hash });
-        this.#report(name, machineId, record.hash, record.desiredState);
+      const global = parseRequirements(name, registry.files.get(record.hash) ?? []).global;
+      const machines = global ? this.#machines : [first];
+      for (const entry of registry.schedule.values()) {
+        if (entry.name === name && !machines.includes(entry.machineId)) changes.push({ kind: 'unschedule', machineId: entry.machineId, name });
+      }
+      for (const machineId of machines) {
+        changes.push({ kind: 'schedule', entry: { name, machineId, targetState: record.desiredState, hash: record.hash } });
+        reports.push(() => this.#report(name, machineId, record.hash, record.desiredState as 'loaded' | 'launched'));
       }
     }
-    for (const [key, state] of registry.states) if (!registry.units.has(state.name)) registry.states.delete(key);
+    this.#schedule(changes);
+    // Only the machines a unit is scheduled to report it, with what their agents reached.
+    for (const state of [...registry.states.values()]) {
+      if (!registry.schedule.has(`${state.machineId}/${state.name}`)) void registry.stateSink(state.machineId).deleteState(state.name);
+    }
+    for (const report of reports) report();
   }
 
   async close(): Promise<void> {
@@ -292,9 +309,20 @@ export class TestFleetApi {
     if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
   }
 
+  /** Publishes a unit state through the machine's state sink, as its agent would. */
   #report(name: UnitName, machineId: MachineId, hash: string, agentState: 'loaded' | 'launched'): void {
     const [activeState, subState] = agentState !== 'launched' ? ['inactive', 'dead'] : this.failing.has(name) ? ['failed', 'failed'] : ['active', 'running'];
-    this.registry.putState({ name, machineId, hash, loadState: 'loaded', activeState: activeState as string, subState: subState as string, agentState });
+    void this.registry.stateSink(machineId).publishState({ name, machineId, hash, loadState: 'loaded', activeState: activeState as string, subState: subState as string, agentState });
+  }
+
+  /**
+   * Writes schedule entries and reasons as the engine would, fenced by the term the test cluster
+   * holds. Like every write here it goes through the registry's own methods, which bump the
+   * revision and wake watchers as etcd would (they change the maps before their first await, so
+   * the write is done when this returns); a failed one is an unhandled rejection that fails the test.
+   */
+  #schedule(changes: readonly ScheduleChange[]): void {
+    void this.registry.applyScheduleChanges(changes, this.#fence);
   }
 
   async #relay(req: IncomingMessage, res: ServerResponse): Promise<void> {
