@@ -162,7 +162,7 @@ describe('unitJournal over TCP', () => {
   });
 });
 
-// Plain TCP servers for answers the fake does not give; closed after each test.
+// Plain TCP servers for answers our API does not give; closed after each test.
 const servers: Server[] = [];
 async function serveTcp(handler: (req: unknown, res: ServerResponse) => void): Promise<string> {
   const server = createServer(handler);

@@ -3,7 +3,7 @@ import { makeHttpClient } from './api-client.js';
 import type { ClientConfig } from './api-client.js';
 import { buildCli } from './cli.js';
 import { globalFlagSpecs } from './global-flags.js';
-import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
+import { CapturedOutput, SteppingClock } from './testing/captured-output.js';
 import { startHarness } from './testing/harness.js';
 import type { Harness } from './testing/harness.js';
 
@@ -89,7 +89,7 @@ describe('commands abbreviated to a unique prefix (cobra.EnablePrefixMatching)',
     [['--endpoint', 'ignored-below', 'list-m', '--no-legend', '--fields', 'ip'], '10.10.1.2\n10.10.1.1\n'],
     [['vers'], 'fleetctl version 0.1.0\n'],
   ])('fleetctl %j', async (args, stdout) => {
-    // A placeholder for the fake's endpoint, unknown when the table is built.
+    // A placeholder for the test API's endpoint, unknown when the table is built.
     const fixed = args.map((a) => (a === 'ignored-below' ? h.api.endpoint : a));
     expect(await h.fleetctl(fixed)).toMatchObject({ code: 0, stdout, stderr: '' });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, ApiUnreachableError } from './api-client.js';
 import { CommandFailed, goError, goList, logLine } from './fleet-text.js';
-import { SteppingClock } from './testing/fake-fleet-api.js';
+import { SteppingClock } from './testing/captured-output.js';
 
 describe('goError', () => {
   it("words an API error as fleet's Google API client does", () => {

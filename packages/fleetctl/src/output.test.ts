@@ -65,6 +65,16 @@ describe('list-units output', () => {
     );
   });
 
+  // The API under test sorts too (by unit, then machine); fleetctl does not rely on it.
+  it('sorts rows by unit, then machine ID, whatever order the API sends', () => {
+    const unsorted: WireUnitState[] = [
+      { ...states[1]!, machineID: m1 },
+      { ...states[0]!, name: 'hello.service', machineID: m2 },
+      { ...states[0]! },
+    ];
+    expect(unitStateRows(unsorted, ips).map((r) => `${r.state.name} ${r.state.machineID}`)).toEqual([`hello.service ${m2}`, `hello.service ${m1}`, `ping.service ${m2}`]);
+  });
+
   it('prints full machine IDs and hashes with --full', () => {
     expect(renderListing(rows, listUnitsFields, table('unit,hash,machine', { full: true }))).toBe(
       'UNIT\t\tHASH\t\t\t\t\t\tMACHINE\n' +

@@ -3,7 +3,7 @@ import { hashUnitFile } from '@fleet/core/model';
 import { describe, expect, it } from 'vitest';
 import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { MachineDirectory } from './machine-directory.js';
-import { CapturedOutput, SteppingClock } from './testing/fake-fleet-api.js';
+import { CapturedOutput, SteppingClock } from './testing/captured-output.js';
 import { waitForActive, waitForUnitStates } from './wait.js';
 import type { JobState, WaitOptions } from './wait.js';
 

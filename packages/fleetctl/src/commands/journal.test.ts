@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Interrupts } from '../interrupts.js';
-import { CapturedOutput } from '../testing/fake-fleet-api.js';
+import { CapturedOutput } from '../testing/captured-output.js';
 import { machineA, machineB, optionsOf, startHarness } from '../testing/harness.js';
 import type { Harness } from '../testing/harness.js';
 
@@ -99,7 +99,7 @@ describe('journal -f', () => {
   it('prints new lines as they come until Ctrl-C, then exits 0 and closes the connection', async () => {
     const ctrlC = fakeCtrlC();
     const output = new CapturedOutput();
-    // The fake logs a new line once fleetctl printed the first ones; Ctrl-C once that one is printed.
+    // The machine logs a new line once fleetctl printed the first ones; Ctrl-C once that one is printed.
     const out = (text: string): void => {
       output.out(text);
       if (text === `${log(12)}\n`) h.api.appendJournal(machineA, 'hello.service', 'new line');

@@ -80,11 +80,12 @@ describe('start', () => {
       if (req.url !== '/fleet/v1/state') return;
       polls++;
       const state = h.api.states[0];
-      if (state !== undefined) Object.assign(state, polls < 12 ? { systemdActiveState: 'activating', systemdSubState: 'start' } : { systemdActiveState: 'active', systemdSubState: 'running' });
+      if (state !== undefined) h.api.putState({ ...state, ...(polls < 12 ? { systemdActiveState: 'activating', systemdSubState: 'start' } : { systemdActiveState: 'active', systemdSubState: 'running' }) });
     };
     h.api.addUnit('hello.service', optionsOf(hello));
     const r = await h.fleetctl(['start', 'hello.service']);
     expect(r).toMatchObject({ code: 0, stdout: `Unit hello.service launched on ${legend}\n`, stderr: '' });
+    expect(polls).toBeGreaterThanOrEqual(12);
   });
 
   it('never blocks on global units', async () => {

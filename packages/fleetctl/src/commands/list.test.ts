@@ -13,7 +13,7 @@ beforeEach(async () => {
   h.api.converge();
   h.api.autoConverge = false;
   // A second machine reports hello.service too, to check the machine ordering.
-  h.api.states.push({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'inactive', systemdSubState: 'dead' });
+  h.api.putState({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'inactive', systemdSubState: 'dead' });
 });
 afterEach(async () => {
   await h.close();
@@ -33,7 +33,8 @@ describe('list-units', () => {
     });
     expect(h.api.requests.map((q) => q.url)).toEqual([
       '/fleet/v1/state',
-      '/fleet/v1/state?nextPageToken=2',
+      // The API's page tokens are opaque (base64url of the offset).
+      '/fleet/v1/state?nextPageToken=Mg',
       '/fleet/v1/machines',
     ]);
   });

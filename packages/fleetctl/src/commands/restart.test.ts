@@ -14,7 +14,7 @@ afterEach(async () => {
   await h.close();
 });
 
-/** systemd's ActiveState of `unit` in the fake at the moment each PUT arrives. */
+/** systemd's ActiveState of `unit` in the test cluster at the moment each PUT arrives. */
 function activeStateAtPuts(unit: string): string[] {
   const seen: string[] = [];
   h.api.onRequest = (req) => {

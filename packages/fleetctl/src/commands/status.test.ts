@@ -8,7 +8,7 @@ const globalUnit = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n';
 const pending = '[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nMachineMetadata=rack=r3\n';
 const reason = '3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*';
 
-// What the machines' systemd says (the fake's status endpoint).
+// What the machines' systemd says (the test cluster's FakeInspection).
 const helloText =
   '● hello.service - Hello World\n' +
   '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
@@ -44,7 +44,9 @@ const helloBlock = `${helloFleet}\n${helloText}\n`;
 
 describe('status', () => {
   it('prints one block per unit, in argument order, separated by an empty line', async () => {
-    (h.api.units.get('pending.service') as { currentState: string }).currentState = 'loaded';
+    // Loaded on B (our API has a current state only for a unit a machine reports; see the
+    // formatter's own test for a unit with no machine and no state).
+    h.api.place('pending.service', machineB, 'loaded');
     const r = await h.fleetctl(['status', 'hello', 'global.service', 'pending']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe(
@@ -64,9 +66,13 @@ describe('status', () => {
         '\n' +
         '● pending.service\n' +
         '   Desired: launched   Current: loaded\n' +
-        '   Machine: -\n' +
+        '   Machine: 595989bb.../10.10.1.2\n' +
         `   Reason:  ${reason}\n` +
-        '   State:   no state reported\n',
+        '   State:   loaded inactive dead on 595989bb.../10.10.1.2\n' +
+        '\n' +
+        '○ pending.service\n' +
+        '     Loaded: loaded (/run/fleet/units/pending.service; linked-runtime)\n' +
+        '     Active: inactive (dead)\n',
     );
   });
 
@@ -131,7 +137,7 @@ describe('status', () => {
   });
 
   it('shows every state entry, also of a machine the unit is no longer scheduled to, with its systemd status', async () => {
-    h.api.states.push({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' });
+    h.api.putState({ name: 'hello.service', hash: 'abc', machineID: machineB, systemdLoadState: 'loaded', systemdActiveState: 'deactivating', systemdSubState: 'stop-sigterm' });
     const r = await h.fleetctl(['status', 'hello']);
     expect(r.stdout).toBe(
       '● hello.service - Hello World\n' +
@@ -140,7 +146,7 @@ describe('status', () => {
         '   State:   loaded deactivating stop-sigterm on 595989bb.../10.10.1.2\n' +
         '            loaded active running on c31e44e1.../10.10.1.1\n' +
         '\n' +
-        // The fake makes B's text up from its state entry.
+        // B's text is made up from its state entry (FakeInspection).
         '   on 595989bb.../10.10.1.2:\n' +
         '● hello.service - Hello World\n' +
         '     Loaded: loaded (/run/fleet/units/hello.service; linked-runtime)\n' +
@@ -229,14 +235,18 @@ describe('status', () => {
 
   it('keeps a multi-line description and reason on one line each', async () => {
     const options = [{ section: 'Unit', name: 'Description', value: 'two\n  lines' }, { section: 'Service', name: 'ExecStart', value: '/bin/true' }];
-    h.api.addUnit('odd.service', options, { desiredState: 'loaded', currentState: 'loaded', reason: 'first\nsecond' });
+    h.api.addUnit('odd.service', options, { desiredState: 'loaded', currentState: 'loaded', machineID: machineA, reason: 'first\nsecond' });
+    h.api.systemdStatus.set(`${machineA}/odd.service`, { text: '○ odd.service - two\n  lines', unit: { name: 'odd.service' } });
     const r = await h.fleetctl(['status', 'odd']);
     expect(r.stdout).toBe(
       '● odd.service - two lines\n' +
         '   Desired: loaded   Current: loaded\n' +
-        '   Machine: -\n' +
+        '   Machine: c31e44e1.../10.10.1.1\n' +
         '   Reason:  first second\n' +
-        '   State:   no state reported\n',
+        '   State:   loaded inactive dead on c31e44e1.../10.10.1.1\n' +
+        '\n' +
+        '○ odd.service - two\n' +
+        '  lines\n',
     );
   });
 });

@@ -1,6 +1,6 @@
 import type { WireUnitState } from '@fleet/core/wire';
 import { hashUnitFile } from '@fleet/core/model';
-import type { FakeFleetApi } from './fake-fleet-api.js';
+import type { TestFleetApi } from './test-fleet-api.js';
 import { machineA, machineB, optionsOf } from './harness.js';
 
 /** The third machine of the golden cluster. */
@@ -27,10 +27,10 @@ export const pendingReason = '3 machines: 2 rejected by MachineMetadata rack=r3,
  * three machines (metadata: several keys, none, one), and units in every state fleetctl shows:
  * launched and active, activating, loaded but stopped, failed, global on every machine, inactive
  * (never scheduled), unschedulable with a reason, and a template. systemd's status: hello.service's
- * as a real machine renders it, the others made up by the fake from their states; the third
+ * as a real machine renders it, the others made up from their states; the third
  * machine's fleetd cannot be reached (its units' systemd status is unavailable).
  */
-export function loadGoldenCluster(api: FakeFleetApi): void {
+export function loadGoldenCluster(api: TestFleetApi): void {
   api.autoConverge = false;
   api.machines = [
     { id: machineA, primaryIP: '10.10.1.1', metadata: { region: 'us-west', rack: 'r1' } },
@@ -49,7 +49,7 @@ export function loadGoldenCluster(api: FakeFleetApi): void {
   add('web@.service', 'inactive', 'inactive');
   add('web@1.service', 'launched', 'launched', machineB);
   add('db.service', 'loaded', 'loaded', machineC);
-  add('monitor.service', 'launched', 'launched');
+  add('monitor.service', 'launched', ''); // global: no current state, as in fleet's API
   add('broken.service', 'launched', 'launched', machineA);
   add('idle.service', 'inactive', 'inactive');
   add('pending.service', 'launched', 'inactive', undefined, pendingReason);
@@ -61,8 +61,8 @@ export function loadGoldenCluster(api: FakeFleetApi): void {
     systemdActiveState: active,
     systemdSubState: sub,
   });
-  // In the API's order, not sorted: fleetctl sorts.
-  api.states = [
+  // Not sorted: the API sorts (by unit, then machine), and so does fleetctl.
+  api.setStates([
     state('web@1.service', machineB, 'activating', 'start'),
     state('hello.service', machineA, 'active', 'running'),
     state('monitor.service', machineC, 'active', 'running'),
@@ -70,7 +70,7 @@ export function loadGoldenCluster(api: FakeFleetApi): void {
     state('monitor.service', machineB, 'active', 'running'),
     state('db.service', machineC, 'inactive', 'dead'),
     state('broken.service', machineA, 'failed', 'failed'),
-  ];
+  ]);
   api.systemdStatus.set(`${machineA}/hello.service`, {
     text: [
       '● hello.service - Hello World',

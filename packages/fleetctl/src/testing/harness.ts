@@ -5,7 +5,8 @@ import { parseUnitFile, type UnitOption } from '@fleet/core/model';
 import { makeHttpClient } from '../api-client.js';
 import { run } from '../cli.js';
 import type { CliDeps } from '../cli.js';
-import { CapturedOutput, FakeFleetApi, SteppingClock } from './fake-fleet-api.js';
+import { CapturedOutput, SteppingClock } from './captured-output.js';
+import { TestFleetApi } from './test-fleet-api.js';
 
 /** What one fleetctl run printed and returned. */
 export interface RunResult {
@@ -16,12 +17,12 @@ export interface RunResult {
   readonly sleeps: readonly number[];
 }
 
-/** A fake API in a temp dir plus a way to run fleetctl against it in-process. */
+/** Our real API over an in-memory registry (see {@link TestFleetApi}) plus a way to run fleetctl against it in-process. */
 export interface Harness {
-  readonly api: FakeFleetApi;
+  readonly api: TestFleetApi;
   /** The temp dir; unit files can be written here. */
   readonly dir: string;
-  /** Runs fleetctl with `--endpoint` pointing at the fake (unless `env` sets `FLEETCTL_ENDPOINT`). */
+  /** Runs fleetctl with `--endpoint` pointing at the API (unless `env` sets `FLEETCTL_ENDPOINT`). */
   fleetctl(args: readonly string[], env?: Readonly<Record<string, string>>, more?: Partial<CliDeps>): Promise<RunResult>;
   close(): Promise<void>;
 }
@@ -36,7 +37,7 @@ export function optionsOf(text: string): UnitOption[] {
 
 export async function startHarness(): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetctl-test-'));
-  const api = await FakeFleetApi.start(dir);
+  const api = await TestFleetApi.start(dir);
   api.machines = [
     { id: machineA, primaryIP: '10.10.1.1', metadata: { region: 'us-west' } },
     { id: machineB, primaryIP: '10.10.1.2', metadata: {} },
