@@ -4,20 +4,28 @@ import type { UnitFile } from '../model/unit-file.js';
 import type { UnitName } from '../model/unit-name.js';
 import type { UnitRecord } from './codec.js';
 
-/** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */
-export interface ClusterSnapshot {
+/**
+ * What the engine plans from, at ONE etcd revision: everything but the units' reported states,
+ * which neither the planner nor the stop deferral reads (fleet's engine plans from intent and
+ * presence alone).
+ */
+export interface PlanningInput {
   readonly revision: string;
   readonly units: ReadonlyMap<UnitName, UnitRecord>;
   readonly schedule: readonly ScheduledUnit[];
   /** Present machines, with their effective metadata (configured + API overrides). */
   readonly machines: ReadonlyMap<MachineId, MachineState>;
-  readonly states: readonly UnitState[];
   /** Why units that should run are not placed, as the engine last wrote it. */
   readonly reasons: ReadonlyMap<UnitName, string>;
   /** Hashes of every stored unit file (keys only; for garbage collection). */
   readonly unitFileHashes: readonly string[];
   /** Keys whose values did not decode; skipped, reported so they can be logged. */
   readonly corrupt: readonly string[];
+}
+
+/** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */
+export interface ClusterSnapshot extends PlanningInput {
+  readonly states: readonly UnitState[];
 }
 
 /** Result of {@link UnitStore.createUnit}. */

@@ -5,6 +5,8 @@ import { type UnitFile } from '../model/unit-file.js';
 import { type ScheduledUnit, type TargetState, type Unit, type UnitState } from '../model/unit.js';
 import { type UnitName } from '../model/unit-name.js';
 import type { UnitRecord } from '../registry/codec.js';
+import { ClusterState } from '../registry/cluster-state.js';
+import type { ClusterView, ClusterViewSource } from '../registry/cluster-view.js';
 import type {
   ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader, ReplaceUnitOutcome,
   ScheduleChange, ScheduleWriter, UnitStateSink, UnitStore, WriteOutcome,
@@ -27,7 +29,7 @@ type Change = { readonly kind: 'cluster' } | { readonly kind: 'machine-schedule'
  * revision and wake no watcher (use {@link putMachine}, {@link removeMachine} and {@link stateSink}
  * for that). `unavailable = true` makes every call fail as during an etcd outage.
  */
-export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
+export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSource, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
   readonly units = new Map<UnitName, UnitRecord>();
   readonly files = new Map<string, UnitFile>();
   readonly schedule = new Map<string, ScheduledUnit>();
@@ -117,6 +119,11 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ScheduleWrite
       unitFileHashes: [...this.files.keys()],
       corrupt: [],
     };
+  }
+
+  /** A view of the maps as they are now: every write (direct edits included) is in it. */
+  async view(): Promise<ClusterView> {
+    return ClusterState.of(await this.snapshot());
   }
 
   async patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void> {
