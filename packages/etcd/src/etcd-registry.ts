@@ -17,6 +17,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   private readonly fileCache = new Map<string, UnitFile>();
 
   private readonly client: Etcd3;
+  private lastWrite = 0n;
   constructor(connection: EtcdConnection, prefix: string, private readonly log: Logger) {
     this.client = etcdClient(connection);
     this.keys = new KeySchema(prefix);
@@ -27,7 +28,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const result = await this.call('create unit', () =>
       this.client.if(key, 'Create', '==', 0).then(...this.writeUnitOps(unit)).else(this.client.get(key)).commit(),
     );
-    if (result.succeeded) return { kind: 'created' };
+    if (result.succeeded) return this.wrote(result.header.revision, { kind: 'created' });
     const kv = result.responses[0]?.response_range?.kvs[0];
     if (kv === undefined) return this.createUnit(unit); // deleted between compare and read: try again
     return { kind: 'exists', existing: codec.decodeUnit(key, unit.name, kv.value.toString()), revision: kv.mod_revision };
@@ -38,7 +39,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const result = await this.call('replace unit', () =>
       this.client.if(this.keys.unit(unit.name), 'Mod', '==', revision).then(...this.writeUnitOps(unit)).commit(),
     );
-    return result.succeeded ? { kind: 'replaced' } : { kind: 'conflict' };
+    return result.succeeded ? this.wrote(result.header.revision, { kind: 'replaced' }) : { kind: 'conflict' };
   }
 
   /** The file (stored once per hash) and the unit record, written together in one transaction. */
@@ -61,13 +62,13 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       const result = await this.call('set desired state', () =>
         this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(codec.encodeUnit({ ...record, desiredState: state }))).commit(),
       );
-      if (result.succeeded) return true;
+      if (result.succeeded) return this.wrote(result.header.revision, true);
     }
   }
 
   async destroyUnit(name: UnitName): Promise<boolean> {
     const result = await this.call('destroy unit', () => this.client.delete().key(this.keys.unit(name)).exec());
-    return Number(result.deleted) > 0;
+    return Number(result.deleted) > 0 ? this.wrote(result.header.revision, true) : false;
   }
 
   async getUnit(name: UnitName): Promise<Unit | undefined> {
@@ -196,7 +197,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         return Object.keys(o).length === 0 ? this.client.delete().key(c.key) : this.client.put(c.key).value(codec.encodeMetadataOverrides(o));
       });
       const result = await this.call('patch machine metadata', () => txn.then(...ops).commit());
-      if (result.succeeded) return;
+      if (result.succeeded) return void this.wroteTxn(result);
     }
   }
 
@@ -242,6 +243,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       });
       const result = await this.call('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
       if (!result.succeeded) return { ok: false, reason: 'not-leader' };
+      this.wroteTxn(result);
     }
     // Garbage collection is rare: one transaction per file, so a file re-written since the snapshot
     // (a new unit with the same content) fails only its own compare.
@@ -251,7 +253,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       const result = await this.call('delete unit file', () =>
         this.client.if(fence.key, 'Create', '==', fence.createRevision).and(key, 'Mod', '<', (BigInt(c.unchangedSince) + 1n).toString()).then(this.client.delete().key(key)).commit(),
       );
-      if (!result.succeeded && !(await this.call('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
+      if (result.succeeded) this.wroteTxn(result);
+      else if (!(await this.call('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
     }
     return { ok: true };
   }
@@ -277,6 +280,28 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     // schedule writes and the agents' state reports must not wake it.
     const prefixes = scope.kind === 'cluster' ? [this.keys.units, this.keys.machines, this.keys.machineMetadata] : [this.keys.machineSchedule(scope.machine)];
     return mergeWakeups(prefixes.map((p) => watchPrefix(this.client, p, signal, this.log)), signal);
+  }
+
+  /**
+   * The revision of the last write this registry made that changed something: a read through the
+   * cluster cache waits until the cache has reached it (read-your-own-writes). `'0'` before any.
+   */
+  get lastWriteRevision(): string {
+    return this.lastWrite.toString();
+  }
+
+  private wrote<T>(revision: string, value: T): T {
+    const r = BigInt(revision);
+    if (r > this.lastWrite) this.lastWrite = r;
+    return value;
+  }
+
+  /**
+   * Notes a transaction's revision only if it changed a key: one whose deletes all missed creates
+   * no revision, and its header's (the store's latest) may belong to keys the cache never sees.
+   */
+  private wroteTxn(result: { header: { revision: string }; responses: readonly { response_put?: unknown; response_delete_range?: { deleted: string } }[] }): void {
+    if (result.responses.some((r) => (r.response_put ?? null) !== null || Number(r.response_delete_range?.deleted ?? 0) > 0)) this.wrote(result.header.revision, undefined);
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

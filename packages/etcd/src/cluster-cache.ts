@@ -1,0 +1,232 @@
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { RegistryUnavailableError, systemClock, Wakeup, type Clock, type Logger } from '@fleet/core';
+import type { UnitFile } from '@fleet/core/model';
+import { ClusterState, applyWatchEvents, type ChangeFeed, type ChangeScope, type ClusterView, type ClusterViewSource, type KeySchema, type WatchEvent } from '@fleet/core/registry';
+import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import { UnitFileCache } from './unit-file-cache.js';
+
+/** Keys per range request of a fill (all at one revision); keeps each response far below gRPC's 4 MB. */
+const fillPageSize = 1_000;
+/** etcd's default cap on operations per transaction is 128. */
+const maxReadsPerTxn = 100;
+
+export interface ClusterCacheOptions {
+  /** Where the writes this fleetd makes are recorded (its `EtcdRegistry`). */
+  readonly ownWrites: { readonly lastWriteRevision: string };
+  /**
+   * How long a read waits for the cache to reach this fleetd's last write (or its first fill)
+   * before failing with RegistryUnavailableError (a 503 from the API, a failed engine pass that
+   * is retried). Default 2 s.
+   */
+  readonly waitMs?: number;
+  /** Bound of the unit-file cache (default 20,000 files). */
+  readonly unitFileCacheSize?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * One fleetd's view of its cluster, kept in memory (the informer pattern): filled by ranges at ONE
+ * revision, then kept current by a watch of the whole prefix from the next revision, applied with
+ * {@link applyWatchEvents}. A watch that fails (etcd compacted past it, or cancelled it) is
+ * replaced by a new fill; the old view serves until the new one is complete. Reads cost no etcd
+ * request, except for unit files not yet cached (fetched in batches).
+ *
+ * Read-your-own-writes: {@link view} waits until the cache revision has reached the last write
+ * this fleetd made through its registry; after `waitMs` it fails (RegistryUnavailableError) rather
+ * than answer from a view that misses that write. Writes that must be fresh (create,
+ * compare-and-set) go to etcd through the registry, never through this.
+ */
+export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
+  private state: ClusterState | undefined;
+  private readonly files: UnitFileCache;
+  /** Reads waiting for the view to advance. */
+  private advanceWaiters = new Set<() => void>();
+  /** Wakes the engine's `cluster` feed: units, machines and metadata changed (or a new fill). */
+  private readonly clusterWatchers = new Set<Wakeup>();
+  private readonly client: Etcd3;
+  private readonly clock: Clock;
+  /** Fills done, for tests and the benchmark. */
+  fills = 0;
+
+  constructor(connection: EtcdConnection, private readonly keys: KeySchema, private readonly log: Logger, private readonly options: ClusterCacheOptions) {
+    this.client = etcdClient(connection);
+    this.files = new UnitFileCache(log, options.unitFileCacheSize);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The revision the view reflects ('0' before the first fill). */
+  get revision(): string {
+    return this.state?.revision ?? '0';
+  }
+
+  /** Fills and follows until `signal` aborts; resolves once the first fill is in. */
+  start(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      void this.run(signal, resolve);
+    });
+  }
+
+  async view(): Promise<ClusterView> {
+    const wanted = BigInt(this.options.ownWrites.lastWriteRevision);
+    const ready = (): ClusterState | undefined => (this.state !== undefined && BigInt(this.state.revision) >= wanted ? this.state : undefined);
+    const now = ready();
+    if (now !== undefined) return now;
+    const timeout = new AbortController();
+    const waitMs = this.options.waitMs ?? 2_000;
+    const expired = this.clock.sleep(waitMs, timeout.signal).then(() => true, () => false);
+    try {
+      for (;;) {
+        const timedOut = await Promise.race([expired, new Promise<boolean>((resolve) => this.advanceWaiters.add(() => resolve(false)))]);
+        const state = ready();
+        if (state !== undefined) return state;
+        if (timedOut) break;
+      }
+    } finally {
+      timeout.abort();
+    }
+    throw new RegistryUnavailableError('read cluster view', {
+      cause: new Error(`the cluster cache is at revision ${this.revision}, short of this fleetd's write at ${wanted} after ${waitMs} ms`),
+    });
+  }
+
+  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    const out = new Map<string, UnitFile>();
+    const missing: string[] = [];
+    for (const hash of new Set(hashes)) {
+      const file = this.files.get(hash);
+      if (file !== undefined) out.set(hash, file);
+      else missing.push(hash);
+    }
+    for (let i = 0; i < missing.length; i += maxReadsPerTxn) {
+      const batch = missing.slice(i, i + maxReadsPerTxn);
+      const res = await this.call('read unit files', () => this.client.kv.txn({ success: batch.map((h) => ({ request_range: { key: Buffer.from(this.keys.unitFile(h)) } })) }));
+      for (const [j, op] of res.responses.entries()) {
+        const kv = op.response_range?.kvs[0];
+        const hash = batch[j];
+        if (kv === undefined || hash === undefined) continue;
+        const file = this.files.putStored(kv.key.toString(), hash, kv.value.toString());
+        if (file !== undefined) out.set(hash, file);
+      }
+    }
+    return out;
+  }
+
+  /** Wake-ups for the engine (`cluster`: units, machines, metadata); other scopes are the registry's. */
+  async *changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void> {
+    if (scope.kind !== 'cluster') throw new Error('the cluster cache feeds only the cluster scope');
+    const wake = new Wakeup();
+    wake.notify();
+    this.clusterWatchers.add(wake);
+    try {
+      yield* wake.stream(signal);
+    } finally {
+      this.clusterWatchers.delete(wake);
+    }
+  }
+
+  private async run(signal: AbortSignal, filled: () => void): Promise<void> {
+    let delayMs = 100;
+    while (!signal.aborted) {
+      try {
+        const state = await this.fill();
+        this.state = state;
+        this.fills += 1;
+        filled();
+        delayMs = 100;
+        this.changed(true);
+        await this.follow(state, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        this.log.warn('cluster cache lost its watch; filling it again', { err, revision: this.revision });
+        await this.clock.sleep(delayMs, signal).catch(() => undefined);
+        delayMs = Math.min(delayMs * 2, 1_000);
+      }
+    }
+  }
+
+  /** Every key under the prefix, in pages, all at the revision of the first page. */
+  private async fill(): Promise<ClusterState> {
+    const state = new ClusterState();
+    const end = prefixEnd(this.keys.prefix);
+    let from = Buffer.from(this.keys.prefix);
+    let revision: string | undefined;
+    for (;;) {
+      const res = await this.call('fill cluster cache', () => this.client.kv.range({ key: from, range_end: end, limit: fillPageSize, ...(revision === undefined ? {} : { revision }) }));
+      revision ??= res.header.revision;
+      this.apply(state, res.kvs.map((kv) => toEvent(kv, kv.value.toString())));
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined) break;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    // The view reflects the fill's revision, even if its last change under the prefix is older.
+    state.revision = revision;
+    return state;
+  }
+
+  /** Applies the watch's events until it fails; returns when `signal` aborts. */
+  private async follow(state: ClusterState, signal: AbortSignal): Promise<void> {
+    const watcher: Watcher = await this.call('watch cluster', () =>
+      this.client.watch().prefix(this.keys.prefix).startRevision((BigInt(state.revision) + 1n).toString()).create(),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        watcher.on('error', reject);
+        watcher.on('end', () => reject(new Error('watch ended')));
+        watcher.on('data', (res) => {
+          const events = res.events.map((e) => toEvent(e.kv, e.type === 'Delete' ? undefined : e.kv.value.toString()));
+          const touchesCluster = this.apply(state, events);
+          // A progress or empty response moves nothing; the header revision may be of other prefixes.
+          this.changed(touchesCluster);
+        });
+      });
+    } finally {
+      await watcher.cancel().catch(() => undefined);
+    }
+  }
+
+  /** Applies events (caching unit files they carry); true if any was a unit, machine or metadata change. */
+  private apply(state: ClusterState, events: readonly WatchEvent[]): boolean {
+    let cluster = false;
+    for (const e of events) {
+      const c = this.keys.classify(e.key);
+      if (c?.kind === 'units' || c?.kind === 'machines' || c?.kind === 'machine-metadata') cluster = true;
+      else if (c?.kind === 'unit-files' && e.value !== undefined && this.files.size < this.files.limit) this.files.putStored(e.key, c.parts[0] ?? '', e.value);
+    }
+    const corrupt = applyWatchEvents(state, this.keys, events);
+    if (corrupt.length > 0) this.log.warn('skipping corrupt records', { keys: corrupt });
+    return cluster;
+  }
+
+  private changed(cluster: boolean): void {
+    const waiters = this.advanceWaiters;
+    this.advanceWaiters = new Set();
+    for (const w of waiters) w();
+    if (cluster) for (const w of this.clusterWatchers) w.notify();
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new RegistryUnavailableError(operation, { cause: err });
+    }
+  }
+}
+
+function toEvent(kv: IKeyValue, value: string | undefined): WatchEvent {
+  return { key: kv.key.toString(), value, revision: kv.mod_revision };
+}
+
+/** The first key after every key starting with `prefix` (etcd's range end of a prefix). */
+function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
