@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger, systemClock } from '@fleet/core';
 import { handleApiRequest, startApiServer, type ApiDeps, type ApiResponse } from '@fleet/api';
 import { hashUnitFile, parseUnitFile, parseUnitName, type MachineState } from '@fleet/core/model';
-import { EtcdRegistry, MachinePresence } from '@fleet/etcd';
+import { EtcdClusterCache, EtcdRegistry, MachinePresence } from '@fleet/etcd';
+import { KeySchema } from '@fleet/core/registry';
 import { aMachine } from '@fleet/core/testing';
 import { httpRequest } from '../../scripts/local-cluster/http.js';
 import { pollUntil } from '../../scripts/local-cluster/processes.js';
@@ -13,11 +14,16 @@ const fixture = useEtcd('api-test');
 
 const options = (command: string) => [{ section: 'Service', name: 'ExecStart', value: command }];
 
-/** The API over a registry on a fresh prefix, called in-process. */
+const caches = new AbortController();
+afterAll(() => caches.abort());
+
+/** The API over a registry and its cluster cache on a fresh prefix, called in-process (as fleetd wires them). */
 function api(tokenLimit = 100) {
   const prefix = fixture.freshPrefix();
   const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
-  const deps: ApiDeps = { units: registry, cluster: registry, machines: registry, tokenLimit };
+  const cache = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger, { ownWrites: registry });
+  void cache.start(caches.signal);
+  const deps: ApiDeps = { units: registry, cluster: cache, machines: registry, tokenLimit };
   const call = (method: string, path: string, body?: unknown, query = ''): Promise<ApiResponse> =>
     handleApiRequest({ method, path, query: new URLSearchParams(query), body }, deps);
   const presence = async (machine: MachineState): Promise<MachinePresence> => {

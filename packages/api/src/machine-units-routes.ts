@@ -35,7 +35,7 @@ async function forward(req: ApiRequest, deps: ApiDeps, machine: MachineId, unit:
   const inspection = deps.inspection;
   if (inspection === undefined) return apiError(501, 'this fleet server cannot read unit status or logs');
   if (req.forwarded === true) return apiError(502, `request for machine ${machine} was forwarded to a fleet server that is not that machine`);
-  const target = (await deps.cluster.snapshot()).machines.get(machine);
+  const target = (await deps.cluster.view()).machine(machine);
   if (target === undefined) return apiError(404, `machine ${machine} is not in the cluster`);
   if (target.apiUrl === undefined) return apiError(502, `machine ${machine} does not serve its API over TCP (set api_listen on it)`);
   const query = req.query.toString();

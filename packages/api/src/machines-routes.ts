@@ -1,5 +1,4 @@
 import { isMachineId, metadataKeyPattern, type MachineId, type MetadataChange } from '@fleet/core/model';
-import { inMachineOrder } from './listing-order.js';
 import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireMachine } from '@fleet/core/wire';
 
@@ -23,8 +22,9 @@ export async function machinesCollection(req: ApiRequest, deps: ApiDeps): Promis
 }
 
 async function listMachines(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-  const snapshot = await deps.cluster.snapshot();
-  const machines: WireMachine[] = inMachineOrder(snapshot.machines.values()).map((m) => ({ id: m.id, primaryIP: m.publicIp, metadata: { ...m.metadata } }));
+  // By ID already; machines are few next to units.
+  const machines: WireMachine[] = (await deps.cluster.view()).machines()
+    .map((m) => ({ id: m.id, primaryIP: m.publicIp, metadata: { ...m.metadata } }));
   const page = paginate(machines, req.query, deps.tokenLimit);
   if (page === undefined) return apiError(400, 'invalid nextPageToken');
   return { status: 200, body: withToken({ machines: page.items }, page.next) };

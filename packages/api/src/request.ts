@@ -1,5 +1,5 @@
 import type { Clock } from '@fleet/core';
-import type { ClusterReader, MachineMetadataStore, UnitStore } from '@fleet/core/registry';
+import type { ClusterViewSource, MachineMetadataStore, UnitStore } from '@fleet/core/registry';
 import type { UnitInspection } from './inspection.js';
 
 /** An API answer as a value: status, extra headers and JSON body (none for 204). */
@@ -32,7 +32,8 @@ export interface ApiRequest {
 /** What the API reads and writes through: registry roles only, so it runs over etcd or in memory. */
 export interface ApiDeps {
   readonly units: UnitStore;
-  readonly cluster: ClusterReader;
+  /** The cluster as this fleetd's cache holds it: reads cost no etcd request (but for uncached unit files). */
+  readonly cluster: ClusterViewSource;
   readonly machines: MachineMetadataStore;
   /** Page size (fleet's `token_limit`). */
   readonly tokenLimit: number;
@@ -69,7 +70,16 @@ export function methodNotAllowed(req: ApiRequest, allowed: readonly string[]): A
 
 /** One page of `items` and the token of the next page, or `undefined` for a malformed token. */
 export function paginate<T>(items: readonly T[], query: URLSearchParams, limit: number): { items: T[]; next: string | undefined } | undefined {
-  // Offset-based tokens, opaque to clients (base64url of the offset).
+  const page = pageOf(query, limit, items.length);
+  return page === undefined ? undefined : { items: items.slice(page.offset, page.offset + limit), next: page.next };
+}
+
+/**
+ * Where the page a request asks for starts in a listing of `total` items, and the token of the
+ * next page; `undefined` for a malformed token. Offset-based tokens, opaque to clients (base64url
+ * of the offset): the listing itself is read a page at a time.
+ */
+export function pageOf(query: URLSearchParams, limit: number, total: number): { offset: number; next: string | undefined } | undefined {
   const token = query.get('nextPageToken');
   let offset = 0;
   if (token !== null && token !== '') {
@@ -78,7 +88,7 @@ export function paginate<T>(items: readonly T[], query: URLSearchParams, limit: 
     offset = Number(decoded);
   }
   const end = offset + limit;
-  return { items: items.slice(offset, end), next: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined };
+  return { offset, next: end < total ? Buffer.from(String(end)).toString('base64url') : undefined };
 }
 
 /** `body` with `nextPageToken` when there is a next page. */

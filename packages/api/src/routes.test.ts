@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '@fleet/core';
 import { hashUnitFile, parseUnitName, type Unit, type UnitFile } from '@fleet/core/model';
-import type { ClusterReader, CreateUnitOutcome } from '@fleet/core/registry';
+import type { ClusterViewSource, CreateUnitOutcome } from '@fleet/core/registry';
 import { aMachine, InMemoryRegistry } from '@fleet/core/testing';
 import { discoveryDocument } from './discovery.js';
 import type { ApiDeps, ApiResponse } from './request.js';
@@ -217,7 +217,7 @@ describe('API v1 units', () => {
     let expire: () => void = () => undefined;
     const sleeps: number[] = [];
     const clock: Clock = { now: () => 0, sleep: (ms) => { sleeps.push(ms); return new Promise<void>((resolve) => (expire = resolve)); } };
-    const stalled: ClusterReader = { snapshot: () => new Promise(() => undefined), unitFiles: () => new Promise(() => undefined) };
+    const stalled: ClusterViewSource = { view: () => new Promise(() => undefined), unitFiles: () => new Promise(() => undefined) };
     const { call } = fresh({ cluster: stalled, registryTimeoutMs: 3000, clock });
     const answer = call('GET', '/units');
     expect(sleeps).toEqual([3000]);

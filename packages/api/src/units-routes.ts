@@ -1,22 +1,20 @@
 import { hashUnitFile, isTargetState, isTemplate, parseUnitName, storedUnitFile, targetStates, unitFileProblem, unitNameProblem, type ScheduledUnit, type TargetState, type UnitFile, type UnitName, type UnitOption, type UnitState, parseRequirements, requirementsProblems } from '@fleet/core/model';
-import type { ClusterSnapshot } from '@fleet/core/registry';
-import { inUnitOrder } from './listing-order.js';
-import { apiError, methodNotAllowed, paginate, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
+import type { ClusterView } from '@fleet/core/registry';
+import { apiError, methodNotAllowed, pageOf, withToken, type ApiDeps, type ApiRequest, type ApiResponse } from './request.js';
 import type { WireUnit, WireUnitOption } from '@fleet/core/wire';
 
-/** `/units`: GET lists units a page at a time. */
+/** `/units`: GET lists units a page at a time (a page costs O(page), whatever the cluster's size). */
 export async function unitsCollection(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   if (req.method !== 'GET') return methodNotAllowed(req, ['GET']);
-  const snapshot = await deps.cluster.snapshot();
-  const names = inUnitOrder(snapshot.units.keys());
-  const page = paginate(names, req.query, deps.tokenLimit);
+  const view = await deps.cluster.view();
+  const page = pageOf(req.query, deps.tokenLimit, view.unitCount);
   if (page === undefined) return apiError(400, 'invalid nextPageToken');
-  const records = page.items.flatMap((name) => snapshot.units.get(name) ?? []);
+  // Everything from the view at once (it may be live), then the files.
+  const records = view.units(page.offset, deps.tokenLimit).map((r) => ({ ...r, facts: factsOf(view, r.name) }));
   const files = await deps.cluster.unitFiles(records.map((r) => r.hash));
-  const view = unitsView(snapshot);
   const units: WireUnit[] = records.flatMap((r) => {
     const file = files.get(r.hash);
-    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, view)];
+    return file === undefined ? [] : [toWireUnit(r.name, file, r.desiredState, r.facts)];
   });
   return { status: 200, body: withToken({ units }, page.next) };
 }
@@ -31,9 +29,12 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
   const name = parseUnitName(rawName); // FleetError → 400 with the rule broken
   switch (req.method) {
     case 'GET': {
-      const [unit, snapshot] = await Promise.all([deps.units.getUnit(name), deps.cluster.snapshot()]);
-      if (unit === undefined) return apiError(404, `unit ${name} does not exist`);
-      return { status: 200, body: toWireUnit(name, unit.file, unit.desiredState, unitsView(snapshot)) };
+      const view = await deps.cluster.view();
+      const record = view.unit(name);
+      const facts = factsOf(view, name);
+      const file = record === undefined ? undefined : (await deps.cluster.unitFiles([record.hash])).get(record.hash);
+      if (record === undefined || file === undefined) return apiError(404, `unit ${name} does not exist`);
+      return { status: 200, body: toWireUnit(name, file, record.desiredState, facts) };
     }
     case 'DELETE':
       return (await deps.units.destroyUnit(name)) ? { status: 204 } : apiError(404, `unit ${name} does not exist`);
@@ -108,25 +109,16 @@ async function storeUnit(deps: ApiDeps, name: UnitName, file: UnitFile, desiredS
   return apiError(409, `unit ${name} was changed by another request while it was being replaced; retry`);
 }
 
-/**
- * What answering about units needs, indexed once per answer: the first schedule entry of each unit
- * (by machine ID) and the reported states by machine and unit.
- */
-interface UnitsView {
-  readonly snapshot: ClusterSnapshot;
-  readonly placed: ReadonlyMap<UnitName, ScheduledUnit>;
-  readonly states: ReadonlyMap<string, UnitState>;
+/** What answering about a unit needs besides its record: its first schedule entry (by machine ID), that machine's report, the engine's reason. */
+interface UnitFacts {
+  readonly entry: ScheduledUnit | undefined;
+  readonly reported: UnitState | undefined;
+  readonly reason: string | undefined;
 }
 
-function unitsView(snapshot: ClusterSnapshot): UnitsView {
-  const placed = new Map<UnitName, ScheduledUnit>();
-  for (const e of snapshot.schedule) {
-    const seen = placed.get(e.name);
-    if (seen === undefined || e.machineId < seen.machineId) placed.set(e.name, e);
-  }
-  const states = new Map<string, UnitState>();
-  for (const s of snapshot.states) states.set(`${s.machineId}/${s.name}`, s);
-  return { snapshot, placed, states };
+function factsOf(view: ClusterView, name: UnitName): UnitFacts {
+  const entry = view.placements(name)[0];
+  return { entry, reported: entry === undefined ? undefined : view.state(entry.machineId, name), reason: view.reason(name) };
 }
 
 /**
@@ -135,10 +127,8 @@ function unitsView(snapshot: ClusterSnapshot): UnitsView {
  * target: a unit the engine placed but no agent has acted on yet is still `inactive`, and a unit
  * being stopped stays `launched` until its agent has stopped it, as in fleet.
  */
-function currentState(entry: ScheduledUnit | undefined, states: ReadonlyMap<string, UnitState>): TargetState {
-  if (entry === undefined) return 'inactive';
-  const reported = states.get(`${entry.machineId}/${entry.name}`);
-  if (reported === undefined) return 'inactive';
+function currentState({ entry, reported }: UnitFacts): TargetState {
+  if (entry === undefined || reported === undefined) return 'inactive';
   return reported.agentState ?? 'loaded';
 }
 
@@ -150,14 +140,13 @@ function toWireOption({ section, name, value }: UnitOption): WireUnitOption {
   return option;
 }
 
-function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, view: UnitsView): WireUnit {
-  const entry = view.placed.get(name);
+function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, facts: UnitFacts): WireUnit {
+  const { entry, reason } = facts;
   // A global unit runs on many machines: like fleet, it names none and has no current state.
   const global = parseRequirements(name, file).global;
   const unit: WireUnit = { name, options: file.map(toWireOption), desiredState };
-  if (!global) unit.currentState = currentState(entry, view.states);
+  if (!global) unit.currentState = currentState(facts);
   if (entry !== undefined && !global) unit.machineID = entry.machineId;
-  const reason = view.snapshot.reasons.get(name);
   if (reason !== undefined) unit.reason = reason;
   return unit;
 }

@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@fleet/core';
-import type { Leadership, ChangeFeed, ClusterReader, LeaderFence, RegistryOutages, ScheduleWriter } from '@fleet/core/registry';
+import type { Leadership, ChangeFeed, ClusterViewSource, LeaderFence, RegistryOutages, ScheduleWriter } from '@fleet/core/registry';
 import { RegistryUnavailableError, mergeWakeups, runLoop, Wakeup } from '@fleet/core';
 import type { MachineId, UnitName } from '@fleet/core/model';
 import { heldMachines } from './reconciler/grace.js';
@@ -9,7 +9,11 @@ import { deferStops } from './reconciler/stop-grace.js';
 
 export interface EngineOptions {
   readonly machineId: MachineId;
-  readonly registry: ClusterReader & ScheduleWriter & ChangeFeed;
+  /**
+   * The cluster view it plans from (this fleetd's cache: a pass reads no etcd, and sees the
+   * engine's own last writes), the change feed that wakes it and the fenced schedule writes.
+   */
+  readonly registry: ClusterViewSource & ScheduleWriter & ChangeFeed;
   readonly leadership: Leadership;
   readonly clock: Clock;
   readonly log: Logger;
@@ -31,7 +35,7 @@ export const defaultStopGraceMs = 250;
 
 /**
  * The cluster's scheduler. Campaigns for leadership; while it leads, runs reconcile passes
- * (snapshot → pure plan → fenced apply) on every unit/machine change and every interval.
+ * (cluster view → pure plan → fenced apply) on every unit/machine change and every interval.
  */
 export class Engine {
   private readonly requirements: RequirementsCache;
@@ -85,7 +89,8 @@ export class Engine {
     const { registry, log, clock, outages } = this.options;
     let read;
     try {
-      read = await registry.snapshot();
+      // Unit states are left out: neither the planner nor the stop deferral reads them.
+      read = (await registry.view()).planningInput();
     } catch (err) {
       if (err instanceof RegistryUnavailableError) outages?.record(clock.now());
       throw err;

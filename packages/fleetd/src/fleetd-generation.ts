@@ -1,5 +1,5 @@
 import { Engine } from '@fleet/engine';
-import { EtcdLeadership, type EtcdConnection, MachinePresence, type EtcdRegistry } from '@fleet/etcd';
+import { EtcdLeadership, type EtcdClusterCache, type EtcdConnection, MachinePresence, type EtcdRegistry } from '@fleet/etcd';
 import { type Clock, type Logger } from '@fleet/core';
 import { type FleetdConfig } from './config.js';
 import type { MachineState, UnitName } from '@fleet/core/model';
@@ -16,6 +16,8 @@ export interface GenerationDeps {
   readonly machine: MachineState;
   readonly client: EtcdConnection;
   readonly registry: EtcdRegistry;
+  /** This fleetd's cluster view, which the engine plans from and is woken by. */
+  readonly cache: EtcdClusterCache;
   readonly units: UnitManager;
   readonly clock: Clock;
   readonly log: Logger;
@@ -85,7 +87,13 @@ export class FleetdGeneration {
       const ttlSeconds = Math.max(2, Math.ceil((5 * config.engineReconcileIntervalMs) / 1000));
       const leadership = new EtcdLeadership(this.deps.client, config.etcdKeyPrefix, ttlSeconds, clock, log.child({ component: 'leader' }));
       const engine = new Engine({
-        machineId: machine.id, registry, leadership, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs,
+        machineId: machine.id, leadership,
+        registry: {
+          view: () => this.deps.cache.view(),
+          unitFiles: (hashes) => this.deps.cache.unitFiles(hashes),
+          changes: (scope, s) => this.deps.cache.changes(scope, s),
+          applyScheduleChanges: (changes, fence) => registry.applyScheduleChanges(changes, fence),
+        }, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs,
         // Machines get one agent_ttl after etcd comes back to re-register before their units move.
         outages, outageGraceMs: config.agentTtlSeconds * 1000,
       });

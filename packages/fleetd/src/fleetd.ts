@@ -6,8 +6,8 @@ import { planReload, type ReloadPlan } from './config-reload.js';
 import { type FleetdConfig } from './config.js';
 import { httpForwarder, readApiTls, startApiServer, type ApiDeps, type ApiServer, type UnitInspection } from '@fleet/api';
 import { parseMachineId, type MachineId, type MachineState, type UnitName } from '@fleet/core/model';
-import { connectEtcd, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
-import { RegistryOutages } from '@fleet/core/registry';
+import { connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
+import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
 import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager } from '@fleet/agent';
 import { PresenceLeaseFile } from './presence-file.js';
@@ -86,7 +86,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
       return current.registry;
     },
     get cluster() {
-      return current.registry;
+      return current.cache;
     },
     get machines() {
       return current.registry;
@@ -105,7 +105,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     { socketPath: config.apiSocket, tcp: config.apiListen, allowRemote: config.apiAllowRemote, tls },
     log.child({ component: 'api' }),
   ).catch(async (err: unknown) => {
-    current.client.close();
+    closeConnection(current);
     await units.close().catch(() => undefined);
     await systemd.close();
     throw err;
@@ -116,11 +116,11 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   });
 
   // A client replaced by a reload is closed once the API requests that may still use it had their time.
-  const retired = new Set<EtcdConnection>();
+  const retired = new Set<Connection>();
   const retire = (old: Connection): void => {
-    retired.add(old.client);
+    retired.add(old);
     setTimeout(() => {
-      if (retired.delete(old.client)) old.client.close();
+      if (retired.delete(old)) closeConnection(old);
     }, apiRegistryTimeouts * old.config.etcdRequestTimeoutMs).unref();
   };
   const outages = new RegistryOutages();
@@ -142,7 +142,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
 
   const startGeneration = (inherited: readonly string[]): FleetdGeneration => {
     const generation: FleetdGeneration = new FleetdGeneration({
-      config: current.config, machine, client: current.client, registry: current.registry, units, clock, log, outages, started,
+      config: current.config, machine, client: current.client, registry: current.registry, cache: current.cache, units, clock, log, outages, started,
       inheritedLeases: [...new Set([...inherited, ...leaseFile.read(machineId)])],
       onRegistered: (leaseId) => {
         refusal = undefined;
@@ -190,8 +190,8 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     await units.close().catch(() => undefined);
     await inspector.close().catch(() => undefined);
     await systemd.close();
-    current.client.close();
-    for (const client of retired) client.close();
+    closeConnection(current);
+    for (const old of retired) closeConnection(old);
     retired.clear();
     finish(failure);
   });
@@ -228,11 +228,24 @@ interface Connection {
   readonly config: FleetdConfig;
   readonly client: EtcdConnection;
   readonly registry: EtcdRegistry;
+  /** One cluster cache per connection, fed by one watch: what the API and the engine read. */
+  readonly cache: EtcdClusterCache;
+  readonly stopCache: AbortController;
 }
 
 function connect(config: FleetdConfig, log: Logger): Connection {
   const client = connectEtcd({ servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs });
-  return { config, client, registry: new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' })) };
+  const registry = new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' }));
+  const cache = new EtcdClusterCache(client, new KeySchema(config.etcdKeyPrefix), log.child({ component: 'cluster-cache' }), { ownWrites: registry });
+  const stopCache = new AbortController();
+  // Fills in the background: reads wait for the first fill (or answer 503 while etcd is down).
+  void cache.start(stopCache.signal);
+  return { config, client, registry, cache, stopCache };
+}
+
+function closeConnection(c: Connection): void {
+  c.stopCache.abort();
+  c.client.close();
 }
 
 async function resolveMachineId(config: FleetdConfig): Promise<MachineId> {

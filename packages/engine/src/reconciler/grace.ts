@@ -1,5 +1,5 @@
 import type { MachineId } from '@fleet/core/model';
-import type { ClusterSnapshot } from '@fleet/core/registry';
+import type { PlanningInput } from '@fleet/core/registry';
 
 /** What the engine knows about etcd's recent reachability, for {@link heldMachines}. */
 export interface OutageGrace {
@@ -20,7 +20,7 @@ export interface OutageGrace {
  * rescheduled once the grace ends; outside of outages nothing is held, so failover is as fast as
  * agent_ttl allows.
  */
-export function heldMachines(snapshot: ClusterSnapshot, grace: OutageGrace): ReadonlySet<MachineId> {
+export function heldMachines(snapshot: PlanningInput, grace: OutageGrace): ReadonlySet<MachineId> {
   if (grace.lastOutageAt === undefined || grace.now >= grace.lastOutageAt + grace.graceMs) return noMachines;
   const held = new Set<MachineId>();
   for (const entry of snapshot.schedule) if (!snapshot.machines.has(entry.machineId)) held.add(entry.machineId);

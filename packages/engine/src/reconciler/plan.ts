@@ -1,5 +1,5 @@
 import { isTemplate, noRequirements, type MachineId, type Requirements, type ScheduledUnit, type UnitName } from '@fleet/core/model';
-import type { ClusterSnapshot, ScheduleChange } from '@fleet/core/registry';
+import type { PlanningInput, ScheduleChange } from '@fleet/core/registry';
 import { feasibility } from '../scheduler/feasibility.js';
 import { explainPlacement, placeUnit } from '../scheduler/place.js';
 import { PlacementState } from '../scheduler/placement-state.js';
@@ -57,7 +57,7 @@ const maxDisplacementsPerUnit = 3;
  * `Replaces=` cycle, whose `Replaces=` within the cycle are ignored, get a reason that says so.
  */
 export function planEngineTasks(
-  snapshot: ClusterSnapshot,
+  snapshot: PlanningInput,
   requirements: ReadonlyMap<UnitName, Requirements> = new Map(),
   /** Units whose requirements could not be read this pass: their schedule entries are left alone. */
   frozenUnits: ReadonlySet<UnitName> = new Set(),
@@ -175,7 +175,7 @@ export function replacesCycleNote(unit: UnitName, cycle: ReplacesCycle): string 
 
 /** Turns the planned placement into schedule changes against what is stored. */
 function diffSchedule(
-  snapshot: ClusterSnapshot,
+  snapshot: PlanningInput,
   state: PlacementState,
   globalMachines: ReadonlyMap<UnitName, ReadonlySet<MachineId>>,
   why: ReadonlyMap<string, EngineReason>,
@@ -227,7 +227,7 @@ function diffSchedule(
 }
 
 /** Regular units that should run, scheduled on one of the given (absent) machines and on no present one. */
-function unitsOnlyOn(machines: ReadonlySet<MachineId>, snapshot: ClusterSnapshot, req: (u: UnitName) => Requirements): Set<UnitName> {
+function unitsOnlyOn(machines: ReadonlySet<MachineId>, snapshot: PlanningInput, req: (u: UnitName) => Requirements): Set<UnitName> {
   const elsewhere = new Set<UnitName>();
   const there = new Set<UnitName>();
   for (const e of snapshot.schedule) {
@@ -243,7 +243,7 @@ function unitsOnlyOn(machines: ReadonlySet<MachineId>, snapshot: ClusterSnapshot
 }
 
 /** Unit files no unit or schedule entry refers to any more. */
-function collectUnitFiles(snapshot: ClusterSnapshot): EngineTask[] {
+function collectUnitFiles(snapshot: PlanningInput): EngineTask[] {
   const referenced = new Set<string>([...snapshot.units.values()].map((u) => u.hash));
   for (const entry of snapshot.schedule) referenced.add(entry.hash);
   return snapshot.unitFileHashes

@@ -1,6 +1,6 @@
 import { parseRequirements } from '@fleet/core/model';
 import type { Requirements, UnitName } from '@fleet/core/model';
-import type { ClusterReader, ClusterSnapshot } from '@fleet/core/registry';
+import type { ClusterViewSource, PlanningInput } from '@fleet/core/registry';
 
 /**
  * Parsed `[X-Fleet]` requirements of the snapshot's units, keyed by name and file hash. Files are
@@ -10,10 +10,10 @@ import type { ClusterReader, ClusterSnapshot } from '@fleet/core/registry';
 export class RequirementsCache {
   private entries = new Map<string, Requirements>();
 
-  constructor(private readonly files: Pick<ClusterReader, 'unitFiles'>) {}
+  constructor(private readonly files: Pick<ClusterViewSource, 'unitFiles'>) {}
 
   /** Requirements per unit; units whose file cannot be read this pass are listed in `unreadable`. */
-  async forSnapshot(snapshot: ClusterSnapshot): Promise<{ requirements: Map<UnitName, Requirements>; unreadable: Set<UnitName> }> {
+  async forSnapshot(snapshot: PlanningInput): Promise<{ requirements: Map<UnitName, Requirements>; unreadable: Set<UnitName> }> {
     const out = new Map<UnitName, Requirements>();
     const unreadable = new Set<UnitName>();
     const next = new Map<string, Requirements>();

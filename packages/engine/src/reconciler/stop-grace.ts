@@ -1,10 +1,10 @@
 import type { UnitName } from '@fleet/core/model';
-import type { UnitRecord, ClusterSnapshot } from '@fleet/core/registry';
+import type { UnitRecord, PlanningInput } from '@fleet/core/registry';
 
 /** What {@link deferStops} decided for one pass. */
 export interface DeferredStops {
   /** The snapshot the planner should see: units whose stop is deferred still read `launched`. */
-  readonly snapshot: ClusterSnapshot;
+  readonly snapshot: PlanningInput;
   /** When each deferred stop was first seen; pass it to the next call. */
   readonly firstSeen: ReadonlyMap<UnitName, number>;
   /** When the earliest deferred stop falls due (a pass should run then); absent when none is deferred. */
@@ -20,7 +20,7 @@ export interface DeferredStops {
  * desired state back to `launched`) never happens, as with fleet. Pure: `now` and the previous
  * `firstSeen` come from the caller.
  */
-export function deferStops(snapshot: ClusterSnapshot, previous: ReadonlyMap<UnitName, number>, now: number, graceMs: number): DeferredStops {
+export function deferStops(snapshot: PlanningInput, previous: ReadonlyMap<UnitName, number>, now: number, graceMs: number): DeferredStops {
   if (graceMs <= 0) return { snapshot, firstSeen: new Map() };
   const runningTarget = new Set<UnitName>();
   for (const entry of snapshot.schedule) if (entry.targetState === 'launched') runningTarget.add(entry.name);
