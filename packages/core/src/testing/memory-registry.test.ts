@@ -6,6 +6,7 @@ registryContract('InMemoryRegistry', async () => {
   const registry = new InMemoryRegistry();
   return {
     registry,
+    cluster: registry,
     leadership: new InMemoryLeadership(registry),
     join: async (machine) => {
       registry.putMachine(machine);

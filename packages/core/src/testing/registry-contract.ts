@@ -4,6 +4,7 @@ import type { MachineState } from '../model/machine.js';
 import { hashUnitFile, parseUnitFile, type UnitFile } from '../model/unit-file.js';
 import { parseUnitName, type UnitName } from '../model/unit-name.js';
 import type { ScheduledUnit, Unit, UnitState } from '../model/unit.js';
+import type { ClusterView, ClusterViewSource } from '../registry/cluster-view.js';
 import type { Leadership } from '../registry/leadership.js';
 import type { ChangeFeed, ClusterReader, MachineMetadataStore, MachineScheduleReader, ScheduleWriter, UnitStateSink, UnitStore } from '../registry/registry.js';
 import { aMachine } from './builders.js';
@@ -24,6 +25,8 @@ export interface JoinedMachine {
 export interface RegistryUnderTest {
   readonly registry: ContractRegistry;
   readonly leadership: Leadership;
+  /** The cluster view over `registry` that the API and the engine read (fleetd's cache; the fake itself). */
+  readonly cluster: ClusterViewSource;
   /** Registers `machine`'s presence, as its fleetd would. */
   join(machine: MachineState): Promise<JoinedMachine>;
 }
@@ -272,6 +275,64 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       await joined?.leave();
     });
 
+    it('a view read after a write made through the registry sees it, without waiting for anything else', async () => {
+      const { registry, leadership, cluster, join } = await make();
+      const machine = aMachine('v');
+      const joined = await join(machine);
+      const hello = unitOf('hello.service', fileOf('/bin/true'));
+      await registry.createUnit(hello);
+      expect((await cluster.view()).unit(hello.name)).toEqual({ name: hello.name, hash: hello.hash, desiredState: 'launched' });
+      expect(await cluster.unitFiles([hello.hash])).toEqual(new Map([[hello.hash, hello.file]]));
+      await registry.setDesiredState(hello.name, 'loaded');
+      expect((await cluster.view()).unit(hello.name)?.desiredState).toBe('loaded');
+      const term = await leadership.campaign(machine.id, new AbortController().signal);
+      const entry: ScheduledUnit = { name: hello.name, machineId: machine.id, targetState: 'loaded', hash: hello.hash };
+      await registry.applyScheduleChanges([{ kind: 'schedule', entry }, { kind: 'set-reason', name: hello.name, reason: 'why' }], term.fence);
+      let view = await cluster.view();
+      expect([view.placements(hello.name), view.reason(hello.name)]).toEqual([[entry], 'why']);
+      await registry.patchMachineMetadata([{ machineId: machine.id, key: 'disk', value: 'ssd' }]);
+      expect((await cluster.view()).machine(machine.id)?.metadata).toEqual({ disk: 'ssd' });
+      await registry.applyScheduleChanges([{ kind: 'unschedule', machineId: machine.id, name: hello.name }, { kind: 'clear-reason', name: hello.name }], term.fence);
+      await registry.destroyUnit(hello.name);
+      view = await cluster.view();
+      expect([view.unit(hello.name), view.placements(hello.name), view.reason(hello.name), view.unitCount]).toEqual([undefined, [], undefined, 0]);
+      await term.resign();
+      await joined.leave();
+    });
+
+    it('a view follows changes made elsewhere (presence, unit states) and their deletes', async () => {
+      const { cluster, join } = await make();
+      const machine = aMachine('s', { zone: 'z1' });
+      const joined = await join(machine);
+      const name = parseUnitName('x.service');
+      await eventually('the machine in the view', async () => (await cluster.view()).machine(machine.id)?.metadata['zone'] === 'z1');
+      await joined.sink.publishState({ name, machineId: machine.id, hash: 'h', loadState: 'loaded', activeState: 'active', subState: 'running' });
+      await eventually('the state in the view', async () => (await cluster.view()).state(machine.id, name)?.activeState === 'active');
+      expect((await cluster.view()).states({ unitName: name }, 0, 10).items.map((s) => s.machineId)).toEqual([machine.id]);
+      await joined.leave();
+      await eventually('the machine and its states gone from the view', async () => {
+        const view = await cluster.view();
+        return view.machine(machine.id) === undefined && view.states({}, 0, 10).total === 0;
+      });
+    });
+
+    it('a view pages units in name order and agrees with a snapshot, without unit states in the planning input', async () => {
+      const { registry, cluster, join } = await make();
+      const joined = await join(aMachine('p'));
+      for (const n of ['d', 'b', 'e', 'a', 'c']) await registry.createUnit(unitOf(`${n}.service`, fileOf(`/bin/${n}`)));
+      await registry.destroyUnit(parseUnitName('e.service'));
+      const view: ClusterView = await cluster.view();
+      expect([view.unitCount, view.units(1, 2).map((u) => u.name)]).toEqual([4, ['b.service', 'c.service']]);
+      const snapshot = await registry.snapshot();
+      const planning = view.planningInput();
+      expect('states' in planning).toBe(false);
+      expect([...planning.units.values()].sort((x, y) => x.name.localeCompare(y.name))).toEqual([...snapshot.units.values()].sort((x, y) => x.name.localeCompare(y.name)));
+      expect([...planning.machines]).toEqual([...snapshot.machines]);
+      expect([...planning.unitFileHashes].sort()).toEqual([...snapshot.unitFileHashes].sort());
+      expect(BigInt(planning.revision)).toBeLessThanOrEqual(BigInt(snapshot.revision));
+      await joined.leave();
+    });
+
     it("wakes a machine's schedule watcher when that machine's schedule changes", async () => {
       const { registry, leadership } = await make();
       const a = aMachine('a');
@@ -293,6 +354,15 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       await term.resign();
     });
   });
+}
+
+/** Polls `check` until it holds (changes made by others reach a view asynchronously), within the deadline. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The feed ends once its signal has aborted (after at most the few wake-ups already pending). */
