@@ -21,7 +21,7 @@ afterAll(() => caches.abort());
 function api(tokenLimit = 100) {
   const prefix = fixture.freshPrefix();
   const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
-  const cache = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger, { ownWrites: registry });
+  const cache = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger);
   void cache.start(caches.signal);
   const deps: ApiDeps = { units: registry, cluster: cache, machines: registry, tokenLimit };
   const call = (method: string, path: string, body?: unknown, query = ''): Promise<ApiResponse> =>
@@ -160,7 +160,7 @@ describe('API v1 on a real etcd', () => {
     expect(await registry.metadataOverrides()).toEqual(new Map());
   });
 
-  it('answers 503 within the bound while etcd is frozen, and 200 again once it resumes', async () => {
+  it('answers 503 within the bound while etcd is frozen (reads once the cache has heard nothing for a second), and 200 again once it resumes', async () => {
     const socketPath = join(fixture.dir, 'api.sock');
     const server = await startApiServer({ ...api().deps, registryTimeoutMs: 1_000 }, { socketPath }, silentLogger);
     const get = (path: string, method = 'GET', body?: unknown): Promise<{ status: number; body: string }> =>
@@ -169,11 +169,18 @@ describe('API v1 on a real etcd', () => {
       expect((await get('/units')).status).toBe(200);
       process.kill(fixture.etcd.process.pid, 'SIGSTOP');
       const started = Date.now();
-      const frozen = await get('/units');
+      // A write goes to etcd: 503 once the bound is over.
+      const put = await get('/units/frozen.service', 'PUT', { desiredState: 'inactive', options: options('/bin/true') });
       const elapsed = Date.now() - started;
-      expect(frozen).toEqual({ status: 503, body: JSON.stringify({ error: { code: 503, message: 'fleet server unable to communicate with etcd' } }) });
+      const unavailable = { status: 503, body: JSON.stringify({ error: { code: 503, message: 'fleet server unable to communicate with etcd' } }) };
+      expect(put).toEqual(unavailable);
       expect(elapsed).toBeGreaterThanOrEqual(900);
       expect(elapsed).toBeLessThan(5_000);
+      // A read is served from the cache, whose watch has now been quiet for over a second: it checks
+      // that etcd answers first, and so is a 503 within the bound too.
+      const readStarted = Date.now();
+      expect(await get('/units')).toEqual(unavailable);
+      expect(Date.now() - readStarted).toBeLessThan(5_000);
       const patch = [{ op: 'add', path: `/${aMachine('z').id}/metadata/k`, value: 'v' }];
       expect((await get('/machines', 'PATCH', patch)).status).toBe(503);
     } finally {

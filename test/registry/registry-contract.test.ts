@@ -13,7 +13,7 @@ registryContract('EtcdRegistry on a real etcd', async () => {
   const prefix = fixture.freshPrefix();
   const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
   // As fleetd wires them: the cache learns the registry's writes, to read them back.
-  const cluster = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger, { ownWrites: registry });
+  const cluster = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger);
   await cluster.start(caches.signal);
   return {
     registry,

@@ -2,19 +2,24 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { RegistryUnavailableError, systemClock, Wakeup, type Clock, type Logger } from '@fleet/core';
 import type { UnitFile } from '@fleet/core/model';
 import { ClusterState, applyWatchEvents, type ChangeFeed, type ChangeScope, type ClusterView, type ClusterViewSource, type KeySchema, type WatchEvent } from '@fleet/core/registry';
-import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import { etcdClient, lastWriteRevision, type EtcdConnection } from './etcd-client.js';
 import { UnitFileCache } from './unit-file-cache.js';
 
 /** Keys per range request of a fill (all at one revision); keeps each response far below gRPC's 4 MB. */
 const fillPageSize = 1_000;
+/**
+ * A watch that has been quiet this long may be cut off (a frozen or partitioned etcd does not
+ * close it): the next read first checks that etcd answers, with one tiny range shared by every read
+ * meanwhile. So an idle cluster costs at most one request a second, whatever the request rate, and
+ * reads fail during an outage as they did when they went to etcd.
+ */
+const maxQuietMs = 1_000;
 /** etcd's default cap on operations per transaction is 128. */
 const maxReadsPerTxn = 100;
 
 export interface ClusterCacheOptions {
-  /** Where the writes this fleetd makes are recorded (its `EtcdRegistry`). */
-  readonly ownWrites: { readonly lastWriteRevision: string };
   /**
-   * How long a read waits for the cache to reach this fleetd's last write (or its first fill)
+   * How long a read waits for the cache to reach this connection's last write (or its first fill)
    * before failing with RegistryUnavailableError (a 503 from the API, a failed engine pass that
    * is retried). Default 2 s.
    */
@@ -32,7 +37,8 @@ export interface ClusterCacheOptions {
  * request, except for unit files not yet cached (fetched in batches).
  *
  * Read-your-own-writes: {@link view} waits until the cache revision has reached the last write
- * this fleetd made through its registry; after `waitMs` it fails (RegistryUnavailableError) rather
+ * made through the same connection under the same prefix (by the registry or a presence: see
+ * `noteWrite`); after `waitMs` it fails (RegistryUnavailableError) rather
  * than answer from a view that misses that write. Writes that must be fresh (create,
  * compare-and-set) go to etcd through the registry, never through this.
  */
@@ -45,10 +51,13 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
   private readonly clusterWatchers = new Set<Wakeup>();
   private readonly client: Etcd3;
   private readonly clock: Clock;
+  /** When etcd was last heard from (a fill, a watch response, a probe). */
+  private lastHeard = -Infinity;
+  private probing: Promise<void> | undefined;
   /** Fills done, for tests and the benchmark. */
   fills = 0;
 
-  constructor(connection: EtcdConnection, private readonly keys: KeySchema, private readonly log: Logger, private readonly options: ClusterCacheOptions) {
+  constructor(connection: EtcdConnection, private readonly keys: KeySchema, private readonly log: Logger, private readonly options: ClusterCacheOptions = {}) {
     this.client = etcdClient(connection);
     this.files = new UnitFileCache(log, options.unitFileCacheSize);
     this.clock = options.clock ?? systemClock;
@@ -67,7 +76,8 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
   }
 
   async view(): Promise<ClusterView> {
-    const wanted = BigInt(this.options.ownWrites.lastWriteRevision);
+    if (this.clock.now() - this.lastHeard > maxQuietMs) await this.probe();
+    const wanted = lastWriteRevision(this.client, this.keys.prefix);
     const ready = (): ClusterState | undefined => (this.state !== undefined && BigInt(this.state.revision) >= wanted ? this.state : undefined);
     const now = ready();
     if (now !== undefined) return now;
@@ -87,6 +97,26 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
     throw new RegistryUnavailableError('read cluster view', {
       cause: new Error(`the cluster cache is at revision ${this.revision}, short of this fleetd's write at ${wanted} after ${waitMs} ms`),
     });
+  }
+
+  /** Checks that etcd answers (within the read bound), once for all reads waiting meanwhile. */
+  private probe(): Promise<void> {
+    this.probing ??= (async () => {
+      const waitMs = this.options.waitMs ?? 2_000;
+      const timeout = new AbortController();
+      try {
+        const answered = this.call('check etcd', () => this.client.kv.range({ key: Buffer.from(this.keys.prefix), limit: 1, keys_only: true }));
+        const expired = this.clock.sleep(waitMs, timeout.signal).then(() => {
+          throw new RegistryUnavailableError('check etcd', { cause: new Error(`etcd did not answer within ${waitMs} ms`) });
+        });
+        await Promise.race([answered, expired]);
+        this.lastHeard = this.clock.now();
+      } finally {
+        timeout.abort();
+        this.probing = undefined;
+      }
+    })();
+    return this.probing;
   }
 
   async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
@@ -130,6 +160,7 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
       try {
         const state = await this.fill();
         this.state = state;
+        this.lastHeard = this.clock.now();
         this.fills += 1;
         filled();
         delayMs = 100;
@@ -174,7 +205,9 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
         signal.addEventListener('abort', () => resolve(), { once: true });
         watcher.on('error', reject);
         watcher.on('end', () => reject(new Error('watch ended')));
+        watcher.on('connected', () => (this.lastHeard = this.clock.now()));
         watcher.on('data', (res) => {
+          this.lastHeard = this.clock.now();
           const events = res.events.map((e) => toEvent(e.kv, e.type === 'Delete' ? undefined : e.kv.value.toString()));
           const touchesCluster = this.apply(state, events);
           // A progress or empty response moves nothing; the header revision may be of other prefixes.

@@ -56,3 +56,21 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
     },
   });
 }
+
+/**
+ * The revision of the last write that changed a key, per connection and key prefix: every writer
+ * of a fleetd (registry, presence) records its writes here, and the cluster cache of the same
+ * connection and prefix waits for them before it answers a read (read-your-own-writes).
+ */
+const lastWrites = new WeakMap<object, Map<string, bigint>>();
+
+export function noteWrite(client: Etcd3, prefix: string, revision: string): void {
+  const byPrefix = lastWrites.get(client) ?? new Map<string, bigint>();
+  lastWrites.set(client, byPrefix);
+  const r = BigInt(revision);
+  if (r > (byPrefix.get(prefix) ?? 0n)) byPrefix.set(prefix, r);
+}
+
+export function lastWriteRevision(client: Etcd3, prefix: string): bigint {
+  return lastWrites.get(client)?.get(prefix) ?? 0n;
+}

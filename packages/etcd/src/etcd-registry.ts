@@ -1,5 +1,5 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import { etcdClient, lastWriteRevision, noteWrite, type EtcdConnection } from './etcd-client.js';
 import { FleetError, RegistryUnavailableError, mergeWakeups } from '@fleet/core';
 import type { Logger } from '@fleet/core';
 import { applyMetadataOverrides, hashUnitFile, patchMetadataOverrides, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
@@ -17,7 +17,6 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   private readonly fileCache = new Map<string, UnitFile>();
 
   private readonly client: Etcd3;
-  private lastWrite = 0n;
   constructor(connection: EtcdConnection, prefix: string, private readonly log: Logger) {
     this.client = etcdClient(connection);
     this.keys = new KeySchema(prefix);
@@ -283,16 +282,16 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   /**
-   * The revision of the last write this registry made that changed something: a read through the
-   * cluster cache waits until the cache has reached it (read-your-own-writes). `'0'` before any.
+   * The revision of the last write that changed something made through this connection under this
+   * prefix (this registry's, or a presence's): a read through the cluster cache waits until the
+   * cache has reached it (read-your-own-writes). `'0'` before any.
    */
   get lastWriteRevision(): string {
-    return this.lastWrite.toString();
+    return lastWriteRevision(this.client, this.keys.prefix).toString();
   }
 
   private wrote<T>(revision: string, value: T): T {
-    const r = BigInt(revision);
-    if (r > this.lastWrite) this.lastWrite = r;
+    noteWrite(this.client, this.keys.prefix, revision);
     return value;
   }
 

@@ -1,5 +1,5 @@
 import type { Etcd3, Lease } from 'etcd3';
-import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import { etcdClient, noteWrite, type EtcdConnection } from './etcd-client.js';
 import type { Clock, Logger } from '@fleet/core';
 import { backoffDelay, RegistryUnavailableError } from '@fleet/core';
 import type { MachineId, MachineState, UnitName, UnitState } from '@fleet/core/model';
@@ -88,7 +88,8 @@ export class MachinePresence implements UnitStateSink {
   async publishState(state: UnitState): Promise<void> {
     const lease = this.requireLease();
     try {
-      await lease.put(this.keys.state(this.machine.id, state.name)).value(codec.encodeState(state)).exec();
+      const res = await lease.put(this.keys.state(this.machine.id, state.name)).value(codec.encodeState(state)).exec();
+      noteWrite(this.client, this.keys.prefix, res.header.revision);
     } catch (err) {
       throw new RegistryUnavailableError('publish unit state', { cause: err });
     }
@@ -97,7 +98,8 @@ export class MachinePresence implements UnitStateSink {
   /** Removes one unit state of this machine. */
   async deleteState(name: UnitName): Promise<void> {
     try {
-      await this.client.delete().key(this.keys.state(this.machine.id, name)).exec();
+      const res = await this.client.delete().key(this.keys.state(this.machine.id, name)).exec();
+      if (Number(res.deleted) > 0) noteWrite(this.client, this.keys.prefix, res.header.revision);
     } catch (err) {
       throw new RegistryUnavailableError('delete unit state', { cause: err });
     }

@@ -236,7 +236,7 @@ interface Connection {
 function connect(config: FleetdConfig, log: Logger): Connection {
   const client = connectEtcd({ servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs });
   const registry = new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' }));
-  const cache = new EtcdClusterCache(client, new KeySchema(config.etcdKeyPrefix), log.child({ component: 'cluster-cache' }), { ownWrites: registry });
+  const cache = new EtcdClusterCache(client, new KeySchema(config.etcdKeyPrefix), log.child({ component: 'cluster-cache' }));
   const stopCache = new AbortController();
   // Fills in the background: reads wait for the first fill (or answer 503 while etcd is down).
   void cache.start(stopCache.signal);
