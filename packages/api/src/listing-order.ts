@@ -1,4 +1,5 @@
 import type { MachineId, UnitName } from '@fleet/core/model';
+import { compareKeys } from '@fleet/core/registry';
 
 /**
  * The one order of every API listing, fleet's: units by name, machines by ID, unit states by unit
@@ -6,11 +7,10 @@ import type { MachineId, UnitName } from '@fleet/core/model';
  * order; for the ASCII that unit names and machine IDs are made of, that is JavaScript's `<` too.
  * Not `localeCompare`: locale collation ignores case and punctuation at first, so `a-b` and `ab`,
  * or `B` and `a`, would list in another order than fleet's, and a page token is an offset into
- * this order.
+ * this order. The comparison itself lives in @fleet/core's registry, whose cluster view keeps its
+ * indexes in this order, so that pages are read, not sorted.
  */
-export function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareKeys };
 
 /** Unit names in listing order (a new array). */
 export function inUnitOrder(names: Iterable<UnitName>): UnitName[] {

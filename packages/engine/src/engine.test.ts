@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashUnitFile, parseUnitFile, parseUnitName, type ScheduledUnit, type TargetState } from '@fleet/core/model';
-import type { ClusterSnapshot, LeaderFence, ScheduleChange, WriteOutcome } from '@fleet/core/registry';
+import type { ClusterView, LeaderFence, ScheduleChange, WriteOutcome } from '@fleet/core/registry';
 import { aMachine, FakeClock, InMemoryLeadership, InMemoryRegistry, RecordingLogger, withDeadline } from '@fleet/core/testing';
 import { defaultStopGraceMs, Engine } from './engine.js';
 
@@ -50,8 +50,8 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
   const writeOutcomes: WriteOutcome[] = [];
   // The engine sees the registry through this object, so that a test can hold a pass between its
   // read and its write (the window in which a leader can be deposed).
-  const snapshot = async (): Promise<ClusterSnapshot> => {
-    const snap = await registry.snapshot();
+  const view = async (): Promise<ClusterView> => {
+    const snap = await registry.view();
     snapshotsRead++;
     const held = snapshotGate;
     snapshotGate = undefined;
@@ -65,7 +65,7 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
   };
   const seen = new Proxy(registry, {
     get: (target, prop) => {
-      if (prop === 'snapshot') return snapshot;
+      if (prop === 'view') return view;
       if (prop === 'applyScheduleChanges') return applyScheduleChanges;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
