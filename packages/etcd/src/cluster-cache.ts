@@ -106,9 +106,12 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
       const timeout = new AbortController();
       try {
         const answered = this.call('check etcd', () => this.client.kv.range({ key: Buffer.from(this.keys.prefix), limit: 1, keys_only: true }));
-        const expired = this.clock.sleep(waitMs, timeout.signal).then(() => {
-          throw new RegistryUnavailableError('check etcd', { cause: new Error(`etcd did not answer within ${waitMs} ms`) });
-        });
+        // Whichever loses the race settles later, unobserved: neither may reject unhandled.
+        answered.catch(() => undefined);
+        const expired = this.clock.sleep(waitMs, timeout.signal).then(
+          () => { throw new RegistryUnavailableError('check etcd', { cause: new Error(`etcd did not answer within ${waitMs} ms`) }); },
+          () => undefined,
+        );
         await Promise.race([answered, expired]);
         this.lastHeard = this.clock.now();
       } finally {
