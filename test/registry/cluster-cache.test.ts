@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '@fleet/core';
+import { RegistryUnavailableError, silentLogger } from '@fleet/core';
 import { hashUnitFile, parseUnitFile, parseUnitName, type Unit } from '@fleet/core/model';
 import { KeySchema } from '@fleet/core/registry';
 import { withDeadline } from '@fleet/core/testing';
@@ -72,5 +72,16 @@ describe('EtcdClusterCache on a real etcd', () => {
     expect(files.get(units[42]!.hash)).toEqual(units[42]!.file);
     // 140 were not cached (10 came with the fill): 2 transactions of at most 100 reads.
     expect((await rpcs('Txn')) - before).toBe(2);
+  });
+
+  it('fails a read as an outage, after its bound, when the cache cannot reach this connection\'s last write', async () => {
+    const prefix = fixture.freshPrefix();
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
+    // Never started: it never fills, as if its watch were stuck behind the write.
+    const stuck = new EtcdClusterCache(fixture.client, new KeySchema(prefix), silentLogger, { waitMs: 200 });
+    await registry.createUnit(unitOf(1));
+    const started = Date.now();
+    await expect(stuck.view()).rejects.toBeInstanceOf(RegistryUnavailableError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 });
