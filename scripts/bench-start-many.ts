@@ -2,7 +2,7 @@
  * Benchmark: `fleetctl start --no-block` of N unit files in ONE invocation, on a local 3-machine
  * cluster (real etcd, one systemd per machine, Docker), for each N given.
  *
- *   npm run bench:start-many [-- --counts 1,100,300 --timeout 120]
+ *   npm run bench:start-many [-- --counts 1,100,300 --timeout 120 --keep]
  *   (run it under the shared lock: flock /tmp/realstack.lock npm run bench:start-many)
  *
  * The units are plain services, `ExecStart=/bin/sleep 100000` (Type=simple, no container: 300
@@ -29,6 +29,8 @@ const { values } = parseArgs({
   options: {
     counts: { type: 'string', default: '1,100,300' },
     timeout: { type: 'string', default: '120' },
+    // Keep the cluster folder (fleetd logs) for a look at where the time went.
+    keep: { type: 'boolean', default: false },
   },
 });
 const counts = values.counts.split(',').map((c) => Number(c.trim()));
@@ -112,5 +114,6 @@ try {
   }
 } finally {
   await cluster.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep) console.log(`cluster folder kept: ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
