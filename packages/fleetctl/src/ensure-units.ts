@@ -150,7 +150,7 @@ class RegisteredUnits {
   }
 
   created(name: string, file: UnitFile): void {
-    this.mine.set(name, { name, options: asStored(file), desiredState: 'inactive', currentState: 'inactive' } as ApiUnit);
+    this.mine.set(name, { name, options: [...asStored(file)], desiredState: 'inactive', currentState: 'inactive' });
   }
 }
 
