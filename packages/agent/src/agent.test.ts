@@ -137,17 +137,18 @@ describe('Agent.pass', () => {
     t.schedule(web, fileV1);
     t.units.failNext('start');
     await t.agent.pass();
-    // Tasks go in order (loads, reload, starts by name); the failed start of db stops the pass.
-    expect(t.units.calls).toEqual(['load db.service', 'load web.service', 'reload', 'start db.service']);
+    // Tasks go in order of kind (loads, reload, starts); starts of one pass run together, so web's
+    // start is issued alongside db's failing one and counts; the failure stops what would follow.
+    expect(t.units.calls).toEqual(['load db.service', 'load web.service', 'reload', 'start db.service', 'start web.service']);
     expect(t.log.messages('error')).toEqual(['task failed: start-unit db.service: target-launched']);
     expect(t.log.lines.find((l) => l.level === 'error')?.fields['err']).toBeInstanceOf(Error);
-    expect(t.agent.reached).toEqual(new Map([[db, 'loaded'], [web, 'loaded']]));
+    expect(t.agent.reached).toEqual(new Map([[db, 'loaded'], [web, 'launched']]));
     await t.publisher.pass();
-    expect(t.published()).toEqual(['db.service loaded/inactive/dead agent:loaded', 'web.service loaded/inactive/dead agent:loaded']);
+    expect(t.published()).toEqual(['db.service loaded/inactive/dead agent:loaded', 'web.service loaded/active/running agent:launched']);
 
     t.units.calls.length = 0;
     await t.agent.pass();
-    expect(t.units.calls).toEqual(['start db.service', 'start web.service']);
+    expect(t.units.calls).toEqual(['start db.service']);
     expect(t.agent.reached).toEqual(new Map([[db, 'launched'], [web, 'launched']]));
     await t.publisher.pass();
     expect(t.published()).toEqual(['db.service loaded/active/running agent:launched', 'web.service loaded/active/running agent:launched']);

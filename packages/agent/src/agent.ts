@@ -89,15 +89,15 @@ export class Agent {
       if (result.ok) log.info(describeAgentTask(result.task));
       else log.error(`task failed: ${describeAgentTask(result.task)}`, { err: result.error });
     }
-    const reachedChanged = this.updateReached(desired, tasks, results.filter((r) => r.ok).length);
+    const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)));
     if (tasks.length > 0 || reachedChanged) this.afterChange.notify();
   }
 
   /** Records what each desired unit reached; `true` when that changed. */
-  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: number): boolean {
-    // Tasks run in order and stop at the first failure: those from index `succeeded` on did not
-    // happen. A unit whose start follows an unfinished reload has its own unfinished start.
-    const unfinished = new Set(tasks.slice(succeeded).flatMap((t) => (t.kind === 'reload-unit-files' ? [] : [t.unit])));
+  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>): boolean {
+    // A failure stops the run: tasks that failed or never ran leave their unit short of its target.
+    // A unit whose start follows an unfinished reload has its own unfinished start.
+    const unfinished = new Set(tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])));
     const next = new Map<UnitName, AgentUnitState>();
     for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);
     const changed = next.size !== this.reachedStates.size || [...next].some(([name, state]) => this.reachedStates.get(name) !== state);

@@ -6,6 +6,7 @@ import type { AgentTask } from './plan.js';
 import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
 
 const file = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
+const names = Array.from({ length: 40 }, (_, i) => parseUnitName(`u${String(i).padStart(2, '0')}.service`));
 const [a, b] = ['a.service', 'b.service'].map(parseUnitName) as [UnitName, UnitName];
 
 const load = (unit: UnitName): AgentTask => ({ kind: 'load-unit', unit, file, reason: 'scheduled' });
@@ -72,5 +73,32 @@ describe('applyAgentTasks', () => {
     const units = new InMemoryUnitManager();
     expect(await applyAgentTasks([], units, new Set())).toEqual([]);
     expect(units.calls).toEqual([]);
+  });
+
+  it('keeps the order between kinds: every load before the reload, the reload before every start', async () => {
+    const units = new InMemoryUnitManager();
+    const tasks = [...names.map(load), reload, ...names.map(start)];
+    const started = new Set<UnitName>();
+    const results = await applyAgentTasks(tasks, units, started);
+    expect(results.map((r) => r.ok)).toEqual(tasks.map(() => true));
+    expect(results.map((r) => r.task)).toEqual(tasks);
+    const reloadAt = units.calls.indexOf('reload');
+    expect(units.calls.slice(0, reloadAt).sort()).toEqual(names.map((n) => `load ${n}`));
+    expect(units.calls.slice(reloadAt + 1).sort()).toEqual(names.map((n) => `start ${n}`));
+    expect([...started].sort()).toEqual(names);
+  });
+
+  it('reports every task that ran, in plan order, the failed one included, and runs no later kind', async () => {
+    const units = new InMemoryUnitManager();
+    units.failNext('load');
+    const tasks = [...names.map(load), reload, ...names.map(start)];
+    const results = await applyAgentTasks(tasks, units, new Set());
+    expect(results.filter((r) => !r.ok).map((r) => r.task)).toEqual([tasks[0]]);
+    // Loads beside the failed one finished; none started after it, so fewer than all 40 ran.
+    expect(results.length).toBeLessThan(names.length);
+    expect(results.map((r) => r.task)).toEqual(tasks.filter((t) => results.some((r) => r.task === t)));
+    expect(units.calls.filter((c) => c.startsWith('load ')).length).toBe(results.length);
+    expect(units.calls).not.toContain('reload');
+    expect(units.calls.some((c) => c.startsWith('start '))).toBe(false);
   });
 });

@@ -2,7 +2,9 @@ import { FleetError } from '@fleet/core';
 import type { FleetErrorCode } from '@fleet/core';
 import { hashUnitFile, storedUnitFile } from '@fleet/core/model';
 import type { UnitFile } from '@fleet/core/model';
-import type { ApiUnit } from './api-client.js';
+import type { ApiUnit, FleetApiClient } from './api-client.js';
+import type { Output } from './output.js';
+import { mapBounded, requestsInFlight } from './unit-batch.js';
 import { goError } from './fleet-text.js';
 import { unknownRequirementWarning } from './requirement-warnings.js';
 import { unitNameError, unitOptionsError } from './fleet-validate.js';
@@ -56,16 +58,43 @@ const replaceableIn: Readonly<Record<CreatingCommand, readonly string[]>> = {
  * for until they report `inactive` (`Unit x inactive`). Resolves the names created or re-created.
  * Rejects with a `FleetError` whose message is what fleet prints after `Error creating units: `,
  * at the first argument that fails (units created before it stay, unreported, as in fleet).
+ *
+ * Unlike fleet, which reads and creates one unit after the other, the registry is read once (see
+ * {@link RegisteredUnits}) and the creates are sent {@link requestsInFlight} at a time. The lines
+ * are printed as fleet prints them: those of the arguments before a failed create, then the
+ * failure. A failed create can leave up to {@link requestsInFlight} − 1 later units created (fleet
+ * would not have sent them).
  */
 export async function createUnits(args: readonly string[], options: CreateOptions): Promise<Set<string>> {
-  const created: string[] = [];
-  for (const given of args) {
-    const arg = appendDefaultType(given);
-    const name = unitNameMangle(arg);
-    if (!(await needsCreating(arg, name, options))) continue;
-    await createUnit(name, await unitFileFor(arg, name, options), options);
-    created.push(name);
+  const lines: BufferedLine[] = [];
+  const buffered: CreateOptions = { ...options, wait: { ...options.wait, output: bufferInto(lines, () => plan.length) } };
+  const names = args.map((given) => unitNameMangle(appendDefaultType(given)));
+  const plan: { readonly name: string; readonly file: UnitFile }[] = [];
+  let refused: unknown;
+  try {
+    const registry = await RegisteredUnits.read(options.wait.client, names);
+    for (const [i, given] of args.entries()) {
+      const arg = appendDefaultType(given);
+      const name = names[i] as string;
+      if (!(await needsCreating(arg, name, buffered, registry))) continue;
+      const file = await unitFileFor(arg, name, buffered, registry);
+      checkCreatable(name, file, buffered);
+      registry.created(name, file);
+      plan.push({ name, file });
+    }
+  } catch (err) {
+    refused = err;
   }
+  const sent = await mapBounded(plan, requestsInFlight, ({ name, file }) => options.wait.client.createUnit(name, file));
+  const failedAt = sent.findIndex((r) => r === undefined || !r.ok);
+  const createdCount = failedAt < 0 ? plan.length : failedAt;
+  for (const line of lines) if (line.before <= createdCount) options.wait.output[line.stream](line.text);
+  const failed = failedAt < 0 ? undefined : sent[failedAt];
+  if (failed !== undefined && !failed.ok) {
+    throw new FleetError('API_ERROR', `failed creating unit ${(plan[failedAt] as { name: string }).name}: ${goError(failed.error)}`, { cause: failed.error });
+  }
+  if (refused !== undefined) throw refused;
+  const created = plan.map((p) => p.name);
   const failure = await waitForUnitStates(options.wait, created, 'create', 'inactive', options.attempts < 0 ? 0 : options.attempts);
   if (failure !== undefined) {
     options.wait.output.err(`Error waiting on unit creation: ${failure.message}\n`);
@@ -74,12 +103,63 @@ export async function createUnits(args: readonly string[], options: CreateOption
   return new Set(created);
 }
 
+/** A line {@link createUnits} holds back until it knows the creates before it went through. */
+interface BufferedLine {
+  readonly stream: 'out' | 'err';
+  readonly text: string;
+  /** How many creates fleet would have sent before printing it. */
+  readonly before: number;
+}
+
+function bufferInto(lines: BufferedLine[], creates: () => number): Output {
+  return {
+    out: (text) => lines.push({ stream: 'out', text, before: creates() }),
+    err: (text) => lines.push({ stream: 'err', text, before: creates() }),
+  };
+}
+
+/**
+ * The registry as {@link createUnits} sees it: read once (one listing) when several units are
+ * named, else one `GET` per lookup as fleet does; the units this command creates count as
+ * registered from then on (a name given twice, a template created before its instance).
+ */
+class RegisteredUnits {
+  private readonly mine = new Map<string, ApiUnit>();
+
+  private constructor(
+    private readonly client: FleetApiClient,
+    /** Every registered unit, when read up front. */
+    private readonly listed: ReadonlyMap<string, ApiUnit> | undefined,
+  ) {}
+
+  /** Rejects with fleet's message for the first name when the listing cannot be read. */
+  static async read(client: FleetApiClient, names: readonly string[]): Promise<RegisteredUnits> {
+    if (new Set(names).size <= 1) return new RegisteredUnits(client, undefined);
+    try {
+      return new RegisteredUnits(client, new Map((await client.listUnits()).map((u) => [u.name, u])));
+    } catch (err) {
+      throw new FleetError('API_ERROR', `error retrieving Unit(${names[0] ?? ''}) from Registry: ${goError(err)}`, { cause: err });
+    }
+  }
+
+  /** The registered unit, `undefined` when there is none; rejects like the client. */
+  async get(name: string): Promise<ApiUnit | undefined> {
+    const mine = this.mine.get(name);
+    if (mine !== undefined) return mine;
+    return this.listed === undefined ? this.client.getUnit(name) : this.listed.get(name);
+  }
+
+  created(name: string, file: UnitFile): void {
+    this.mine.set(name, { name, options: [...asStored(file)], desiredState: 'inactive', currentState: 'inactive' });
+  }
+}
+
 /** fleet's `checkUnitCreation`: whether the unit must be created (or re-created by `--replace`). */
-async function needsCreating(arg: string, name: string, options: CreateOptions): Promise<boolean> {
+async function needsCreating(arg: string, name: string, options: CreateOptions, registry: RegisteredUnits): Promise<boolean> {
   const { wait, replace } = options;
   let unit: ApiUnit | undefined;
   try {
-    unit = await wait.client.getUnit(name);
+    unit = await registry.get(name);
   } catch (err) {
     throw new FleetError('API_ERROR', `error retrieving Unit(${name}) from Registry: ${goError(err)}`, { cause: err });
   }
@@ -124,14 +204,14 @@ async function differsFromLocal(arg: string, unit: ApiUnit, options: CreateOptio
 }
 
 /** fleet's `getUnitFile`: the local file, else (an instance) its template's options. */
-async function unitFileFor(arg: string, name: string, options: CreateOptions): Promise<UnitFile> {
+async function unitFileFor(arg: string, name: string, options: CreateOptions, registry: RegisteredUnits): Promise<UnitFile> {
   const own = await readLocalUnit(arg, options.readFile);
   if (own.kind === 'found') return own.file;
   if (own.kind === 'invalid') throw new CreateUnitsError('INVALID_UNIT_FILE', `failed getting Unit(${arg}) from file: ${own.message}`, own.detail);
   const template = templateNameOf(name);
   if (template === undefined) throw new FleetError('UNIT_NOT_FOUND', `unable to find Unit(${name}) in Registry or on filesystem`);
   try {
-    return await templateFile(arg, template, options);
+    return await templateFile(arg, template, options, registry);
   } catch (err) {
     const detail = err instanceof CreateUnitsError ? err.detail : undefined;
     throw new CreateUnitsError('UNIT_NOT_FOUND', `failed getting Unit(${arg}) from template: ${err instanceof Error ? err.message : String(err)}`, detail, { cause: err });
@@ -139,10 +219,10 @@ async function unitFileFor(arg: string, name: string, options: CreateOptions): P
 }
 
 /** fleet's `getUnitFileFromTemplate`: the registered template (warning if the local one differs), else the local one. */
-async function templateFile(arg: string, template: string, options: CreateOptions): Promise<UnitFile> {
+async function templateFile(arg: string, template: string, options: CreateOptions, registry: RegisteredUnits): Promise<UnitFile> {
   let registered: ApiUnit | undefined;
   try {
-    registered = await options.wait.client.getUnit(template);
+    registered = await registry.get(template);
   } catch (err) {
     throw new FleetError('API_ERROR', `error retrieving template Unit(${template}) from Registry: ${goError(err)}`, { cause: err });
   }
@@ -157,20 +237,16 @@ async function templateFile(arg: string, template: string, options: CreateOption
 }
 
 /**
- * fleet's `createUnit`: checks the name and the `[X-Fleet]` options as fleet's client does, then
- * creates the unit without a desired state (the API stores `inactive`; for a registered unit whose
- * file differs, `--replace`, it replaces the file and the unit is `inactive` again).
+ * fleet's `createUnit`, up to the request: checks the name and the `[X-Fleet]` options as fleet's
+ * client does and warns about unknown ones. The unit is then created without a desired state (the
+ * API stores `inactive`; for a registered unit whose file differs, `--replace`, it replaces the
+ * file and the unit is `inactive` again).
  */
-async function createUnit(name: string, file: UnitFile, options: CreateOptions): Promise<void> {
+function checkCreatable(name: string, file: UnitFile, options: CreateOptions): void {
   const problem = unitNameError(name) ?? unitOptionsError(name, file);
   if (problem !== undefined) throw new FleetError('INVALID_UNIT_FILE', problem);
   const warning = unknownRequirementWarning(name, file, options.wait.clock);
   if (warning !== undefined) options.wait.output.err(warning);
-  try {
-    await options.wait.client.createUnit(name, file);
-  } catch (err) {
-    throw new FleetError('API_ERROR', `failed creating unit ${name}: ${goError(err)}`, { cause: err });
-  }
 }
 
 /**

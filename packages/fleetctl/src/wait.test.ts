@@ -19,7 +19,7 @@ const v2 = [{ section: 'Service', name: 'ExecStart', value: '/bin/app v2' }];
  */
 type Frame = { unit?: Partial<ApiUnit> | 'error'; state?: Partial<WireUnitState> };
 
-function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
+function scriptedClient(scripts: Record<string, Frame[]>, calls: string[] = []): FleetApiClient {
   const polls = new Map<string, number>();
   const frame = (name: string): Frame => {
     const list = scripts[name] ?? [];
@@ -28,23 +28,41 @@ function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
   const unsupported = async (): Promise<never> => {
     throw new Error('not used');
   };
+  // One poll of one unit: its next frame.
+  const poll = (name: string): ApiUnit | 'error' | undefined => {
+    const f = frame(name);
+    polls.set(name, (polls.get(name) ?? 0) + 1);
+    if (f.unit === 'error') return 'error';
+    return f.unit === undefined ? undefined : { name, options: [], desiredState: 'launched', currentState: 'inactive', ...f.unit };
+  };
+  const refused = (): Error => new Error('cannot reach fleet API at unix:///x: connect ECONNREFUSED');
+  const stateOf = (unitName: string): WireUnitState[] => {
+    const list = scripts[unitName] ?? [];
+    const f = list[Math.min((polls.get(unitName) ?? 1) - 1, list.length - 1)];
+    if (f?.state === undefined) return [];
+    const options = f.unit === 'error' ? [] : (f.unit?.options ?? []);
+    const hash = hashUnitFile(options);
+    return [{ name: unitName, hash, machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...f.state }];
+  };
   return {
     getUnit: async (name) => {
-      const f = frame(name);
-      polls.set(name, (polls.get(name) ?? 0) + 1);
-      if (f.unit === 'error') throw new Error('cannot reach fleet API at unix:///x: connect ECONNREFUSED');
-      return f.unit === undefined ? undefined : { name, options: [], desiredState: 'launched', currentState: 'inactive', ...f.unit };
+      calls.push(`getUnit ${name}`);
+      const unit = poll(name);
+      if (unit === 'error') throw refused();
+      return unit;
     },
-    listUnitStates: async ({ unitName = '' } = {}) => {
-      const list = scripts[unitName] ?? [];
-      const f = list[Math.min((polls.get(unitName) ?? 1) - 1, list.length - 1)];
-      if (f?.state === undefined) return [];
-      const options = f.unit === 'error' ? [] : (f.unit?.options ?? []);
-      const hash = hashUnitFile(options);
-      return [{ name: unitName, hash, machineID: m1, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', ...f.state }];
+    // Every scripted unit is polled: the listing is what each of them looks like now.
+    listUnits: async () => {
+      calls.push('listUnits');
+      const units = Object.keys(scripts).map(poll);
+      if (units.includes('error')) throw refused();
+      return units.filter((u): u is ApiUnit => u !== undefined && u !== 'error');
+    },
+    listUnitStates: async ({ unitName } = {}) => {
+      calls.push(`listUnitStates ${unitName ?? '*'}`);
+      return (unitName === undefined ? Object.keys(scripts) : [unitName]).flatMap(stateOf);
     },
     listMachines: async () => [{ id: m1, primaryIP: '10.10.1.1', metadata: {} }],
-    listUnits: unsupported,
     createUnit: unsupported,
     setDesiredState: unsupported,
     destroyUnit: unsupported,
@@ -56,12 +74,13 @@ function scriptedClient(scripts: Record<string, Frame[]>): FleetApiClient {
 }
 
 async function wait(scripts: Record<string, Frame[]>, state: JobState, attempts = 0, options: WaitOptions & { interactive?: boolean } = {}) {
-  const client = scriptedClient(scripts);
+  const calls: string[] = [];
+  const client = scriptedClient(scripts, calls);
   const output = new CapturedOutput();
   const clock = new SteppingClock();
   const ctx = { client, machines: new MachineDirectory(client), output, clock, interactive: options.interactive === true };
   const failure = await waitForUnitStates(ctx, Object.keys(scripts), 'start', state, attempts, options);
-  return { failure, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps };
+  return { failure, stdout: output.stdout, stderr: output.stderr, sleeps: clock.sleeps, calls };
 }
 
 const launched: Frame = { unit: { currentState: 'launched', machineID: m1 }, state: {} };
@@ -73,6 +92,16 @@ describe('waitForUnitStates', () => {
     const r = await wait({ 'slow.service': [pending, pending, pending, launched], 'fast.service': [launched] }, 'launched');
     expect(r).toMatchObject({ failure: undefined, stderr: '', sleeps: [500, 500, 500] });
     expect(r.stdout).toBe(`Unit fast.service launched on ${legend}\nUnit slow.service launched on ${legend}\n`);
+  });
+
+  it('asks once per poll for all the units it waits on, and for their states only when needed', async () => {
+    const r = await wait({ 'a.service': [pending, launched], 'b.service': [launched], 'c.service': [pending, launched] }, 'launched');
+    expect(r.calls).toEqual(['listUnits', 'listUnits']);
+    expect(r.stdout).toBe(`Unit b.service launched on ${legend}\nUnit a.service launched on ${legend}\nUnit c.service launched on ${legend}\n`);
+    const replaced = await wait({ 'a.service': [launched], 'b.service': [launched] }, 'launched', 0, { replaced: new Set(['a.service', 'b.service']) });
+    expect(replaced.calls).toEqual(['listUnits', 'listUnitStates *']);
+    const one = await wait({ 'a.service': [launched] }, 'launched', 0, { replaced: new Set(['a.service']) });
+    expect(one.calls).toEqual(['getUnit a.service', 'listUnitStates a.service']);
   });
 
   it("only waits for fleet's state, as fleet does (systemd may still be starting the unit)", async () => {

@@ -5,6 +5,7 @@ import type { FleetApiClient, ApiUnit } from './api-client.js';
 import { errorText } from './fleet-text.js';
 import type { MachineDirectory } from './machine-directory.js';
 import type { Output } from './output.js';
+import { fetchUnits } from './unit-batch.js';
 import { isGlobalUnit, unitReason } from './unit-info.js';
 
 /** fleet's job states, as its commands wait for them. */
@@ -83,10 +84,10 @@ export async function waitForUnitStates(
   const last = new Map<string, Observation>();
   let progressAt = ctx.clock.now() + progressIntervalMs;
   for (let round = 1; pending.length > 0; round++) {
-    const seen = await Promise.all(pending.map((name) => observe(ctx.client, name, needsState(name, options))));
+    const seen = await observeAll(ctx.client, pending, (name) => needsState(name, options));
     const still: string[] = [];
-    for (const [i, name] of pending.entries()) {
-      const obs = seen[i] as Observation;
+    for (const name of pending) {
+      const obs = seen.get(name) as Observation;
       last.set(name, obs);
       if (!reached(obs, state, options.untilStopped === true, options.replaced?.has(name) === true)) still.push(name);
       else if (options.silent !== true) ctx.output.out(`${await successLine(ctx, name, obs.unit as ApiUnit, options.reportAs)}\n`);
@@ -119,19 +120,27 @@ function needsState(name: string, options: WaitOptions): boolean {
   return options.untilStopped === true || options.replaced?.has(name) === true;
 }
 
-async function observe(client: FleetApiClient, name: string, withState: boolean): Promise<Observation> {
+/**
+ * One poll of every pending unit: the units in one request (see {@link fetchUnits}) and, when some
+ * need systemd's state, the states in one more (all of them, or the one unit's when only one
+ * does). A failed request makes every unit's observation that error.
+ */
+async function observeAll(client: FleetApiClient, names: readonly string[], withState: (name: string) => boolean): Promise<Map<string, Observation>> {
+  const seen = new Map<string, Observation>();
   try {
-    const unit = await client.getUnit(name);
-    if (unit === undefined || unit.machineID === undefined || unit.machineID === '' || !withState) return { unit, state: undefined };
-    return { unit, state: await stateOn(client, name, unit.machineID) };
+    const units = await fetchUnits(client, names);
+    const stated = names.filter((n) => withState(n) && (units.get(n)?.machineID ?? '') !== '');
+    const states = stated.length === 0 ? [] : await client.listUnitStates(stated.length === 1 ? { unitName: stated[0] as string } : {});
+    for (const name of names) {
+      const unit = units.get(name);
+      const machineID = unit?.machineID ?? '';
+      const state = machineID !== '' && withState(name) ? states.find((s) => s.name === name && s.machineID === machineID) : undefined;
+      seen.set(name, { unit, state });
+    }
   } catch (err) {
-    return { unit: undefined, state: undefined, error: errorText(err) };
+    for (const name of names) seen.set(name, { unit: undefined, state: undefined, error: errorText(err) });
   }
-}
-
-async function stateOn(client: FleetApiClient, name: string, machineID: string): Promise<WireUnitState | undefined> {
-  const states = await client.listUnitStates({ unitName: name, machineID });
-  return states.find((s) => s.name === name && s.machineID === machineID);
+  return seen;
 }
 
 function reached(obs: Observation, state: JobState, untilStopped: boolean, replaced: boolean): boolean {
@@ -216,8 +225,12 @@ export function failureLines(ctx: Pick<WaitContext, 'interactive'>, failure: Wai
   return ctx.interactive ? [...lines, failure.detail] : lines;
 }
 
-/** The units as they are now, in `names`' order, skipping those that are gone. For {@link waitForActive}. */
+/** The units as they are now, in `names`' order, skipping those that are gone (one request). For {@link waitForActive}. */
 export async function currentUnits(client: FleetApiClient, names: readonly string[]): Promise<ApiUnit[]> {
-  const units = await Promise.all(names.map((n) => client.getUnit(n).catch(() => undefined)));
-  return units.filter((u): u is ApiUnit => u !== undefined);
+  const units = await fetchUnits(client, names).catch(async () => {
+    // One failed listing must not skip every unit's check: ask for each, as fleet does.
+    const each = await Promise.all(names.map((n) => client.getUnit(n).catch(() => undefined)));
+    return new Map(each.flatMap((u) => (u === undefined ? [] : [[u.name, u] as const])));
+  });
+  return names.flatMap((n) => units.get(n) ?? []);
 }

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/core';
 import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
+import { LinkBatcher } from './link-batcher.js';
 import { SystemdConnection } from './systemd-connection.js';
 import { isNoSuchUnitError, type Systemd1 } from './systemd1.js';
 
@@ -45,6 +46,10 @@ export class SystemdUnitManager implements UnitManager {
   /** Signal setup (match rule + Subscribe) of the current connection; resolves false if it failed. */
   #signals: { readonly bus: Systemd1; readonly ready: Promise<boolean>; unwatch?: () => void } | undefined;
   #closed = false;
+  /** Links of concurrent loads go to systemd in one call (see LinkBatcher). */
+  readonly #links = new LinkBatcher(async (paths) => {
+    await (await this.#ready()).linkUnitFiles(paths, true, true);
+  });
 
   constructor(connection: SystemdConnection, options: SystemdUnitManagerOptions, ownsConnection = false) {
     this.#connection = connection;
@@ -90,7 +95,7 @@ export class SystemdUnitManager implements UnitManager {
       throw new SystemdError(`write unit file ${path}`, false, { cause: err });
     }
     try {
-      await bus.linkUnitFiles([path], true, true);
+      await this.#links.linkFile(path);
       if (enable) {
         const { carriesInstallInfo } = await bus.enableUnitFiles([path], true, true);
         if (!carriesInstallInfo) {

@@ -6,6 +6,7 @@ import { CommandFailed, goError } from '../fleet-text.js';
 import { MachineDirectory } from '../machine-directory.js';
 import { isGlobalUnit } from '../unit-info.js';
 import { unitNameMangle } from '../unit-source.js';
+import { fetchUnits, mapBounded, requestsInFlight } from '../unit-batch.js';
 import { currentUnits, failureLines, waitForActive, waitForUnitStates } from '../wait.js';
 import type { JobState, WaitContext } from '../wait.js';
 import { blockAttempts, blockHelp, connect, rawAttempts, unitArgs, unitsPositional, withBlockFlags, withReplaceFlag, withSignFlag } from './context.js';
@@ -57,29 +58,38 @@ export async function createOrFail(
 }
 
 /**
- * fleet's `setTargetStateOfUnits`: sets the desired state of each unit that is not in it yet, in
- * order, and resolves those it changed (as they were before). Rejects with fleet's message at the
- * first unit it cannot read, find or change.
+ * fleet's `setTargetStateOfUnits`: sets the desired state of each unit that is not in it yet, and
+ * resolves those it changed (as they were before), in order. Rejects with fleet's message at the
+ * first unit, in order, it cannot read, find or change. Unlike fleet, the units are read in one
+ * request and the changes sent {@link requestsInFlight} at a time; after a failed change up to
+ * that many − 1 later units may have changed too.
  */
 export async function setTargetStates(client: FleetApiClient, names: readonly string[], state: JobState): Promise<ApiUnit[]> {
-  const triggered: ApiUnit[] = [];
-  for (const name of names) {
-    let unit: ApiUnit | undefined;
-    try {
-      unit = await client.getUnit(name);
-    } catch (err) {
-      throw new Error(`error retrieving unit ${name} from registry: ${goError(err)}`, { cause: err });
-    }
-    if (unit === undefined) throw new Error(`unable to find unit ${name}`);
-    if (unit.desiredState === state) continue;
-    try {
-      await client.setDesiredState(name, state);
-    } catch (err) {
-      throw new Error(goError(err), { cause: err });
-    }
-    triggered.push(unit);
+  let units: Map<string, ApiUnit>;
+  try {
+    units = await fetchUnits(client, names);
+  } catch (err) {
+    throw new Error(`error retrieving unit ${names[0] ?? ''} from registry: ${goError(err)}`, { cause: err });
   }
-  return triggered;
+  const changing: ApiUnit[] = [];
+  const seen = new Set<string>();
+  let missing: string | undefined;
+  for (const name of names) {
+    const unit = units.get(name);
+    if (unit === undefined) {
+      missing = name;
+      break;
+    }
+    // A name given twice is in the state after its first turn, as fleet would read it again.
+    if (unit.desiredState === state || seen.has(name)) continue;
+    seen.add(name);
+    changing.push(unit);
+  }
+  const sent = await mapBounded(changing, requestsInFlight, (unit) => client.setDesiredState(unit.name, state));
+  const failed = sent.find((r) => r === undefined || !r.ok);
+  if (failed !== undefined && !failed.ok) throw new Error(goError(failed.error), { cause: failed.error });
+  if (missing !== undefined) throw new Error(`unable to find unit ${missing}`);
+  return changing;
 }
 
 export type SubmitAndDriveArgs = GlobalArgs & BlockArgs & ReplaceArgs & { units: string[] | undefined };

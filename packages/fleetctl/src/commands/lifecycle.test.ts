@@ -33,6 +33,16 @@ describe('start', () => {
     expect(h.api.writes()).toEqual(['PUT /fleet/v1/units/hello.service +options', 'PUT /fleet/v1/units/hello.service launched']);
   });
 
+  it('starts many units with a few listings, not a read per unit, and prints their lines in argument order', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `many-${String(i).padStart(2, '0')}.service`);
+    for (const name of names) await writeFile(path(name), hello);
+    const r = await h.fleetctl(['start', '--no-block', ...names.map(path)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe([...names.map((n) => `Unit ${n} inactive`), ...names.map((n) => `Triggered unit ${n} start`), ...names.map((n) => `Triggered unit ${n} start`)].join('\n') + '\n');
+    expect(h.api.requests.filter((q) => q.method === 'GET' && q.url.startsWith('/fleet/v1/units/'))).toEqual([]);
+    expect(h.api.writes().sort()).toEqual(names.flatMap((n) => [`PUT /fleet/v1/units/${n} +options`, `PUT /fleet/v1/units/${n} launched`]).sort());
+  });
+
   it('leaves an already launched unit alone and prints nothing, as fleet does', async () => {
     h.api.addUnit('hello.service', optionsOf(hello), { desiredState: 'launched' });
     expect(await h.fleetctl(['start', 'hello'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
