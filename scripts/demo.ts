@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClusterState, repoRoot } from './local-cluster/cluster.js';
+import { httpRequest } from './local-cluster/http.js';
 import { displayPath, fleetctlArgs, fleetctlBin } from './local-cluster/paths.js';
 import { pollUntil } from './local-cluster/processes.js';
 
@@ -38,8 +39,8 @@ async function main(): Promise<void> {
   await run('docker ps', 'docker', ['ps', '--format', 'table {{.Names}}\t{{.Status}}\t{{.Command}}'], 30_000);
   heading(`6. web.service answers on ${webUrl}`);
   const page = await pollUntil(`${webUrl} to answer`, async () => {
-    const res = await fetch(webUrl, { signal: AbortSignal.timeout(2_000) });
-    return res.ok ? res.text() : undefined;
+    const res = await httpRequest({ url: webUrl }, { timeoutMs: 2_000 });
+    return res.status >= 200 && res.status < 300 ? res.body : undefined;
   }, { timeoutMs: 15_000, intervalMs: 250 }).catch((err: unknown) => `(no answer: ${(err as Error).message})`);
   print(page.trim());
 

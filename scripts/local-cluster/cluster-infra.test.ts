@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clusterLiveness, readClusterState, startLocalCluster, stopLocalCluster, type LocalCluster, type LocalMachine } from './cluster.js';
 import { ensureBusyboxImage, ensureDocker, type DockerDaemon } from './docker.js';
 import { isEtcdHealthy, startEtcd } from './etcd.js';
+import { httpRequest } from './http.js';
 import { journaldAccepts } from './journald.js';
 import { isAlive, pollUntil } from './processes.js';
 import { startSystemdUser, stopSystemdUser, type SystemdUserInstance } from './systemd-user.js';
@@ -43,9 +44,9 @@ describe('local cluster infrastructure', () => {
     // A write and a read through etcd's v3 JSON gateway (etcdctl is not part of etcd-server on Debian).
     const b64 = (text: string): string => Buffer.from(text).toString('base64');
     const v3 = async (path: string, body: unknown): Promise<unknown> => {
-      const res = await fetch(`${etcd.clientUrl}/v3/kv/${path}`, { method: 'POST', body: JSON.stringify(body) });
+      const res = await httpRequest({ url: `${etcd.clientUrl}/v3/kv/${path}` }, { method: 'POST', body });
       expect(res.status).toBe(200);
-      return res.json();
+      return JSON.parse(res.body) as unknown;
     };
     await v3('put', { key: b64('/infra-test'), value: b64('ok') });
     const got = (await v3('range', { key: b64('/infra-test') })) as { kvs?: { value: string }[] };
@@ -165,8 +166,8 @@ describe('local cluster infrastructure', () => {
       return m;
     };
     const listedBy = async (m: LocalMachine): Promise<string[]> => {
-      const res = await fetch(`${m.apiUrl}/fleet/v1/machines`);
-      return ((await res.json()) as { machines: { id: string }[] }).machines.map((mm) => mm.id).sort();
+      const res = await httpRequest({ url: `${m.apiUrl}/fleet/v1/machines` });
+      return (JSON.parse(res.body) as { machines: { id: string }[] }).machines.map((mm) => mm.id).sort();
     };
     const ids = cluster.machines.map((m) => m.machineId).sort();
     // Over the TCP listener too, each fleetd comes to see every machine of the cluster.

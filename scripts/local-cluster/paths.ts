@@ -5,8 +5,17 @@ import { fileURLToPath } from 'node:url';
 /** Absolute path of the repository (the folder with `package.json` and `packages/`). */
 export const repoRoot: string = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** The built fleetctl entry point (run it with `process.execPath`). */
-export const fleetctlBin: string = join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+/**
+ * The built fleetctl entry point (run it with `process.execPath`): the one-file bundle that
+ * `npm run build` and bootstrap make (`scripts/bundle-fleetctl.ts`; it starts in about a third of
+ * the time), else tsc's output when only `tsc -b` ran.
+ */
+export const fleetctlBin: string = builtFleetctl();
+
+function builtFleetctl(): string {
+  const bundle = join(repoRoot, 'packages/fleetctl/dist/bundle/fleetctl.js');
+  return existsSync(bundle) ? bundle : join(repoRoot, 'packages/fleetctl/dist/bin/fleetctl.js');
+}
 
 /** Arguments of `node` that run fleetctl against a machine's fleetd: the bin and `--endpoint unix://<apiSocket>`. */
 export function fleetctlArgs(machine: { readonly apiSocket: string }): string[] {

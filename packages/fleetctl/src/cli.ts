@@ -244,7 +244,22 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
     .wrap(100)
     .exitProcess(false)
     .fail(false) as Argv<GlobalArgs>;
+  skipHelpCache(parser);
   return { parser, spec: commandLineSpec(entries, env) };
+}
+
+/**
+ * yargs renders the whole help text as soon as a command's handler has started (command.js,
+ * `cacheHelpMessage`), for a help it would print on a later failure. fleetctl never prints help
+ * then (`.fail(false)`: handlers throw and {@link report} words it), and that render is about a
+ * sixth of a short command's CPU time, so it is skipped. `getInternalMethods` is yargs' own
+ * (untyped); without it nothing changes.
+ */
+function skipHelpCache(parser: Argv<GlobalArgs>): void {
+  type Internals = { getUsageInstance(): { cacheHelpMessage(): void } };
+  const internals = (parser as unknown as { getInternalMethods?: () => Internals }).getInternalMethods;
+  if (typeof internals !== 'function') return;
+  internals.call(parser).getUsageInstance().cacheHelpMessage = () => undefined;
 }
 
 /**

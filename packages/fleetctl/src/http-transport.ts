@@ -1,7 +1,6 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { FleetError } from '@fleet/core';
+import { HttpTimeoutError, openHttp, requestText } from '@fleet/core/http';
+import type { HttpTarget } from '@fleet/core/http';
 
 /** Where the fleet API listens: a unix socket or an HTTP(S) base URL. */
 export interface Endpoint {
@@ -97,9 +96,9 @@ export class TransportError extends Error {
   }
 }
 
-/** A Node socket or DNS error as a {@link TransportError}. */
-function transportError(err: unknown, timedOut: boolean, timeoutMs: number): TransportError {
-  if (timedOut) return new TransportError(`request timed out after ${timeoutMs} ms`, { timedOut: true });
+/** A Node socket or DNS error, or the helper's timeout, as a {@link TransportError}. */
+function transportError(err: unknown, timeoutMs: number): TransportError {
+  if (err instanceof HttpTimeoutError) return new TransportError(`request timed out after ${timeoutMs} ms`, { timedOut: true });
   if (!(err instanceof Error)) return new TransportError(String(err));
   const e = err as NodeJS.ErrnoException & { address?: unknown; port?: unknown; hostname?: unknown };
   const failure: { -readonly [K in keyof TransportFailure]: TransportFailure[K] } = {};
@@ -116,7 +115,7 @@ function transportError(err: unknown, timedOut: boolean, timeoutMs: number): Tra
  * `https:` endpoints only. Rejects with a {@link TransportError} when there is no answer within
  * `timeoutMs`, or when the TLS handshake fails (unverified server, refused client certificate).
  */
-export function sendHttp(
+export async function sendHttp(
   endpoint: Endpoint,
   method: string,
   path: string,
@@ -130,35 +129,18 @@ export function sendHttp(
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
-  const signal = AbortSignal.timeout(timeoutMs);
-  const options: RequestOptions = { ...requestOptions(endpoint, method, path, headers, tls), signal };
-  const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const fail = (err: unknown): void => reject(transportError(err, signal.aborted, timeoutMs));
-    const req = send(options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', fail);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', fail);
-    req.end(payload);
-  });
+  try {
+    const res = await requestText(targetOf(endpoint, path), { method, headers, timeoutMs, tls, ...(payload === undefined ? {} : { body: payload }) });
+    return { status: res.status, body: res.body };
+  } catch (err) {
+    throw transportError(err, timeoutMs);
+  }
 }
 
-function requestOptions(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, tls: TlsMaterial): RequestOptions {
-  const options: RequestOptions = { method, path: endpoint.basePath + path, headers };
-  if (endpoint.socketPath !== undefined) options.socketPath = endpoint.socketPath;
-  else {
-    options.hostname = endpoint.hostname;
-    if (endpoint.port !== undefined) options.port = endpoint.port;
-  }
-  if (endpoint.protocol === 'https:') {
-    if (tls.ca !== undefined) options.ca = tls.ca;
-    if (tls.cert !== undefined) options.cert = tls.cert;
-    if (tls.key !== undefined) options.key = tls.key;
-  }
-  return options;
+function targetOf(endpoint: Endpoint, path: string): HttpTarget {
+  const base = { protocol: endpoint.protocol, path: endpoint.basePath + path } as const;
+  if (endpoint.socketPath !== undefined) return { ...base, socketPath: endpoint.socketPath };
+  return endpoint.port === undefined ? { ...base, hostname: endpoint.hostname } : { ...base, hostname: endpoint.hostname, port: endpoint.port };
 }
 
 /** An HTTP answer whose body is still arriving. */
@@ -179,43 +161,20 @@ export interface HttpStream {
  * {@link TransportError} when there is no answer in time or the connection fails before the
  * headers, and with the signal's reason when `signal` aborts first.
  */
-export function openHttpStream(
+export async function openHttpStream(
   endpoint: Endpoint,
   path: string,
   timeoutMs: number,
   tls: TlsMaterial = {},
   signal?: AbortSignal,
 ): Promise<HttpStream> {
-  const send = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const req = send(requestOptions(endpoint, 'GET', path, { accept: 'text/plain, application/json' }, tls));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      req.destroy();
-    }, timeoutMs);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      req.destroy();
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const close = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      req.destroy();
-    };
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted === true) return;
-      reject(transportError(err, timedOut, timeoutMs));
-    });
-    req.on('response', (res) => {
-      clearTimeout(timer);
-      const type = res.headers['content-type'];
-      resolve({ status: res.statusCode ?? 0, contentType: typeof type === 'string' ? type : '', body: res, close });
-    });
-    req.end();
-  });
+  const headers = { accept: 'text/plain, application/json' };
+  try {
+    const res = await openHttp(targetOf(endpoint, path), { headers, timeoutMs, tls, ...(signal === undefined ? {} : { signal }) });
+    const type = res.headers['content-type'];
+    return { status: res.status, contentType: typeof type === 'string' ? type : '', body: res.body, close: res.close };
+  } catch (err) {
+    if (signal?.aborted === true) throw err;
+    throw transportError(err, timeoutMs);
+  }
 }

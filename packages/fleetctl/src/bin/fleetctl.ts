@@ -1,35 +1,16 @@
 #!/usr/bin/env node
-import { systemClock } from '@fleet/core';
-import { makeHttpClient } from '../api-client.js';
-import { run } from '../cli.js';
-import type { CapturedInterrupt, Interrupts } from '../interrupts.js';
+import { versionLine } from '../commands/version.js';
 
-/**
- * SIGINT while a command captured it (`journal -f`): the first aborts the command's signal (it
- * then ends with its own exit code), a second one exits at once with 130. Otherwise Node's default
- * applies: the process ends.
- */
-const interrupts: Interrupts = {
-  capture(): CapturedInterrupt {
-    const controller = new AbortController();
-    const onSigint = (): void => {
-      if (controller.signal.aborted) process.exit(130);
-      controller.abort(new Error('interrupted (Ctrl-C)'));
-    };
-    process.on('SIGINT', onSigint);
-    return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
-  },
-};
+// Start-up time is most of what a short fleetctl command costs, so this file imports nothing else
+// up front. `fleetctl version` (and `--version`/`-v` first) prints its line without loading yargs
+// or the API client, when no FLEETCTL_* variable is set: those are parsed, and refused when
+// invalid, by the full command line, which the slow path keeps doing.
+const argv = process.argv.slice(2);
+if (isBareVersion(argv, process.env)) process.stdout.write(`${versionLine}\n`);
+else await (await import('./main.js')).main(argv);
 
-const code = await run(process.argv.slice(2), {
-  output: {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  },
-  env: process.env,
-  clock: systemClock,
-  makeClient: makeHttpClient,
-  interrupts,
-  interactive: process.stderr.isTTY === true,
-});
-process.exitCode = code;
+function isBareVersion(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const first = args[0];
+  const asked = first === '--version' || first === '-v' || (first === 'version' && args.length === 1);
+  return asked && !Object.keys(env).some((name) => name.startsWith('FLEETCTL_'));
+}
