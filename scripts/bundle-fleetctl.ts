@@ -1,7 +1,8 @@
 /**
  * Bundles the built fleetctl (`packages/fleetctl/dist/bin/fleetctl.js`, from `tsc -b`) and what it
- * imports (@fleet/core, yargs and its dependencies) into one ES module,
- * `packages/fleetctl/dist/bundle/fleetctl.js`, which the `fleetctl` bin points at.
+ * imports (@fleet/core, yargs and its dependencies) into ES modules: the entry,
+ * `packages/fleetctl/dist/bundle/fleetctl.js`, which the `fleetctl` bin points at, and the lazily
+ * imported command line as a chunk beside it (where yargs' locales are found, see below).
  *
  *   node scripts/dist/bundle-fleetctl.js   (bootstrap runs it after tsc -b)
  *
@@ -13,7 +14,7 @@
  * yargs reads its messages from `locales/<lang>.json` next to its own sources (y18n). Its platform
  * shim is rewritten here to look in `locales/` beside the bundle, and those files are copied there.
  */
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
@@ -38,11 +39,17 @@ const localesBesideBundle: Plugin = {
   },
 };
 
+// Chunk names carry a content hash: start empty so no chunk of an earlier build stays behind.
+rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 await build({
   entryPoints: [entry],
-  outfile: join(outDir, 'fleetctl.js'),
+  outdir: outDir,
   bundle: true,
+  // The command line (bin/main.js, imported only when a command needs it) becomes a chunk of its
+  // own, so `fleetctl version`'s fast path reads a few hundred bytes instead of the whole program.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',
