@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryUnavailableError } from '@fleet/core';
 import { hashUnitFile, parseUnitFile, parseUnitName, serializeUnitFile, type ScheduledUnit, type UnitFile, type UnitName } from '@fleet/core/model';
-import { aMachine, FakeClock, InMemoryRegistry, RecordingLogger, withDeadline } from '@fleet/core/testing';
+import { aMachine, FakeClock, InMemoryRegistry, RecordingLogger, eventually } from '@fleet/core/testing';
 import { Agent } from './agent.js';
 import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
 import { UnitStatePublisher } from './unit-state-publisher.js';
@@ -12,17 +12,6 @@ const web = parseUnitName('web.service');
 const fileV1 = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n');
 const fileV2 = parseUnitFile('[Service]\nExecStart=/bin/sleep 2000\n');
 const reconcileIntervalMs = 5_000;
-
-/** Resolves once `condition` holds, checked after every turn of the event loop; fails after 2 s of real time. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  await withDeadline(
-    (async () => {
-      while (!condition()) await new Promise<void>((resolve) => setImmediate(resolve));
-    })(),
-    what,
-    2_000,
-  );
-}
 
 /** An agent for `machine` over an in-memory registry and systemd, with the publisher that reports its states. */
 function setUp() {

@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { hashUnitFile, parseUnitFile, parseUnitName, type ScheduledUnit, type TargetState } from '@fleet/core/model';
 import type { ClusterView, LeaderFence, ScheduleChange, WriteOutcome } from '@fleet/core/registry';
-import { aMachine, FakeClock, InMemoryLeadership, InMemoryRegistry, RecordingLogger, withDeadline } from '@fleet/core/testing';
+import { aMachine, FakeClock, InMemoryLeadership, InMemoryRegistry, RecordingLogger, eventually } from '@fleet/core/testing';
 import { defaultStopGraceMs, Engine } from './engine.js';
 
 const reconcileIntervalMs = 2_000;
 const a = aMachine('a');
 const b = aMachine('b');
-
-/**
- * Resolves once `condition` holds, checking after every turn of the event loop (no timers: the
- * engine's own time is the fake clock); fails with `what` after 2 s of real time.
- */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  await withDeadline(
-    (async () => {
-      while (!condition()) await new Promise<void>((resolve) => setImmediate(resolve));
-    })(),
-    what,
-    2_000,
-  );
-}
 
 /** A gate a test opens by hand: `wait()` resolves once `open()` has been called. */
 function gate() {

@@ -2,9 +2,10 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 import { etcdClient, lastWriteRevision, noteWrite, type EtcdConnection } from './etcd-client.js';
 import { FleetError, RegistryUnavailableError, mergeWakeups } from '@fleet/core';
 import type { Logger } from '@fleet/core';
-import { applyMetadataOverrides, hashUnitFile, patchMetadataOverrides, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
+import { applyMetadataOverrides, patchMetadataOverrides, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
 import { codec, type UnitRecord, KeySchema } from '@fleet/core/registry';
 import type { ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '@fleet/core/registry';
+import { UnitFileCache } from './unit-file-cache.js';
 import { watchPrefix } from './watch.js';
 
 /** etcd caps operations per transaction at 128 by default; stay under it. */
@@ -13,13 +14,14 @@ const maxOpsPerTxn = 100;
 /** The registry on a real etcd (v3 API through `etcd3`). The only file that knows etcd3's builders. */
 export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
   readonly keys: KeySchema;
-  /** Files are immutable per hash: cache them. */
-  private readonly fileCache = new Map<string, UnitFile>();
+  /** Files are immutable per hash: cache them, bounded (least recently used go first). */
+  private readonly fileCache: UnitFileCache;
 
   private readonly client: Etcd3;
   constructor(connection: EtcdConnection, prefix: string, private readonly log: Logger) {
     this.client = etcdClient(connection);
     this.keys = new KeySchema(prefix);
+    this.fileCache = new UnitFileCache(log);
   }
 
   async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
@@ -84,44 +86,35 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     if (cached !== undefined) return cached;
     const key = this.keys.unitFile(hash);
     const kv = (await this.call('read unit file', () => this.client.get(key).exec())).kvs[0];
-    return kv === undefined ? undefined : this.cacheVerifiedFile(key, hash, kv.value.toString());
+    return kv === undefined ? undefined : this.fileCache.putStored(key, hash, kv.value.toString());
   }
 
   async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
-    const missing = [...new Set(hashes)].filter((hash) => !this.fileCache.has(hash));
+    // Collected as they are read, not from the cache afterwards: a bounded cache may already have
+    // dropped some of a large batch again.
+    const out = new Map<string, UnitFile>();
+    const missing: string[] = [];
+    for (const hash of new Set(hashes)) {
+      const cached = this.fileCache.get(hash);
+      if (cached !== undefined) out.set(hash, cached);
+      else missing.push(hash);
+    }
     if (missing.length > 16) {
       // Cold cache (a new leader): one range read beats thousands of gets.
+      const wanted = new Set(missing);
       const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
       for (const kv of res.kvs) {
         const key = kv.key.toString();
-        this.cacheVerifiedFile(key, this.keys.unitFileHashOf(key) ?? '', kv.value.toString());
+        const hash = this.keys.unitFileHashOf(key);
+        if (hash === undefined || !wanted.has(hash)) continue;
+        const file = this.fileCache.putStored(key, hash, kv.value.toString());
+        if (file !== undefined) out.set(hash, file);
       }
     } else {
-      await Promise.all(missing.map((hash) => this.getUnitFile(hash)));
-    }
-    const out = new Map<string, UnitFile>();
-    for (const hash of hashes) {
-      const file = this.fileCache.get(hash);
-      if (file !== undefined) out.set(hash, file);
+      const read = await Promise.all(missing.map(async (hash) => [hash, await this.getUnitFile(hash)] as const));
+      for (const [hash, file] of read) if (file !== undefined) out.set(hash, file);
     }
     return out;
-  }
-
-  /** Decodes a stored file and caches it if it really has `hash`; a corrupt or mismatched one is skipped. */
-  private cacheVerifiedFile(key: string, hash: string, raw: string): UnitFile | undefined {
-    let file: UnitFile;
-    try {
-      file = codec.decodeUnitFile(key, raw);
-    } catch (err) {
-      this.log.warn('skipping corrupt unit file', { key, err });
-      return undefined;
-    }
-    if (hashUnitFile(file) !== hash) {
-      this.log.warn('unit file does not match its hash; ignoring it', { key });
-      return undefined;
-    }
-    this.fileCache.set(hash, file);
-    return file;
   }
 
   async snapshot(): Promise<ClusterSnapshot> {

@@ -15,3 +15,17 @@ export async function withDeadline<T>(promise: Promise<T>, what: string, ms: num
     clearTimeout(timer);
   }
 }
+
+/**
+ * Resolves once `condition` holds, checked after every turn of the event loop (no timers, so a
+ * test on a fake clock keeps its own time); fails with `what` after `ms` of real time.
+ */
+export async function eventually(condition: () => boolean, what: string, ms = 2_000): Promise<void> {
+  await withDeadline(
+    (async () => {
+      while (!condition()) await new Promise<void>((resolve) => setImmediate(resolve));
+    })(),
+    what,
+    ms,
+  );
+}

@@ -4,4 +4,4 @@ export { InMemoryLeadership } from './memory-leadership.js';
 export { InMemoryRegistry } from './memory-registry.js';
 export { RecordingLogger, type RecordedLogLine } from './recording-logger.js';
 export { registryContract, type RegistryUnderTest } from './registry-contract.js';
-export { withDeadline } from './deadline.js';
+export { eventually, withDeadline } from './deadline.js';
