@@ -320,8 +320,8 @@ export class Systemd1 {
 
   /**
    * Delivers systemd's `JobRemoved` and units' `PropertiesChanged` signals to `listener`. The first
-   * call installs the connection's single match rule (every signal systemd sends); later calls share
-   * it. Signals flow only after {@link subscribe}. Returns a function that removes the listener.
+   * call installs the connection's match rules; later calls share them. Signals flow only after
+   * {@link subscribe}. Returns a function that removes the listener.
    */
   async watchSignals(listener: (signal: Systemd1Signal) => void): Promise<() => void> {
     this.#matchRule ??= this.#addMatchRule().catch((err: unknown) => {
@@ -341,17 +341,29 @@ export class Systemd1 {
     this.#bus.disconnect();
   }
 
+  /**
+   * Only the signals a wake-up needs: `JobRemoved`, and `PropertiesChanged` of the `Unit` interface
+   * (which carries LoadState, ActiveState and SubState). Every unit change also sends one for its
+   * type's interface (`Service`, with a hundred properties), and starting a hundred units sends
+   * thousands of those; a rule that let them through made the bus daemon forward and fleetd parse
+   * them all, on the cores systemd needs for the starts.
+   */
   async #addMatchRule(): Promise<void> {
-    const rule = `type='signal',sender='${systemdService}',path_namespace='${managerPath}'`;
-    const message = new Message({
-      destination: 'org.freedesktop.DBus',
-      path: '/org/freedesktop/DBus',
-      interface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [rule],
-    });
-    await this.#send('AddMatch', message);
+    const rules = [
+      `type='signal',sender='${systemdService}',path='${managerPath}',interface='${managerInterface}',member='JobRemoved'`,
+      `type='signal',sender='${systemdService}',path_namespace='${unitPathPrefix.slice(0, -1)}',interface='${propertiesInterface}',member='PropertiesChanged',arg0='${unitInterface}'`,
+    ];
+    for (const rule of rules) {
+      const message = new Message({
+        destination: 'org.freedesktop.DBus',
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus',
+        member: 'AddMatch',
+        signature: 's',
+        body: [rule],
+      });
+      await this.#send('AddMatch', message);
+    }
   }
 
   #dispatchSignal(message: Message): void {
