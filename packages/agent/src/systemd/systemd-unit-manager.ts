@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/core';
 import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
@@ -42,6 +42,8 @@ export class SystemdUnitManager implements UnitManager {
   readonly #dir: string;
   readonly #log: Logger;
   readonly #listeners = new Set<() => void>();
+  /** What {@link loadedUnits} last read of each file: its stat (inode, size, times) and hash. */
+  readonly #fileHashes = new Map<UnitName, { readonly version: string; readonly hash: string }>();
   readonly #stopWaking: () => void;
   /** Signal setup (match rule + Subscribe) of the current connection; resolves false if it failed. */
   #signals: { readonly bus: Systemd1; readonly ready: Promise<boolean>; unwatch?: () => void } | undefined;
@@ -141,7 +143,12 @@ export class SystemdUnitManager implements UnitManager {
     }
   }
 
-  /** Files named like units in the units directory, with the SHA1 of their bytes (= `hashUnitFile`, as load writes the serialised form). */
+  /**
+   * Files named like units in the units directory, with the SHA1 of their bytes (= `hashUnitFile`,
+   * as load writes the serialised form). A file is read and hashed again only when its inode, size
+   * or modification time changed since the last call: the agent and the state publisher ask at
+   * every pass, and reading a hundred files each time was a good part of a pass.
+   */
   async loadedUnits(): Promise<ReadonlyMap<UnitName, string>> {
     let entries;
     try {
@@ -150,18 +157,32 @@ export class SystemdUnitManager implements UnitManager {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
       throw new SystemdError(`read units directory ${this.#dir}`, false, { cause: err });
     }
+    const names = entries.filter((e) => e.isFile() && unitNameProblem(e.name) === undefined).map((e) => e.name as UnitName);
+    const hashes = await Promise.all(names.map((name) => this.#hashOf(name)));
     const units = new Map<UnitName, string>();
-    for (const entry of entries) {
-      if (!entry.isFile() || unitNameProblem(entry.name) !== undefined) continue;
-      try {
-        const bytes = await readFile(join(this.#dir, entry.name));
-        units.set(entry.name as UnitName, createHash('sha1').update(bytes).digest('hex'));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // unloaded meanwhile
-        throw new SystemdError(`read unit file ${entry.name}`, false, { cause: err });
-      }
+    for (const [i, name] of names.entries()) {
+      const hash = hashes[i];
+      if (hash !== undefined) units.set(name, hash);
     }
+    for (const name of this.#fileHashes.keys()) if (!units.has(name)) this.#fileHashes.delete(name);
     return units;
+  }
+
+  /** The hash of the unit file `name`, from {@link #fileHashes} while its stat is unchanged; `undefined` when it is gone. */
+  async #hashOf(name: UnitName): Promise<string | undefined> {
+    const path = join(this.#dir, name);
+    try {
+      const st = await stat(path, { bigint: true });
+      const version = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      const known = this.#fileHashes.get(name);
+      if (known?.version === version) return known.hash;
+      const hash = createHash('sha1').update(await readFile(path)).digest('hex');
+      this.#fileHashes.set(name, { version, hash });
+      return hash;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // unloaded meanwhile
+      throw new SystemdError(`read unit file ${name}`, false, { cause: err });
+    }
   }
 
   async unitStates(names: readonly UnitName[]): Promise<ReadonlyMap<UnitName, SystemdUnitState>> {
