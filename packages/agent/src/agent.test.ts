@@ -45,10 +45,10 @@ describe('Agent.pass', () => {
     const t = setUp();
     const entry = t.schedule(web, fileV1);
     await t.agent.pass();
-    expect(t.units.calls).toEqual(['load web.service', 'reload', 'start web.service']);
+    expect(t.units.calls).toEqual(['load web.service', 'start web.service']);
     expect(t.units.fileOf(web)).toBe(serializeUnitFile(fileV1));
     expect((await t.units.unitStates([web])).get(web)).toEqual({ loadState: 'loaded', activeState: 'active', subState: 'running' });
-    expect(t.log.messages('info')).toEqual(['load-unit web.service: scheduled', 'reload-unit-files: files-changed', 'start-unit web.service: target-launched']);
+    expect(t.log.messages('info')).toEqual(['load-unit web.service: scheduled', 'start-unit web.service: target-launched']);
     expect(t.agent.reached).toEqual(new Map([[web, 'launched']]));
 
     await t.publisher.pass();
@@ -126,9 +126,9 @@ describe('Agent.pass', () => {
     t.schedule(web, fileV1);
     t.units.failNext('start');
     await t.agent.pass();
-    // Tasks go in order of kind (loads, reload, starts); starts of one pass run together, so web's
+    // Tasks go in order of kind (loads, then starts: no reload for new units); starts of one pass run together, so web's
     // start is issued alongside db's failing one and counts; the failure stops what would follow.
-    expect(t.units.calls).toEqual(['load db.service', 'load web.service', 'reload', 'start db.service', 'start web.service']);
+    expect(t.units.calls).toEqual(['load db.service', 'load web.service', 'start db.service', 'start web.service']);
     expect(t.log.messages('error')).toEqual(['task failed: start-unit db.service: target-launched']);
     expect(t.log.lines.find((l) => l.level === 'error')?.fields['err']).toBeInstanceOf(Error);
     expect(t.agent.reached).toEqual(new Map([[db, 'loaded'], [web, 'launched']]));
@@ -192,7 +192,7 @@ describe('Agent.run', () => {
     const outcome = await t.registry.applyScheduleChanges([{ kind: 'schedule', entry: { name: web, machineId: machine.id, targetState: 'launched', hash: hashUnitFile(fileV1) } }], fence);
     expect(outcome).toEqual({ ok: true });
     await eventually(() => t.published().length > 0 && t.published()[0]?.includes('agent:launched') === true, 'web.service reported launched');
-    expect(t.units.calls).toEqual(['load web.service', 'reload', 'start web.service']);
+    expect(t.units.calls).toEqual(['load web.service', 'start web.service']);
     expect(t.published()).toEqual(['web.service loaded/active/running agent:launched']);
     stop.abort();
     await Promise.all([agentDone, publisherDone]);
@@ -215,7 +215,7 @@ describe('Agent.run', () => {
     expect(t.units.calls).toEqual([]);
     t.clock.advance(1);
     await eventually(() => t.agent.reached.get(web) === 'launched', 'the retry to start web.service');
-    expect(t.units.calls).toEqual(['load web.service', 'reload', 'start web.service']);
+    expect(t.units.calls).toEqual(['load web.service', 'start web.service']);
     stop.abort();
     await done;
   });

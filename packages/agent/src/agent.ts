@@ -82,7 +82,8 @@ export class Agent {
       desired.set(entry.name, { targetState: entry.targetState, hash: entry.hash, file });
     }
     const loaded = await units.loadedUnits();
-    const states = await units.unitStates([...loaded.keys()]);
+    // The desired units too: the planner must know whether systemd still holds an old definition of one not loaded here.
+    const states = await units.unitStates([...new Set([...loaded.keys(), ...desired.keys()])]);
     const tasks = planAgentTasks(desired, { loaded, states, started: this.started });
     const results = tasks.length === 0 ? [] : await applyAgentTasks(tasks, units, this.started);
     for (const result of results) {

@@ -10,6 +10,7 @@ const v2 = parseUnitFile('[Service]\nExecStart=/bin/sleep 2000\n');
 const running: SystemdUnitState = { loadState: 'loaded', activeState: 'active', subState: 'running' };
 const stopping: SystemdUnitState = { loadState: 'loaded', activeState: 'deactivating', subState: 'stop-sigterm' };
 const dead: SystemdUnitState = { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
+const notFound: SystemdUnitState = { loadState: 'not-found', activeState: 'inactive', subState: 'dead' };
 
 function want(targetState: 'loaded' | 'launched', file = v1): DesiredUnit {
   return { targetState, hash: hashUnitFile(file), file };
@@ -26,9 +27,24 @@ function have(units: Array<[UnitName, SystemdUnitState, typeof v1?]>, started: U
 describe('planAgentTasks', () => {
   it.each([
     {
-      name: 'loads, reloads and starts a newly scheduled launched unit',
+      name: 'loads and starts a newly scheduled launched unit systemd does not know, without a reload',
       desired: new Map([[hello, want('launched')]]),
-      current: have([]),
+      current: { ...have([]), states: new Map([[hello, notFound]]) },
+      tasks: [
+        { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
+        { kind: 'start-unit', unit: hello, reason: 'target-launched' },
+      ],
+    },
+    {
+      name: 'only loads a unit whose target is loaded',
+      desired: new Map([[hello, want('loaded')]]),
+      current: { ...have([]), states: new Map([[hello, notFound]]) },
+      tasks: [{ kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' }],
+    },
+    {
+      name: 'reloads after loading a unit systemd still holds an old definition of (its file gone, the unit loaded)',
+      desired: new Map([[hello, want('launched')]]),
+      current: { ...have([]), states: new Map([[hello, dead]]) },
       tasks: [
         { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
         { kind: 'reload-unit-files', reason: 'files-changed' },
@@ -36,9 +52,9 @@ describe('planAgentTasks', () => {
       ],
     },
     {
-      name: 'only loads a unit whose target is loaded',
+      name: 'reloads after loading a unit systemd could not parse before (bad-setting is a definition too)',
       desired: new Map([[hello, want('loaded')]]),
-      current: have([]),
+      current: { ...have([]), states: new Map([[hello, { loadState: 'bad-setting', activeState: 'inactive', subState: 'dead' }]]) },
       tasks: [
         { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
         { kind: 'reload-unit-files', reason: 'files-changed' },
@@ -103,7 +119,7 @@ describe('planAgentTasks', () => {
     {
       name: 'orders tasks by kind across units',
       desired: new Map([[web, want('launched')]]),
-      current: have([[hello, running]]),
+      current: { ...have([[hello, running]]), states: new Map([[hello, running], [web, notFound]]) },
       tasks: [
         { kind: 'stop-unit', unit: hello, reason: 'unscheduled' },
         { kind: 'unload-unit', unit: hello, reason: 'unscheduled' },

@@ -12,6 +12,7 @@ export interface DesiredUnit {
 export interface CurrentUnits {
   /** Units whose files are in the units directory, with their hashes. */
   readonly loaded: ReadonlyMap<UnitName, string>;
+  /** systemd's states of the loaded units and of the desired ones. */
   readonly states: ReadonlyMap<UnitName, SystemdUnitState>;
   /** Units this agent started and has not stopped since (so a unit that exits is not restarted by fleet). */
   readonly started: ReadonlySet<UnitName>;
@@ -35,8 +36,20 @@ export function isActive(state: SystemdUnitState | undefined): boolean {
 }
 
 /**
- * The agent's pure planner. Order: stop, unload, load, reload, start; the reload only when a file
- * was loaded or unloaded. A changed hash is stop (if running), unload, load, start (if launched).
+ * Whether systemd holds a definition of the unit (anything but `not-found`), which a new file
+ * replaces only through a reload. A unit systemd has never loaded needs none: since systemd 246 it
+ * loads a unit file that appeared in its search path on first use, and a reload, which re-reads
+ * every unit and stalls systemd for a fifth of a second or more, was the largest part of a pass
+ * that starts many new units.
+ */
+function holdsDefinition(state: SystemdUnitState | undefined): boolean {
+  return state !== undefined && state.loadState !== 'not-found';
+}
+
+/**
+ * The agent's pure planner. Order: stop, unload, load, reload, start; the reload when a file was
+ * unloaded, or loaded for a unit systemd knows already (`current.states` must cover every desired
+ * unit, loaded here or not). A changed hash is stop (if running), unload, load, start (if launched).
  */
 export function planAgentTasks(desired: ReadonlyMap<UnitName, DesiredUnit>, current: CurrentUnits): AgentTask[] {
   const tasks: AgentTask[] = [];
@@ -61,7 +74,9 @@ export function planAgentTasks(desired: ReadonlyMap<UnitName, DesiredUnit>, curr
     if (want.targetState === 'launched' && !running) tasks.push({ kind: 'start-unit', unit, reason: 'target-launched' });
     if (want.targetState === 'loaded' && running) tasks.push({ kind: 'stop-unit', unit, reason: 'target-loaded' });
   }
-  if (tasks.some((t) => t.kind === 'load-unit' || t.kind === 'unload-unit')) tasks.push({ kind: 'reload-unit-files', reason: 'files-changed' });
+  if (tasks.some((t) => t.kind === 'unload-unit' || (t.kind === 'load-unit' && holdsDefinition(current.states.get(t.unit))))) {
+    tasks.push({ kind: 'reload-unit-files', reason: 'files-changed' });
+  }
   // Stable sort keeps unit order within each kind.
   return tasks.sort((a, b) => order[a.kind] - order[b.kind]);
 }

@@ -25,8 +25,10 @@ function carriesInstallInfo(file: UnitFile): boolean {
 /**
  * A fake systemd for unit tests; passes the same `unitManagerContract` as `SystemdUnitManager`.
  *
- * It models what the agent relies on: a loaded file becomes visible to "systemd" only at
- * `reloadUnitFiles` (`loaded`/`inactive`/`dead`); `start` makes a loaded unit `active`/`running` at
+ * It models what the agent relies on: a loaded file of a unit "systemd" holds no definition of (never
+ * seen, or `not-found`) is visible at once (`loaded`/`inactive`/`dead`), as systemd ≥ 246 loads a new
+ * file on first use; a file replacing a definition it holds counts from `reloadUnitFiles` on (the
+ * state does not change: the fake keeps no definitions); `start` makes a loaded unit `active`/`running` at
  * once; `stop` makes it `inactive`/`dead`; after `unload` + reload an inactive unit is forgotten
  * (`not-found`), a running one keeps running as `not-found`. Starting a unit that is not loaded fails
  * (terminal, like systemd's `NoSuchUnit`); stopping an unknown unit succeeds.
@@ -81,13 +83,16 @@ export class InMemoryUnitManager implements UnitManager {
     checkName(name);
     this.#enabled.delete(name); // a replaced file's [Install] links go first
     this.#files.set(name, { text: serializeUnitFile(file), hash: hashUnitFile(file) });
-    if (!hasInstallSection(file)) return;
-    this.calls.push(`enable ${name}`);
-    if (!carriesInstallInfo(file)) {
-      this.#files.delete(name);
-      throw new SystemdError(`EnableUnitFiles ${name}`, false, { cause: new Error('its [Install] section has no rule systemd can apply') });
+    if (hasInstallSection(file)) {
+      this.calls.push(`enable ${name}`);
+      if (!carriesInstallInfo(file)) {
+        this.#files.delete(name);
+        throw new SystemdError(`EnableUnitFiles ${name}`, false, { cause: new Error('its [Install] section has no rule systemd can apply') });
+      }
+      this.#enabled.add(name);
     }
-    this.#enabled.add(name);
+    const state = this.#units.get(name);
+    if (state === undefined || state.loadState === 'not-found') this.#units.set(name, { ...(state ?? notFound), loadState: 'loaded' });
   }
 
   async unload(name: UnitName): Promise<void> {

@@ -67,6 +67,14 @@ export function unitManagerContract(name: string, makeManager: () => Promise<Uni
       expect((await manager.unitStates([unit])).get(unit)).toEqual({ loadState: 'loaded', activeState: 'inactive', subState: 'dead' });
     });
 
+    it('shows a new unit as loaded/inactive/dead and starts it without a reload (systemd ≥ 246 loads a new file on first use)', async () => {
+      const unit = unitName();
+      await manager.load(unit, sleeper);
+      expect((await manager.unitStates([unit])).get(unit)).toEqual({ loadState: 'loaded', activeState: 'inactive', subState: 'dead' });
+      await manager.start(unit);
+      await waitForState(manager, unit, { activeState: 'active', subState: 'running' });
+    });
+
     it('reports each loaded file with the hash of its options, before any reload', async () => {
       const [a, b] = [unitName(), unitName()];
       await manager.load(a, sleeper);
