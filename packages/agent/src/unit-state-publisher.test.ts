@@ -15,13 +15,22 @@ function recordingSink() {
   const writes: string[] = [];
   let failing: UnitName | undefined;
   let renewed: (() => void) | undefined;
+  const publishState = async (s: UnitState): Promise<void> => {
+    if (s.name === failing) throw new Error(`cannot write ${s.name}`);
+    writes.push(`put ${s.name} ${s.activeState}/${s.subState}${s.agentState === 'loaded' ? '' : ` agent:${String(s.agentState)}`}`);
+  };
+  const deleteState = async (name: UnitName): Promise<void> => {
+    writes.push(`delete ${name}`);
+  };
   const sink: UnitStateSink = {
-    publishState: async (s: UnitState) => {
-      if (s.name === failing) throw new Error(`cannot write ${s.name}`);
-      writes.push(`put ${s.name} ${s.activeState}/${s.subState}${s.agentState === 'loaded' ? '' : ` agent:${String(s.agentState)}`}`);
-    },
-    deleteState: async (name) => {
-      writes.push(`delete ${name}`);
+    publishState,
+    deleteState,
+    writeStates: async ({ publish, remove }) => {
+      const written = new Set<UnitName>();
+      let failure: unknown;
+      for (const s of publish) await publishState(s).then(() => written.add(s.name), (err: unknown) => (failure ??= err));
+      for (const name of remove) await deleteState(name).then(() => written.add(name));
+      return failure === undefined ? { written } : { written, failure };
     },
     onRenewed: (listener) => {
       renewed = listener;

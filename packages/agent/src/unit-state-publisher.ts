@@ -20,6 +20,12 @@ export class UnitStatePublisher {
       clock: Clock;
       log: Logger;
       intervalMs: number;
+      /**
+       * The least time between two passes in a burst of signals (see `runLoop`; default 0): each
+       * pass asks systemd for every unit's state, and while a hundred units start, systemd's time
+       * is better spent starting them. A change after a quiet spell is still published at once.
+       */
+      minGapMs?: number;
       /** What the agent has brought each unit to, reported with its systemd state; absent: `loaded`. */
       agentStates?: ReadonlyMap<UnitName, AgentUnitState>;
     },
@@ -42,7 +48,10 @@ export class UnitStatePublisher {
     })();
     try {
       await startAfter;
-      await runLoop({ name: 'publisher', intervalMs: this.options.intervalMs, clock: this.options.clock, log: this.options.log, signal, wake: wake.stream(signal) }, () => this.pass());
+      await runLoop(
+        { name: 'publisher', intervalMs: this.options.intervalMs, minGapMs: this.options.minGapMs ?? 0, clock: this.options.clock, log: this.options.log, signal, wake: wake.stream(signal) },
+        () => this.pass(),
+      );
     } finally {
       unsubscribe();
       unRenew();
@@ -55,26 +64,24 @@ export class UnitStatePublisher {
     const { units, sink, machineId } = this.options;
     const loaded = await units.loadedUnits();
     const states = await units.unitStates([...loaded.keys()]);
-    const writes: Array<{ name: UnitName; fingerprint: string | undefined; write: () => Promise<void> }> = [];
+    const publish: UnitState[] = [];
+    const fingerprints = new Map<UnitName, string>();
     for (const [name, hash] of loaded) {
       const s = states.get(name);
       if (s === undefined) continue;
       const agentState = this.options.agentStates?.get(name) ?? 'loaded';
       const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState} ${agentState}`;
       if (this.published.get(name) === fingerprint) continue;
-      const state: UnitState = { name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState, agentState };
-      writes.push({ name, fingerprint, write: () => sink.publishState(state) });
+      publish.push({ name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState, agentState });
+      fingerprints.set(name, fingerprint);
     }
-    for (const name of this.published.keys()) {
-      if (!loaded.has(name)) writes.push({ name, fingerprint: undefined, write: () => sink.deleteState(name) });
-    }
-    // Different keys: the writes go out together (after a lease renewal that is every unit).
-    const outcomes = await Promise.allSettled(writes.map((w) => w.write()));
-    let failure: unknown;
-    for (const [i, outcome] of outcomes.entries()) {
-      const { name, fingerprint } = writes[i] as (typeof writes)[number];
-      if (outcome.status === 'rejected') failure ??= outcome.reason;
-      else if (fingerprint === undefined) this.published.delete(name);
+    const remove = [...this.published.keys()].filter((name) => !loaded.has(name));
+    if (publish.length === 0 && remove.length === 0) return;
+    // One call: after a lease renewal that is every unit, and etcd takes them a hundred per transaction.
+    const { written, failure } = await sink.writeStates({ publish, remove });
+    for (const name of written) {
+      const fingerprint = fingerprints.get(name);
+      if (fingerprint === undefined) this.published.delete(name);
       else this.published.set(name, fingerprint);
     }
     if (failure !== undefined) throw failure;

@@ -35,10 +35,13 @@ function countingPass() {
 }
 
 /** Starts a loop on a fake clock; `wake` is given the loop's signal. */
-function start(pass: (signal: AbortSignal) => Promise<void>, wake?: (signal: AbortSignal) => AsyncIterable<void>, stop = new AbortController()) {
+function start(pass: (signal: AbortSignal) => Promise<void>, wake?: (signal: AbortSignal) => AsyncIterable<void>, stop = new AbortController(), minGapMs?: number) {
   const clock = new FakeClock();
   const log = new RecordingLogger();
-  const done = runLoop({ name: 'test', intervalMs, clock, log, signal: stop.signal, ...(wake === undefined ? {} : { wake: wake(stop.signal) }) }, pass);
+  const done = runLoop(
+    { name: 'test', intervalMs, clock, log, signal: stop.signal, ...(wake === undefined ? {} : { wake: wake(stop.signal) }), ...(minGapMs === undefined ? {} : { minGapMs }) },
+    pass,
+  );
   return { clock, log, stop, done };
 }
 
@@ -88,6 +91,44 @@ describe('runLoop', () => {
     expect(counter.runs).toBe(2);
     loop.stop.abort();
     await loop.done;
+  });
+
+  it('with a minimum gap, runs the pass a wake-up during a pass asks for only once the gap since that pass began is over', async () => {
+    const counter = countingPass();
+    const wake = new Wakeup();
+    counter.holdNext();
+    const loop = start(counter.pass, (signal) => wake.stream(signal), new AbortController(), 100);
+    await counter.started(1);
+    wake.notify();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    loop.clock.advance(30); // the pass took 30 ms
+    counter.release();
+    await loop.clock.whenSleeping();
+    expect(loop.clock.pendingSleeps).toEqual([70]);
+    wake.notify(); // more wake-ups during the gap still make one pass
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    loop.clock.advance(69);
+    expect(counter.runs).toBe(1);
+    loop.clock.advance(1);
+    await counter.started(2);
+    await loop.clock.whenSleeping();
+    expect(counter.runs).toBe(2);
+    expect(loop.clock.pendingSleeps).toEqual([intervalMs]);
+    loop.stop.abort();
+    await loop.done;
+  });
+
+  it('with a minimum gap, still runs a pass at once for the first wake-up after a quiet spell', async () => {
+    const counter = countingPass();
+    const wake = new Wakeup();
+    const { clock, stop, done } = start(counter.pass, (signal) => wake.stream(signal), new AbortController(), 100);
+    await clock.whenSleeping();
+    clock.advance(500);
+    wake.notify();
+    await counter.started(2);
+    expect(clock.now()).toBe(500);
+    stop.abort();
+    await done;
   });
 
   it('logs a failing pass and retries it at the next interval', async () => {

@@ -11,6 +11,13 @@ export interface LoopOptions {
   readonly signal: AbortSignal;
   /** Wake-ups (watch events, D-Bus signals). Each one requests a pass; several during a pass collapse into one. */
   readonly wake?: AsyncIterable<void>;
+  /**
+   * The least time from the start of one pass to the start of the next, when a wake-up asks for it
+   * (default 0). The first wake-up after a quiet spell still runs a pass at once; during a burst
+   * (a hundred units starting, each a few D-Bus signals) passes come at most once per gap and each
+   * sees what the gap gathered, instead of one full pass per signal.
+   */
+  readonly minGapMs?: number;
 }
 
 /**
@@ -48,14 +55,18 @@ export async function runLoop(options: LoopOptions, pass: (signal: AbortSignal) 
       }
       const took = clock.now() - started;
       if (took > options.intervalMs) log.warn('pass took longer than the interval', { loop: options.name, durationMs: took });
-      if (woken || signal.aborted) continue;
-      interrupt = new AbortController();
-      try {
-        await clock.sleep(options.intervalMs, AbortSignal.any([signal, interrupt.signal]));
-      } catch {
-        // woken, or stopping
+      if (signal.aborted) break;
+      if (!woken) {
+        interrupt = new AbortController();
+        try {
+          await clock.sleep(options.intervalMs, AbortSignal.any([signal, interrupt.signal]));
+        } catch {
+          // woken, or stopping
+        }
+        interrupt = undefined;
       }
-      interrupt = undefined;
+      const gapLeft = started + (options.minGapMs ?? 0) - clock.now();
+      if (woken && gapLeft > 0 && !signal.aborted) await clock.sleep(gapLeft, signal).catch(() => undefined);
     }
   } finally {
     await pump;

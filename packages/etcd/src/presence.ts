@@ -4,7 +4,10 @@ import type { Clock, Logger } from '@fleet/core';
 import { backoffDelay, RegistryUnavailableError } from '@fleet/core';
 import type { MachineId, MachineState, UnitName, UnitState } from '@fleet/core/model';
 import { codec, KeySchema } from '@fleet/core/registry';
-import type { RegistryOutages, UnitStateSink } from '@fleet/core/registry';
+import type { RegistryOutages, UnitStateSink, UnitStateWriteOutcome, UnitStateWrites } from '@fleet/core/registry';
+
+/** Writes per etcd transaction: etcd refuses more than `--max-txn-ops` (128 by default). */
+const opsPerTransaction = 100;
 
 /** Options of {@link MachinePresence} beyond its identity and TTL. */
 export interface PresenceOptions {
@@ -93,6 +96,37 @@ export class MachinePresence implements UnitStateSink {
     } catch (err) {
       throw new RegistryUnavailableError('publish unit state', { cause: err });
     }
+  }
+
+  /**
+   * Publishes and removes many states in transactions of up to {@link opsPerTransaction}, each
+   * guarded by the machine's record still being on this presence's lease (a lost lease writes
+   * nothing; the publisher writes everything again on the new one).
+   */
+  async writeStates({ publish, remove }: UnitStateWrites): Promise<UnitStateWriteOutcome> {
+    const ops = [
+      ...publish.map((state) => ({ name: state.name, op: (lease: string) => this.client.put(this.keys.state(this.machine.id, state.name)).value(codec.encodeState(state)).lease(lease) })),
+      ...remove.map((name) => ({ name, op: () => this.client.delete().key(this.keys.state(this.machine.id, name)) })),
+    ];
+    const written = new Set<UnitName>();
+    let failure: unknown;
+    const batches = Array.from({ length: Math.ceil(ops.length / opsPerTransaction) }, (_, i) => ops.slice(i * opsPerTransaction, (i + 1) * opsPerTransaction));
+    await Promise.all(batches.map(async (batch) => {
+      try {
+        const leaseId = this.leaseId;
+        if (this.lease === undefined || leaseId === undefined) throw new Error('machine is not registered');
+        const result = await this.client
+          .if(this.keys.machine(this.machine.id), 'Lease', '==', leaseId)
+          .then(...batch.map((b) => b.op(leaseId)))
+          .commit();
+        if (!result.succeeded) throw new Error(`the machine's record is no longer on lease ${leaseId}`);
+        noteWrite(this.client, this.keys.prefix, result.header.revision);
+        for (const b of batch) written.add(b.name);
+      } catch (err) {
+        failure ??= new RegistryUnavailableError('publish unit states', { cause: err });
+      }
+    }));
+    return failure === undefined ? { written } : { written, failure };
   }
 
   /** Removes one unit state of this machine. */

@@ -9,6 +9,8 @@ import type { UnitManager } from '@fleet/agent';
 
 /** The agent's reconcile interval (fleet's is 5 s); watches make it a safety net. */
 const agentReconcileIntervalMs = 5_000;
+/** The state publisher's least gap between passes in a burst of D-Bus signals (see UnitStatePublisher). */
+const publishGapMs = 50;
 
 /** What one generation of fleetd's components runs on. */
 export interface GenerationDeps {
@@ -79,7 +81,7 @@ export class FleetdGeneration {
     if (signal.aborted) return;
     const agent = new Agent({ machineId: machine.id, registry, units, clock, log: log.child({ component: 'agent' }), reconcileIntervalMs: agentReconcileIntervalMs, started });
     const publisher = new UnitStatePublisher({
-      machineId: machine.id, units, sink: this.presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, agentStates: agent.reached,
+      machineId: machine.id, units, sink: this.presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, minGapMs: publishGapMs, agentStates: agent.reached,
     });
     const components: Promise<void>[] = [agent.run(signal), publisher.run(signal, agent.afterChange, agent.firstPass)];
     if (!config.disableEngine) {

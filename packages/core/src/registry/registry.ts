@@ -127,5 +127,22 @@ export type ChangeScope =
 export interface UnitStateSink {
   publishState(state: UnitState): Promise<void>;
   deleteState(name: UnitName): Promise<void>;
+  /**
+   * Many writes at once (in etcd, a few transactions instead of a request per unit). Never
+   * rejects: resolves which units' writes landed and, if some did not, the first failure.
+   */
+  writeStates(writes: UnitStateWrites): Promise<UnitStateWriteOutcome>;
   onRenewed(listener: () => void): () => void;
+}
+
+/** What {@link UnitStateSink.writeStates} writes: states to publish, and units whose states go. */
+export interface UnitStateWrites {
+  readonly publish: readonly UnitState[];
+  readonly remove: readonly UnitName[];
+}
+
+/** What became of {@link UnitStateWrites}: the units whose write landed; `failure` when some did not. */
+export interface UnitStateWriteOutcome {
+  readonly written: ReadonlySet<UnitName>;
+  readonly failure?: unknown;
 }

@@ -211,6 +211,17 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSo
         this.check('delete unit state');
         if (this.states.delete(`${machine}/${name}`)) this.nextRevision();
       },
+      writeStates: async ({ publish, remove }) => {
+        try {
+          this.check('publish unit states');
+          if (!this.machines.has(machine)) throw new RegistryUnavailableError('publish unit states', { cause: new Error('machine is not registered') });
+        } catch (failure) {
+          return { written: new Set(), failure };
+        }
+        for (const state of publish) this.putState({ ...state, machineId: machine });
+        for (const name of remove) if (this.states.delete(`${machine}/${name}`)) this.nextRevision();
+        return { written: new Set([...publish.map((s) => s.name), ...remove]) };
+      },
       onRenewed: (listener) => {
         const listeners = this.renewListeners.get(machine) ?? new Set();
         this.renewListeners.set(machine, listeners);

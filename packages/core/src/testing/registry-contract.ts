@@ -113,6 +113,25 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       await joined.leave();
     });
 
+    it('writes many unit states in one call (more than one etcd transaction holds), removes some, and says which landed', async () => {
+      const { registry, join } = await make();
+      const machine = aMachine('w');
+      const joined = await join(machine);
+      const hash = hashUnitFile(fileOf('/bin/true'));
+      const names = Array.from({ length: 250 }, (_, i) => parseUnitName(`s${i}.service`));
+      const states = names.map((name): UnitState => ({ name, machineId: machine.id, hash, loadState: 'loaded', activeState: 'active', subState: 'running', agentState: 'launched' }));
+      const first = await joined.sink.writeStates({ publish: states, remove: [] });
+      expect(first).toEqual({ written: new Set(names) });
+      expect((await registry.snapshot()).states.length).toBe(250);
+      const gone = names.slice(0, 120);
+      const failed = states.slice(120).map((s) => ({ ...s, activeState: 'failed', subState: 'failed' }));
+      expect(await joined.sink.writeStates({ publish: failed, remove: gone })).toEqual({ written: new Set(names) });
+      const after = (await registry.snapshot()).states;
+      expect(after.map((s) => s.name).sort()).toEqual(names.slice(120).sort());
+      expect(after.every((s) => s.activeState === 'failed')).toBe(true);
+      await joined.leave();
+    });
+
     it('publishes and deletes unit states bound to the presence; a machine that leaves takes its states along', async () => {
       const { registry, join } = await make();
       const [a, b] = [aMachine('a'), aMachine('b')];
