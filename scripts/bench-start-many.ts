@@ -15,6 +15,12 @@
  * - `all running`: the API reports all N units active/running (polled every 100 ms by
  *   this process, concurrently with fleetctl).
  * Then it destroys the N units (one `fleetctl destroy`) and waits until their states are gone.
+ *
+ * And, as the floor any fleet has to stand on, `systemctl alone`: the same N units, a third on each
+ * machine, linked into each machine's systemd beforehand (not timed), then started with one
+ * `systemctl --user start --no-block` per machine, the three side by side, until `systemctl
+ * list-units --state=running` counts all of them on each machine. No fleetd is involved (the
+ * fleetds keep running, idle).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +29,7 @@ import { parseArgs, promisify } from 'node:util';
 import { startLocalCluster, type LocalMachine } from './local-cluster/cluster.js';
 import { httpRequest } from './local-cluster/http.js';
 import { fleetctlArgs } from './local-cluster/paths.js';
+import { userInstanceEnvironment } from './local-cluster/systemd-user.js';
 
 const exec = promisify(execFile);
 const { values } = parseArgs({
@@ -102,15 +109,50 @@ async function measure(machine: LocalMachine, dir: string, n: number): Promise<{
   return { returnedMs, runningMs };
 }
 
+/** ms until `systemctl` alone has N units running, spread over `machines` (see the header). */
+async function systemctlAlone(machines: readonly LocalMachine[], dir: string, n: number): Promise<number> {
+  const perMachine = machines.map((m, k) => {
+    const unitDir = join(dir, `systemctl-${n}-${m.name}`);
+    mkdirSync(unitDir, { recursive: true });
+    const names: string[] = [];
+    for (let i = k; i < n; i += machines.length) {
+      const name = `bench-floor-${n}-${i}.service`;
+      writeFileSync(join(unitDir, name), '[Service]\nExecStart=/bin/sleep 100000\n');
+      names.push(name);
+    }
+    const env = { ...process.env, ...userInstanceEnvironment(m) };
+    const systemctl = (...args: string[]) => exec('systemctl', ['--user', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+    return { names, unitDir, systemctl };
+  });
+  await Promise.all(perMachine.map(({ names, unitDir, systemctl }) => (names.length === 0 ? undefined : systemctl('link', '--runtime', ...names.map((u) => join(unitDir, u))))));
+  const t0 = performance.now();
+  await Promise.all(perMachine.map(async ({ names, systemctl }) => {
+    if (names.length === 0) return;
+    await systemctl('start', '--no-block', ...names);
+    await pollSince(t0, `${names.length} units running under systemctl`, async () => {
+      const { stdout } = await systemctl('list-units', '--no-legend', '--plain', '--state=running', `bench-floor-${n}-*`);
+      return stdout.split('\n').filter((l) => l.trim() !== '').length === names.length;
+    });
+  }));
+  const ms = performance.now() - t0;
+  await Promise.all(perMachine.map(async ({ names, systemctl }) => {
+    if (names.length === 0) return;
+    await systemctl('stop', ...names);
+    await systemctl('disable', '--runtime', ...names);
+  }));
+  return ms;
+}
+
 const dir = mkdtempSync('/tmp/fl-bench-many-');
 const cluster = await startLocalCluster({ dir, machines: 3, name: 'bench' });
 try {
   const m1 = cluster.machines[0]!;
   console.log('fleetctl start --no-block of N unit files (ExecStart=/bin/sleep), one invocation, 3 machines');
-  console.log('N\treturned (s)\tall active/running (s)');
+  console.log('N\treturned (s)\tall active/running (s)\tsystemctl alone: all running (s)');
   for (const n of counts) {
     const { returnedMs, runningMs } = await measure(m1, dir, n);
-    console.log(`${n}\t${(returnedMs / 1000).toFixed(2)}\t${(runningMs / 1000).toFixed(2)}`);
+    const floorMs = await systemctlAlone(cluster.machines, dir, n);
+    console.log(`${n}\t${(returnedMs / 1000).toFixed(2)}\t${(runningMs / 1000).toFixed(2)}\t${(floorMs / 1000).toFixed(2)}`);
   }
 } finally {
   await cluster.stop();
