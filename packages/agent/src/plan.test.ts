@@ -52,6 +52,16 @@ describe('planAgentTasks', () => {
       ],
     },
     {
+      name: 'reloads after loading a unit systemd keeps as failed after its file went (not-found, failed)',
+      desired: new Map([[hello, want('launched')]]),
+      current: { ...have([]), states: new Map([[hello, { loadState: 'not-found', activeState: 'failed', subState: 'failed' }]]) },
+      tasks: [
+        { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' },
+        { kind: 'reload-unit-files', reason: 'files-changed' },
+        { kind: 'start-unit', unit: hello, reason: 'target-launched' },
+      ],
+    },
+    {
       name: 'reloads after loading a unit systemd could not parse before (bad-setting is a definition too)',
       desired: new Map([[hello, want('loaded')]]),
       current: { ...have([]), states: new Map([[hello, { loadState: 'bad-setting', activeState: 'inactive', subState: 'dead' }]]) },

@@ -36,14 +36,16 @@ export function isActive(state: SystemdUnitState | undefined): boolean {
 }
 
 /**
- * Whether systemd holds a definition of the unit (anything but `not-found`), which a new file
- * replaces only through a reload. A unit systemd has never loaded needs none: since systemd 246 it
- * loads a unit file that appeared in its search path on first use, and a reload, which re-reads
- * every unit and stalls systemd for a fifth of a second or more, was the largest part of a pass
- * that starts many new units.
+ * Whether systemd holds the unit in memory in a way only a reload undoes: loaded (or failed to
+ * load) from an older file, or kept after its file went because it failed (systemd keeps failed
+ * units until they are reset, and refuses to start one whose file came back: "failed to load
+ * properly", EBUSY). A unit systemd does not know (`not-found`, `inactive`) needs none: since
+ * systemd 246 it loads a unit file that appeared in its search path on first use, and a reload,
+ * which re-reads every unit and stalls systemd for a fifth of a second or more, was the largest
+ * part of a pass that starts many new units.
  */
 function holdsDefinition(state: SystemdUnitState | undefined): boolean {
-  return state !== undefined && state.loadState !== 'not-found';
+  return state !== undefined && !(state.loadState === 'not-found' && state.activeState === 'inactive');
 }
 
 /**
