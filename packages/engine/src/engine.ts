@@ -19,6 +19,11 @@ export interface EngineOptions {
   readonly log: Logger;
   /** fleet's `engine_reconcile_interval`, in ms. */
   readonly reconcileIntervalMs: number;
+  /**
+   * The least time between two passes in a burst of changes (see `runLoop`; default 0): a pass
+   * plans every unit, and while a client writes a hundred units a pass per write is wasted work.
+   */
+  readonly minGapMs?: number;
   /** How long a running unit's stop is deferred (see `deferStops`); default {@link defaultStopGraceMs}. */
   readonly stopGraceMs?: number;
   /**
@@ -68,6 +73,7 @@ export class Engine {
           {
             name: 'engine',
             intervalMs: this.options.reconcileIntervalMs,
+            minGapMs: this.options.minGapMs ?? 0,
             clock: this.options.clock,
             log,
             signal: termSignal,

@@ -1,7 +1,7 @@
 import { FleetError } from '@fleet/core';
 import type { FleetErrorCode } from '@fleet/core';
-import { hashUnitFile, storedUnitFile } from '@fleet/core/model';
-import type { UnitFile } from '@fleet/core/model';
+import { hashUnitFile, isTemplate, storedUnitFile } from '@fleet/core/model';
+import type { UnitFile, UnitName } from '@fleet/core/model';
 import type { ApiUnit, FleetApiClient } from './api-client.js';
 import type { Output } from './output.js';
 import { mapBounded, requestsInFlight } from './unit-batch.js';
@@ -10,6 +10,7 @@ import { unknownRequirementWarning } from './requirement-warnings.js';
 import { unitNameError, unitOptionsError } from './fleet-validate.js';
 import { appendDefaultType, localTemplatePath, readLocalUnit, templateNameOf, unitNameMangle } from './unit-source.js';
 import type { ReadTextFile } from './unit-source.js';
+import { isGlobalUnit } from './unit-info.js';
 import { waitForUnitStates } from './wait.js';
 import type { WaitContext } from './wait.js';
 
@@ -39,6 +40,21 @@ export interface CreateOptions {
   readonly command: CreatingCommand;
   /** fleet's `--block-attempts` as given, for the wait for `inactive` after a create (≤ 0: forever). */
   readonly attempts: number;
+  /**
+   * The desired state the command sets right after creating (`load`, `start`). A unit that was not
+   * registered is then created in it at once: one request instead of fleet's two (create
+   * `inactive`, then set the state), and its `Unit X inactive` line is printed without asking
+   * again (the create's answer says it is registered; fleet's first poll finds every new unit
+   * inactive). Templates, and units `--replace` re-creates, go fleet's way.
+   */
+  readonly target?: 'loaded' | 'launched';
+}
+
+/** What {@link createUnits} did: every unit created or re-created, and those created straight in the command's target state. */
+export interface CreatedUnits {
+  readonly created: Set<string>;
+  /** By name, each as it was before the command set its state (`inactive`, as fleet's setTargetStates reads it). */
+  readonly inTarget: ReadonlyMap<string, ApiUnit>;
 }
 
 /** The desired states `--replace` may re-create a unit in, per command (fleet's rule). */
@@ -55,7 +71,8 @@ const replaceableIn: Readonly<Record<CreatingCommand, readonly string[]>> = {
  * `--replace` re-creates it: then `Found same Unit(x) in Registry, nothing to do` when it does
  * not differ). A missing one is created from its local file, else (an instance) from its template
  * in the registry, else from a local template next to the argument. Created units are then waited
- * for until they report `inactive` (`Unit x inactive`). Resolves the names created or re-created.
+ * for until they report `inactive` (`Unit x inactive`), except those created in the command's
+ * target, which are registered once created. Resolves what was created (see {@link CreatedUnits}).
  * Rejects with a `FleetError` whose message is what fleet prints after `Error creating units: `,
  * at the first argument that fails (units created before it stay, unreported, as in fleet).
  *
@@ -65,27 +82,28 @@ const replaceableIn: Readonly<Record<CreatingCommand, readonly string[]>> = {
  * failure. A failed create can leave up to {@link requestsInFlight} − 1 later units created (fleet
  * would not have sent them).
  */
-export async function createUnits(args: readonly string[], options: CreateOptions): Promise<Set<string>> {
+export async function createUnits(args: readonly string[], options: CreateOptions): Promise<CreatedUnits> {
   const lines: BufferedLine[] = [];
   const buffered: CreateOptions = { ...options, wait: { ...options.wait, output: bufferInto(lines, () => plan.length) } };
   const names = args.map((given) => unitNameMangle(appendDefaultType(given)));
-  const plan: { readonly name: string; readonly file: UnitFile }[] = [];
+  const plan: { readonly name: string; readonly file: UnitFile; readonly inTarget: boolean }[] = [];
   let refused: unknown;
   try {
     const registry = await RegisteredUnits.read(options.wait.client, names);
     for (const [i, given] of args.entries()) {
       const arg = appendDefaultType(given);
       const name = names[i] as string;
-      if (!(await needsCreating(arg, name, buffered, registry))) continue;
+      const why = await needsCreating(arg, name, buffered, registry);
+      if (why === undefined) continue;
       const file = await unitFileFor(arg, name, buffered, registry);
       checkCreatable(name, file, buffered);
       registry.created(name, file);
-      plan.push({ name, file });
+      plan.push({ name, file, inTarget: options.target !== undefined && why === 'absent' && !isTemplate(name as UnitName) });
     }
   } catch (err) {
     refused = err;
   }
-  const sent = await mapBounded(plan, requestsInFlight, ({ name, file }) => options.wait.client.createUnit(name, file));
+  const sent = await mapBounded(plan, requestsInFlight, ({ name, file, inTarget }) => options.wait.client.createUnit(name, file, inTarget ? options.target : undefined));
   const failedAt = sent.findIndex((r) => r === undefined || !r.ok);
   const createdCount = failedAt < 0 ? plan.length : failedAt;
   for (const line of lines) if (line.before <= createdCount) options.wait.output[line.stream](line.text);
@@ -94,13 +112,22 @@ export async function createUnits(args: readonly string[], options: CreateOption
     throw new FleetError('API_ERROR', `failed creating unit ${(plan[failedAt] as { name: string }).name}: ${goError(failed.error)}`, { cause: failed.error });
   }
   if (refused !== undefined) throw refused;
-  const created = plan.map((p) => p.name);
-  const failure = await waitForUnitStates(options.wait, created, 'create', 'inactive', options.attempts < 0 ? 0 : options.attempts);
+  const inTarget = new Map<string, ApiUnit>();
+  for (const p of plan) {
+    if (!p.inTarget) continue;
+    const unit: ApiUnit = { name: p.name, options: [...asStored(p.file)], desiredState: 'inactive', currentState: 'inactive' };
+    // The API reports no current state for a global unit (fleet's line then ends in a space).
+    const current = isGlobalUnit(unit) ? '' : 'inactive';
+    inTarget.set(p.name, { ...unit, currentState: current });
+    options.wait.output.out(`Unit ${p.name} ${current}\n`);
+  }
+  const waited = plan.filter((p) => !p.inTarget).map((p) => p.name);
+  const failure = await waitForUnitStates(options.wait, waited, 'create', 'inactive', options.attempts < 0 ? 0 : options.attempts);
   if (failure !== undefined) {
     options.wait.output.err(`Error waiting on unit creation: ${failure.message}\n`);
     throw new FleetError('TIMEOUT', 'One or more errors creating units');
   }
-  return new Set(created);
+  return { created: new Set(plan.map((p) => p.name)), inTarget };
 }
 
 /** A line {@link createUnits} holds back until it knows the creates before it went through. */
@@ -154,8 +181,11 @@ class RegisteredUnits {
   }
 }
 
-/** fleet's `checkUnitCreation`: whether the unit must be created (or re-created by `--replace`). */
-async function needsCreating(arg: string, name: string, options: CreateOptions, registry: RegisteredUnits): Promise<boolean> {
+/**
+ * fleet's `checkUnitCreation`: whether the unit must be created (`absent`: it is not registered) or
+ * re-created by `--replace` (`replace`); `undefined` when it stays as it is.
+ */
+async function needsCreating(arg: string, name: string, options: CreateOptions, registry: RegisteredUnits): Promise<'absent' | 'replace' | undefined> {
   const { wait, replace } = options;
   let unit: ApiUnit | undefined;
   try {
@@ -163,17 +193,17 @@ async function needsCreating(arg: string, name: string, options: CreateOptions, 
   } catch (err) {
     throw new FleetError('API_ERROR', `error retrieving Unit(${name}) from Registry: ${goError(err)}`, { cause: err });
   }
-  if (unit === undefined) return true;
+  if (unit === undefined) return 'absent';
   const different = await differsFromLocal(arg, unit, options);
-  if (!replace) return false;
+  if (!replace) return undefined;
   if (typeof different === 'string') throw new FleetError('INVALID_REQUEST', different);
   if (!different) {
     wait.output.out(`Found same Unit(${unit.name}) in Registry, nothing to do\n`);
-    return false;
+    return undefined;
   }
-  if (replaceableIn[options.command].includes(unit.desiredState)) return true;
+  if (replaceableIn[options.command].includes(unit.desiredState)) return 'replace';
   wait.output.err(`Warning: can not replace Unit(${unit.name}) in state '${unit.desiredState}', use the appropriate command\n`);
-  return false;
+  return undefined;
 }
 
 /**
@@ -240,7 +270,7 @@ async function templateFile(arg: string, template: string, options: CreateOption
  * fleet's `createUnit`, up to the request: checks the name and the `[X-Fleet]` options as fleet's
  * client does and warns about unknown ones. The unit is then created without a desired state (the
  * API stores `inactive`; for a registered unit whose file differs, `--replace`, it replaces the
- * file and the unit is `inactive` again).
+ * file and the unit is `inactive` again), or in the command's target (see {@link CreateOptions.target}).
  */
 function checkCreatable(name: string, file: UnitFile, options: CreateOptions): void {
   const problem = unitNameError(name) ?? unitOptionsError(name, file);

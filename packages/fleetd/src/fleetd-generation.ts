@@ -11,6 +11,8 @@ import type { UnitManager } from '@fleet/agent';
 const agentReconcileIntervalMs = 5_000;
 /** The state publisher's least gap between passes in a burst of D-Bus signals (see UnitStatePublisher). */
 const publishGapMs = 50;
+/** The engine's least gap between passes in a burst of writes (see EngineOptions.minGapMs). */
+const engineGapMs = 50;
 
 /** What one generation of fleetd's components runs on. */
 export interface GenerationDeps {
@@ -95,7 +97,7 @@ export class FleetdGeneration {
           unitFiles: (hashes) => this.deps.cache.unitFiles(hashes),
           changes: (scope, s) => this.deps.cache.changes(scope, s),
           applyScheduleChanges: (changes, fence) => registry.applyScheduleChanges(changes, fence),
-        }, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs,
+        }, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs, minGapMs: engineGapMs,
         // Machines get one agent_ttl after etcd comes back to re-register before their units move.
         outages, outageGraceMs: config.agentTtlSeconds * 1000,
       });

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { ApiUnit, FleetApiClient } from '../api-client.js';
 import { CreateUnitsError, createUnits } from '../ensure-units.js';
-import type { CreatingCommand } from '../ensure-units.js';
+import type { CreatedUnits, CreatingCommand } from '../ensure-units.js';
 import { CommandFailed, goError } from '../fleet-text.js';
 import { MachineDirectory } from '../machine-directory.js';
 import { isGlobalUnit } from '../unit-info.js';
@@ -39,7 +39,7 @@ export function noUnitsFound(deps: CommandDeps, units: readonly unknown[]): bool
 
 /**
  * fleet's `lazyCreateUnits` for a command, its failure as fleet prints it: `Error creating units:
- * <why>`, exit code 1. Resolves the units created or replaced.
+ * <why>`, exit code 1. Resolves what was created (new units in `target` at once, when given).
  */
 export async function createOrFail(
   ctx: WaitContext,
@@ -48,9 +48,10 @@ export async function createOrFail(
   command: CreatingCommand,
   replace: boolean,
   attempts: number,
-): Promise<Set<string>> {
+  target?: 'loaded' | 'launched',
+): Promise<CreatedUnits> {
   try {
-    return await createUnits(names, { wait: ctx, readFile: deps.readFile, replace, command, attempts });
+    return await createUnits(names, { wait: ctx, readFile: deps.readFile, replace, command, attempts, ...(target === undefined ? {} : { target }) });
   } catch (err) {
     const detail = deps.interactive && err instanceof CreateUnitsError && err.detail !== undefined ? [err.detail] : [];
     throw new CommandFailed([`Error creating units: ${goError(err)}`, ...detail], 1, { cause: err });
@@ -62,14 +63,21 @@ export async function createOrFail(
  * resolves those it changed (as they were before), in order. Rejects with fleet's message at the
  * first unit, in order, it cannot read, find or change. Unlike fleet, the units are read in one
  * request and the changes sent {@link requestsInFlight} at a time; after a failed change up to
- * that many − 1 later units may have changed too.
+ * that many − 1 later units may have changed too. `setAlready` are units this command created in
+ * `state` (see `createUnits`): they count as changed, as they were before, without a request.
  */
-export async function setTargetStates(client: FleetApiClient, names: readonly string[], state: JobState): Promise<ApiUnit[]> {
+export async function setTargetStates(
+  client: FleetApiClient,
+  names: readonly string[],
+  state: JobState,
+  setAlready: ReadonlyMap<string, ApiUnit> = new Map(),
+): Promise<ApiUnit[]> {
   let units: Map<string, ApiUnit>;
+  const others = names.filter((n) => !setAlready.has(n));
   try {
-    units = await fetchUnits(client, names);
+    units = new Map([...(others.length === 0 ? [] : await fetchUnits(client, others)), ...setAlready]);
   } catch (err) {
-    throw new Error(`error retrieving unit ${names[0] ?? ''} from registry: ${goError(err)}`, { cause: err });
+    throw new Error(`error retrieving unit ${others[0] ?? ''} from registry: ${goError(err)}`, { cause: err });
   }
   const changing: ApiUnit[] = [];
   const seen = new Set<string>();
@@ -85,7 +93,7 @@ export async function setTargetStates(client: FleetApiClient, names: readonly st
     seen.add(name);
     changing.push(unit);
   }
-  const sent = await mapBounded(changing, requestsInFlight, (unit) => client.setDesiredState(unit.name, state));
+  const sent = await mapBounded(changing.filter((u) => !setAlready.has(u.name)), requestsInFlight, (unit) => client.setDesiredState(unit.name, state));
   const failed = sent.find((r) => r === undefined || !r.ok);
   if (failed !== undefined && !failed.ok) throw new Error(goError(failed.error), { cause: failed.error });
   if (missing !== undefined) throw new Error(`unable to find unit ${missing}`);
@@ -124,10 +132,10 @@ export function submitAndDriveCommand(
       if (noUnitsGiven(deps, names)) return;
       const attempts = blockAttempts(args);
       const ctx = waitContext(deps, await connect(deps, args));
-      const replaced = await createOrFail(ctx, deps, names, verb, args.replace, rawAttempts(args));
+      const { created: replaced, inTarget } = await createOrFail(ctx, deps, names, verb, args.replace, rawAttempts(args), target);
       let triggered: ApiUnit[];
       try {
-        triggered = await setTargetStates(ctx.client, names.map(unitNameMangle), target);
+        triggered = await setTargetStates(ctx.client, names.map(unitNameMangle), target, inTarget);
       } catch (err) {
         throw new CommandFailed([`${settingFailed[verb]}${err instanceof Error ? err.message : String(err)}`], 1, { cause: err });
       }
