@@ -228,9 +228,43 @@ describe('API v1 units', () => {
   });
 });
 
+describe('POST /units (ours): many units in one request', () => {
+  const unit = (name: string, extra: Record<string, unknown> = {}) => ({ name, options, ...extra });
+
+  it('creates each unit that does not exist, in its desired state (default inactive), and says which it created', async () => {
+    const { call, registry } = fresh();
+    expect(await call('PUT', '/units/old.service', { desiredState: 'loaded', options: otherOptions })).toEqual({ status: 201 });
+    const answer = await call('POST', '/units', { units: [unit('a.service', { desiredState: 'launched' }), unit('old.service', { desiredState: 'launched' }), unit('b.service')] });
+    expect(answer).toEqual({ status: 200, body: { units: [{ name: 'a.service', created: true }, { name: 'old.service', created: false }, { name: 'b.service', created: true }] } });
+    expect((await call('GET', '/units/a.service')).body).toMatchObject({ desiredState: 'launched', options });
+    expect((await call('GET', '/units/b.service')).body).toMatchObject({ desiredState: 'inactive' });
+    // An existing unit is left as it was.
+    expect((await call('GET', '/units/old.service')).body).toMatchObject({ desiredState: 'loaded', options: otherOptions });
+    expect(registry.units.size).toBe(3);
+  });
+
+  it.each([
+    ['a body without a units array', { unit: [] }, /a "units" array/],
+    ['a unit without a name', { units: [{ options }] }, /units\[0\]: a unit needs a name/],
+    ['a name that escapes the unit directory', { units: [unit('ok.service'), unit('../evil.service')] }, /units\[1\]: .*invalid unit name/],
+    ['a name given twice', { units: [unit('a.service'), unit('a.service')] }, /units\[1\]: unit a.service is given twice/],
+    ['a unit without options', { units: [unit('ok.service'), { name: 'bare.service' }] }, /units\[1\] \(bare.service\): options are required/],
+    ['an unknown desired state', { units: [unit('x.service', { desiredState: 'running' })] }, /units\[0\] \(x.service\): desiredState must be one of/],
+    ['a template to launch', { units: [unit('web@.service', { desiredState: 'launched' })] }, /is a template/],
+    ['invalid [X-Fleet] options', { units: [{ name: 'x.service', options: [...options, { section: 'X-Fleet', name: 'Global', value: 'true' }, { section: 'X-Fleet', name: 'MachineID', value: 'abc' }] }] }, /units\[0\] \(x.service\): invalid \[X-Fleet\]/],
+    ['more than 1000 units', { units: Array.from({ length: 1001 }, (_, i) => unit(`u${i}.service`)) }, /at most 1000 units per request, got 1001/],
+  ])('refuses %s with a 400 naming the problem, and stores nothing', async (_what, body, message) => {
+    const { call, registry } = fresh();
+    const answer = await call('POST', '/units', body);
+    expect(answer.status).toBe(400);
+    expect((answer.body as { error: { message: string } }).error.message).toMatch(message);
+    expect(registry.units.size).toBe(0);
+  });
+});
+
 describe('API v1 methods and discovery', () => {
   it.each([
-    ['POST', '/units', 'GET'],
+    ['PATCH', '/units', 'GET, POST'],
     ['PATCH', '/units/x.service', 'GET, PUT, DELETE'],
     ['PUT', '/state', 'GET'],
     ['DELETE', '/state/x.service', 'GET'],

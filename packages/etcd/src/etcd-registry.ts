@@ -11,6 +11,9 @@ import { watchPrefix } from './watch.js';
 /** etcd caps operations per transaction at 128 by default; stay under it. */
 const maxOpsPerTxn = 100;
 
+/** Units per transaction of {@link EtcdRegistry.createUnits}: two puts each (file and record) stay under {@link maxOpsPerTxn}. */
+const unitsPerCreateTransaction = maxOpsPerTxn / 2;
+
 /** The registry on a real etcd (v3 API through `etcd3`). The only file that knows etcd3's builders. */
 export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, MachineScheduleReader, MachineMetadataStore, ChangeFeed {
   readonly keys: KeySchema;
@@ -33,6 +36,29 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     const kv = result.responses[0]?.response_range?.kvs[0];
     if (kv === undefined) return this.createUnit(unit); // deleted between compare and read: try again
     return { kind: 'exists', existing: codec.decodeUnit(key, unit.name, kv.value.toString()), revision: kv.mod_revision };
+  }
+
+  async createUnits(units: readonly Unit[]): Promise<CreateUnitOutcome[]> {
+    const chunks = Array.from({ length: Math.ceil(units.length / unitsPerCreateTransaction) }, (_, i) =>
+      units.slice(i * unitsPerCreateTransaction, (i + 1) * unitsPerCreateTransaction),
+    );
+    const outcomes = await Promise.all(chunks.map(async (chunk): Promise<CreateUnitOutcome[]> => {
+      const [first, ...rest] = chunk;
+      if (first === undefined) return [];
+      let txn = this.client.if(this.keys.unit(first.name), 'Create', '==', 0);
+      for (const unit of rest) txn = txn.and(this.keys.unit(unit.name), 'Create', '==', 0);
+      // etcd refuses a transaction that puts one key twice: a file shared by several units goes once.
+      const files = new Map(chunk.map((u) => [u.hash, u.file]));
+      const ops = [
+        ...[...files].map(([hash, file]) => this.client.put(this.keys.unitFile(hash)).value(codec.encodeUnitFile(file))),
+        ...chunk.map((u) => this.client.put(this.keys.unit(u.name)).value(codec.encodeUnit({ name: u.name, hash: u.hash, desiredState: u.desiredState }))),
+      ];
+      const result = await this.call('create units', () => txn.then(...ops).commit());
+      if (result.succeeded) return this.wrote(result.header.revision, chunk.map((): CreateUnitOutcome => ({ kind: 'created' })));
+      // One of them exists: each on its own then, as createUnit answers it.
+      return Promise.all(chunk.map((u) => this.createUnit(u)));
+    }));
+    return outcomes.flat();
   }
 
   async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {

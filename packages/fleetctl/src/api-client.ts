@@ -50,6 +50,13 @@ export interface JournalOptions {
  * API answers with an error, or an {@link ApiUnreachableError} when it does not answer at all.
  * List methods follow `nextPageToken` and return every page.
  */
+/** A unit to create: its name, options and, if given, desired state (see {@link FleetApiClient.createUnits}). */
+export interface NewUnit {
+  readonly name: string;
+  readonly options: readonly UnitOption[];
+  readonly desiredState?: string | undefined;
+}
+
 export interface FleetApiClient {
   /** All units (`GET /fleet/v1/units`), in the API's order. */
   listUnits(): Promise<ApiUnit[]>;
@@ -61,6 +68,12 @@ export interface FleetApiClient {
    * the API replaces its options (fleetctl's `--replace`; `inactive` again without a state).
    */
   createUnit(name: string, options: readonly UnitOption[], desiredState?: string): Promise<void>;
+  /**
+   * Ours: creates many units in one request (`POST /units`), each unless it exists; resolves, by
+   * name, whether each was created, or `undefined` when the API has no such method (fleet's
+   * answers 405). Rejects like the other calls, e.g. on a 400 for an invalid unit.
+   */
+  createUnits(units: readonly NewUnit[]): Promise<ReadonlyMap<string, boolean> | undefined>;
   /** Sets the desired state of an existing unit (`PUT` without options). */
   setDesiredState(name: string, desiredState: string): Promise<void>;
   /** Removes a unit; `false` when there was no such unit (404). */
@@ -165,6 +178,15 @@ export class HttpFleetApiClient implements FleetApiClient {
   async createUnit(name: string, options: readonly UnitOption[], desiredState?: string): Promise<void> {
     const body: WireUnitPut = { name, ...(desiredState === undefined ? {} : { desiredState }), options: options.map(toWireOption) };
     await this.call('PUT', `/units/${unitPath(name)}`, body, [200, 201, 204]);
+  }
+
+  async createUnits(units: readonly NewUnit[]): Promise<ReadonlyMap<string, boolean> | undefined> {
+    const body = { units: units.map((u) => ({ name: u.name, ...(u.desiredState === undefined ? {} : { desiredState: u.desiredState }), options: u.options.map(toWireOption) })) };
+    const res = await this.call('POST', '/units', body, [200, 404, 405]);
+    if (res.status !== 200) return undefined;
+    const answer = expectObject<{ units?: unknown }>(res.body, 'created units');
+    if (!Array.isArray(answer.units)) throw new FleetError('API_ERROR', 'malformed answer to POST /units: no "units" array');
+    return new Map(answer.units.map((u: { name?: unknown; created?: unknown }) => [String(u.name), u.created === true]));
   }
 
   async setDesiredState(name: string, desiredState: string): Promise<void> {

@@ -2,9 +2,9 @@ import { FleetError } from '@fleet/core';
 import type { FleetErrorCode } from '@fleet/core';
 import { hashUnitFile, isTemplate, storedUnitFile } from '@fleet/core/model';
 import type { UnitFile, UnitName } from '@fleet/core/model';
-import type { ApiUnit, FleetApiClient } from './api-client.js';
+import type { ApiUnit, FleetApiClient, NewUnit } from './api-client.js';
 import type { Output } from './output.js';
-import { mapBounded, requestsInFlight } from './unit-batch.js';
+import { mapBounded, requestsInFlight, type Settled } from './unit-batch.js';
 import { goError } from './fleet-text.js';
 import { unknownRequirementWarning } from './requirement-warnings.js';
 import { unitNameError, unitOptionsError } from './fleet-validate.js';
@@ -103,7 +103,7 @@ export async function createUnits(args: readonly string[], options: CreateOption
   } catch (err) {
     refused = err;
   }
-  const sent = await mapBounded(plan, requestsInFlight, ({ name, file, inTarget }) => options.wait.client.createUnit(name, file, inTarget ? options.target : undefined));
+  const sent = await sendCreates(options.wait.client, plan.map((p) => ({ name: p.name, options: p.file, desiredState: p.inTarget ? options.target : undefined })));
   const failedAt = sent.findIndex((r) => r === undefined || !r.ok);
   const createdCount = failedAt < 0 ? plan.length : failedAt;
   for (const line of lines) if (line.before <= createdCount) options.wait.output[line.stream](line.text);
@@ -128,6 +128,36 @@ export async function createUnits(args: readonly string[], options: CreateOption
     throw new FleetError('TIMEOUT', 'One or more errors creating units');
   }
   return { created: new Set(plan.map((p) => p.name)), inTarget };
+}
+
+/** Units per `POST /units`: a few hundred unit files stay far below the API's 1 MB body limit. */
+const unitsPerCreateRequest = 200;
+
+/**
+ * Sends the creates: where there are several and the API has `POST /units` (ours), a request per
+ * {@link unitsPerCreateRequest}; else, and for any unit such a request did not create (it came to
+ * exist meanwhile) or after one failed, a PUT each, {@link requestsInFlight} at a time, so that a
+ * failure is fleet's, at fleet's unit. One settled entry per unit, in order (see `mapBounded`).
+ */
+async function sendCreates(client: FleetApiClient, units: readonly NewUnit[]): Promise<Settled<void>[]> {
+  const results: Settled<void>[] = new Array<Settled<void>>(units.length).fill(undefined);
+  const oneByOne: number[] = [];
+  let batching = units.length > 1;
+  for (let start = 0; start < units.length; start += unitsPerCreateRequest) {
+    const indexes = Array.from({ length: Math.min(unitsPerCreateRequest, units.length - start) }, (_, i) => start + i);
+    const created = batching ? await client.createUnits(indexes.map((i) => units[i] as NewUnit)).catch(() => undefined) : undefined;
+    if (created === undefined) batching = false;
+    for (const i of indexes) {
+      if (created?.get((units[i] as NewUnit).name) === true) results[i] = { ok: true, value: undefined };
+      else oneByOne.push(i);
+    }
+  }
+  const sent = await mapBounded(oneByOne, requestsInFlight, (i) => {
+    const unit = units[i] as NewUnit;
+    return client.createUnit(unit.name, unit.options, unit.desiredState);
+  });
+  for (const [k, i] of oneByOne.entries()) results[i] = sent[k];
+  return results;
 }
 
 /** A line {@link createUnits} holds back until it knows the creates before it went through. */

@@ -64,6 +64,7 @@ function scriptedClient(scripts: Record<string, Frame[]>, calls: string[] = []):
     },
     listMachines: async () => [{ id: m1, primaryIP: '10.10.1.1', metadata: {} }],
     createUnit: unsupported,
+    createUnits: unsupported,
     setDesiredState: unsupported,
     destroyUnit: unsupported,
     unitStatus: unsupported,

@@ -342,11 +342,9 @@ export class Systemd1 {
   }
 
   /**
-   * Only the signals a wake-up needs: `JobRemoved`, and `PropertiesChanged` of the `Unit` interface
-   * (which carries LoadState, ActiveState and SubState). Every unit change also sends one for its
-   * type's interface (`Service`, with a hundred properties), and starting a hundred units sends
-   * thousands of those; a rule that let them through made the bus daemon forward and fleetd parse
-   * them all, on the cores systemd needs for the starts.
+   * Only what a wake-up needs: `JobRemoved`, and the `Unit` interface's `PropertiesChanged` (Load,
+   * Active and SubState). Each unit change also sends its `Service` interface's (a hundred
+   * properties): thousands while a hundred units start, for the bus and fleetd to carry and parse.
    */
   async #addMatchRule(): Promise<void> {
     const rules = [
@@ -354,15 +352,8 @@ export class Systemd1 {
       `type='signal',sender='${systemdService}',path_namespace='${unitPathPrefix.slice(0, -1)}',interface='${propertiesInterface}',member='PropertiesChanged',arg0='${unitInterface}'`,
     ];
     for (const rule of rules) {
-      const message = new Message({
-        destination: 'org.freedesktop.DBus',
-        path: '/org/freedesktop/DBus',
-        interface: 'org.freedesktop.DBus',
-        member: 'AddMatch',
-        signature: 's',
-        body: [rule],
-      });
-      await this.#send('AddMatch', message);
+      const bus = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+      await this.#send('AddMatch', new Message({ ...bus, member: 'AddMatch', signature: 's', body: [rule] }));
     }
   }
 

@@ -42,6 +42,12 @@ export interface UnitStore {
   /** Stores the file (by hash) and the unit atomically. Does not overwrite an existing unit. */
   createUnit(unit: Unit): Promise<CreateUnitOutcome>;
   /**
+   * {@link createUnit} for many units, an outcome per unit in their order (names distinct). In
+   * etcd, fifty units a transaction instead of a transaction each; a unit that exists makes its
+   * fifty go one by one.
+   */
+  createUnits(units: readonly Unit[]): Promise<CreateUnitOutcome[]>;
+  /**
    * Replaces a stored unit's file, hash and desired state (fleet's `--replace`): the new file is
    * stored by hash and the unit record rewritten in one transaction that succeeds only while the unit
    * is still at `revision` (as returned by {@link createUnit}), so a concurrent change is never

@@ -58,6 +58,13 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSo
     return { kind: 'created' };
   }
 
+  async createUnits(units: readonly Unit[]): Promise<CreateUnitOutcome[]> {
+    this.check('create units');
+    const outcomes: CreateUnitOutcome[] = [];
+    for (const unit of units) outcomes.push(await this.createUnit(unit));
+    return outcomes;
+  }
+
   async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
     this.check('replace unit');
     if (!this.units.has(unit.name) || (this.unitRevisions.get(unit.name) ?? '0') !== revision) return { kind: 'conflict' };

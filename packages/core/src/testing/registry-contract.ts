@@ -8,6 +8,8 @@ import type { ClusterView, ClusterViewSource } from '../registry/cluster-view.js
 import type { Leadership } from '../registry/leadership.js';
 import type { ChangeFeed, ClusterReader, MachineMetadataStore, MachineScheduleReader, ScheduleWriter, UnitStateSink, UnitStore } from '../registry/registry.js';
 import { aMachine } from './builders.js';
+import { fileOf, unitOf } from './contract-units.js';
+import { registryBatchContract } from './registry-batch-contract.js';
 import { withDeadline } from './deadline.js';
 
 /** Every registry role, as fleetd's registry implements them. */
@@ -33,8 +35,6 @@ export interface RegistryUnderTest {
 
 const deadlineMs = 10_000;
 
-const fileOf = (command: string): UnitFile => parseUnitFile(`[Service]\nExecStart=${command}\n`);
-const unitOf = (name: string, file: UnitFile, desiredState: Unit['desiredState'] = 'launched'): Unit => ({ name: parseUnitName(name), file, hash: hashUnitFile(file), desiredState });
 
 /**
  * The behaviour every registry must show, run against `InMemoryRegistry` (unit project) and
@@ -43,6 +43,8 @@ const unitOf = (name: string, file: UnitFile, desiredState: Unit['desiredState']
  */
 export function registryContract(name: string, make: () => Promise<RegistryUnderTest>): void {
   describe(`registry contract: ${name}`, () => {
+    registryBatchContract(make);
+
     it('creates, reads, updates and destroys units; a second create reports the existing unit and its revision', async () => {
       const { registry } = await make();
       const hello = unitOf('hello.service', fileOf('/bin/sleep 1000'));
@@ -110,25 +112,6 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       expect(await registry.applyScheduleChanges([{ kind: 'clear-reason', name: hello.name }], term.fence)).toEqual({ ok: true });
       expect((await registry.snapshot()).reasons.size).toBe(0);
       await term.resign();
-      await joined.leave();
-    });
-
-    it('writes many unit states in one call (more than one etcd transaction holds), removes some, and says which landed', async () => {
-      const { registry, join } = await make();
-      const machine = aMachine('w');
-      const joined = await join(machine);
-      const hash = hashUnitFile(fileOf('/bin/true'));
-      const names = Array.from({ length: 250 }, (_, i) => parseUnitName(`s${i}.service`));
-      const states = names.map((name): UnitState => ({ name, machineId: machine.id, hash, loadState: 'loaded', activeState: 'active', subState: 'running', agentState: 'launched' }));
-      const first = await joined.sink.writeStates({ publish: states, remove: [] });
-      expect(first).toEqual({ written: new Set(names) });
-      expect((await registry.snapshot()).states.length).toBe(250);
-      const gone = names.slice(0, 120);
-      const failed = states.slice(120).map((s) => ({ ...s, activeState: 'failed', subState: 'failed' }));
-      expect(await joined.sink.writeStates({ publish: failed, remove: gone })).toEqual({ written: new Set(names) });
-      const after = (await registry.snapshot()).states;
-      expect(after.map((s) => s.name).sort()).toEqual(names.slice(120).sort());
-      expect(after.every((s) => s.activeState === 'failed')).toBe(true);
       await joined.leave();
     });
 

@@ -40,8 +40,22 @@ describe('start', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe([...names.map((n) => `Unit ${n} inactive`), ...names.map((n) => `Triggered unit ${n} start`), ...names.map((n) => `Triggered unit ${n} start`)].join('\n') + '\n');
     expect(h.api.requests.filter((q) => q.method === 'GET' && q.url.startsWith('/fleet/v1/units/'))).toEqual([]);
-    expect(h.api.writes().sort()).toEqual(names.map((n) => `PUT /fleet/v1/units/${n} launched +options`).sort());
-    expect(h.api.requests.filter((q) => q.method === 'GET').length).toBeLessThanOrEqual(2); // the registry once before the creates; the machine list, perhaps
+    expect(h.api.writes()).toEqual(['POST /fleet/v1/units']);
+    const posted = (h.api.requests.find((q) => q.method === 'POST')?.body as { units: { name: string; desiredState: string }[] }).units;
+    expect(posted.map((u) => `${u.name} ${u.desiredState}`)).toEqual(names.map((n) => `${n} launched`));
+    expect([...h.api.units.values()].map((u) => `${u.name} ${u.desiredState}`).sort()).toEqual(names.map((n) => `${n} launched`));
+  });
+
+  it("falls back to a PUT per unit where the API has no POST /units (fleet's answers 405), with the same lines", async () => {
+    const names = ['a.service', 'b.service', 'c.service'];
+    for (const name of names) await writeFile(path(name), hello);
+    h.api.onRequest = (req) => {
+      if (req.method === 'POST') h.api.failNext = { status: 405, message: 'method not allowed' };
+    };
+    const r = await h.fleetctl(['start', '--no-block', ...names.map(path)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe([...names.map((n) => `Unit ${n} inactive`), ...names.map((n) => `Triggered unit ${n} start`), ...names.map((n) => `Triggered unit ${n} start`)].join('\n') + '\n');
+    expect(h.api.writes()).toEqual(['POST /fleet/v1/units', ...names.map((n) => `PUT /fleet/v1/units/${n} launched +options`)]);
   });
 
   it('leaves an already launched unit alone and prints nothing, as fleet does', async () => {
