@@ -45,10 +45,19 @@ const yargsShim: Plugin = {
       const edits = [
         // The shim's `__dirname` is its file's path; in the bundle that is the bundle's.
         ["resolve(__dirname, '../../../locales')", "resolve(__dirname, '../locales')"],
-        // node:assert (a few ms to load) only when yargs checks one of its own invariants.
+        // yargs reads its program's package.json (a version, `yargs` settings) from here upwards; in
+        // node_modules it finds fleetctl's, in the bundle (no node_modules in the path) it searched
+        // from the working directory, to / when none is found, once per parser. The bundle's own
+        // package.json is beside it.
+        ["const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));", 'const mainFilename = __dirname;'],
+        // node:assert (a few ms to load) only when one of yargs' own checks fails (it checks on every
+        // parser); assert compares with Object.is.
         [
           "import { notStrictEqual, strictEqual } from 'assert'",
-          "const notStrictEqual = (...a) => process.getBuiltinModule('node:assert').notStrictEqual(...a);\nconst strictEqual = (...a) => process.getBuiltinModule('node:assert').strictEqual(...a);",
+          [
+            "function notStrictEqual(a, b, ...m) { if (Object.is(a, b)) process.getBuiltinModule('node:assert').notStrictEqual(a, b, ...m); }",
+            "function strictEqual(a, b, ...m) { if (!Object.is(a, b)) process.getBuiltinModule('node:assert').strictEqual(a, b, ...m); }",
+          ].join('\n'),
         ],
       ] as const;
       let contents = readFileSync(args.path, 'utf8');
