@@ -28,11 +28,13 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { BuildOptions, Metafile, Plugin } from 'esbuild';
-import { repoRoot } from './local-cluster/paths.js';
 
+// Not paths.ts's repoRoot: importing paths.ts checks the very bundle this remakes.
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const binDir = join(repoRoot, 'packages/fleetctl/dist/bin');
 const outDir = join(repoRoot, 'packages/fleetctl/dist/bundle');
 // yargs as fleetctl resolves it (its package.json is exported).
