@@ -84,12 +84,13 @@ const lazyStringWidth: Plugin = {
       if (args.pluginData === 'real') return undefined;
       const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'real' });
       if (real.errors.length > 0) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-string-width' };
+      // Relative: the path names the stand-in in the bundle, which is the same from any checkout.
+      return { path: relative(repoRoot, real.path), namespace: 'lazy-string-width' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
-      contents: `let real;\nexport default function stringWidth(string, options) {\n  real ??= require(${JSON.stringify(args.path)}).default;\n  return real(string, options);\n}\n`,
+      contents: `let real;\nexport default function stringWidth(string, options) {\n  real ??= require(${JSON.stringify(join(repoRoot, args.path))}).default;\n  return real(string, options);\n}\n`,
       loader: 'js',
-      resolveDir: dirname(args.path),
+      resolveDir: dirname(join(repoRoot, args.path)),
     }));
   },
 };
