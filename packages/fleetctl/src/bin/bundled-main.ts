@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { Script } from 'node:vm';
+import type { Script } from 'node:vm';
 
 /** What the bundled command line (bin/main.ts as one CommonJS file) exports. */
 export interface BundledMain {
@@ -31,7 +30,11 @@ export function loadBundledMain(file: string, cacheFile: string): LoadedMain {
   } catch {
     cachedData = undefined; // not built with a cache: compile as Node would
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, cachedData === undefined ? { filename: file } : { filename: file, cachedData });
+  // node:vm and node:module are not loaded at Node's start: fetched here, `fleetctl version` (whose
+  // bin imports this file) does without them.
+  const { Script: VmScript } = process.getBuiltinModule('node:vm');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const script = new VmScript(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, cachedData === undefined ? { filename: file } : { filename: file, cachedData });
   const wrapper = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
   const module = { exports: {} };
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
