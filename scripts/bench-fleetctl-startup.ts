@@ -6,7 +6,8 @@
  *
  * Runs, interleaved, `runs` times each: `node -e 0` (Node's own floor), `fleetctl version` and
  * `fleetctl list-units` against the local cluster through the bin that `fleetctl` resolves to
- * (`fleetctlBin`, the bundle when built), through tsc's unbundled output, and through the ORIGINAL
+ * (`fleetctlBin`: the CommonJS bundle with its V8 code cache when built and current, see
+ * scripts/bundle-fleetctl.ts), through tsc's unbundled output, and through the ORIGINAL
  * fleetctl (`FLEET_REFERENCE_DIR`, when set). Prints median and p90 in ms, and the load average,
  * because these figures mean little on a busy machine.
  */

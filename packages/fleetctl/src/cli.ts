@@ -136,17 +136,19 @@ const notCompleted = new Set(['verify', ...Object.keys(unsupportedCommands)]);
 // cobra never suggests its help command, nor deprecated ones.
 const notSuggested = new Set(['help', 'verify']);
 
-function commandLineSpec(entries: readonly CommandEntry[], env: Env): CommandLineSpec {
-  const flags = (y: Argv<unknown>): FlagSet => {
-    const set = flagSetOf(optionsOf(y));
-    return { ...set, boolean: new Set([...set.boolean, ...helpFlags]) };
-  };
+function flags(y: Argv<unknown>): FlagSet {
+  const set = flagSetOf(optionsOf(y));
+  return { ...set, boolean: new Set([...set.boolean, ...helpFlags]) };
+}
+
+/** `globalFlags`: those of a parser that has only the global flags yet (each parser costs start-up time). */
+function commandLineSpec(entries: readonly CommandEntry[], env: Env, globalFlags = flags(withGlobalFlags(yargs(), env))): CommandLineSpec {
   const commands = entries.map((e) => e.name);
   return {
     commands,
     unsupported: unsupportedCommands,
     suggestable: [...commands, ...Object.keys(unsupportedCommands)].filter((c) => !notSuggested.has(c)),
-    globalFlags: flags(withGlobalFlags(yargs(), env)),
+    globalFlags,
     flagsOf: (command) => {
       const found = entries.find((e) => e.name === command);
       const base = withGlobalFlags(yargs(), env);
@@ -221,6 +223,7 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
       .locale('en'),
     env,
   );
+  const globalFlags = flags(parser);
   for (const e of entries) parser = e.register(parser);
   for (const [name, summary] of Object.entries(unsupportedSummaries)) {
     parser = parser.command(name, summary, (y) => y, () => {
@@ -245,7 +248,7 @@ function createCli(deps: CliDeps, processArgs: readonly string[] = [], onHandler
     .exitProcess(false)
     .fail(false) as Argv<GlobalArgs>;
   skipHelpCache(parser);
-  return { parser, spec: commandLineSpec(entries, env) };
+  return { parser, spec: commandLineSpec(entries, env, globalFlags) };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FleetError } from '@fleet/core';
 import { parseUnitFile, templateOf, withDefaultSuffix } from '@fleet/core/model';
@@ -23,7 +22,9 @@ const readErrors: Readonly<Record<string, string>> = {
  */
 export const readLocalFile: ReadTextFile = async (path) => {
   try {
-    return await readFile(path, 'utf8');
+    // node:fs/promises (and the readline it loads) only when a command reads a unit file: it is not
+    // loaded at start-up.
+    return await process.getBuiltinModule('node:fs/promises').readFile(path, 'utf8');
   } catch (err) {
     if (isNodeError(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
     const code = isNodeError(err) ? err.code ?? '' : '';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InvalidUnitFileError } from '../errors.js';
 import { lexUnitFile, maxUnitFileLineBytes } from './unit-file-lexer.js';
 
@@ -83,7 +82,8 @@ export function storedUnitFile(file: UnitFile): UnitFile {
 
 /** The unit hash: SHA1 (hex) of the UTF-8 bytes of {@link serializeUnitFile}, as fleet's `UnitFile.Hash()`. */
 export function hashUnitFile(file: UnitFile): string {
-  return createHash('sha1').update(serializeUnitFile(file), 'utf8').digest('hex');
+  // node:crypto is loaded on the first hash, not at start-up (about 6 ms of every fleetctl command).
+  return process.getBuiltinModule('node:crypto').createHash('sha1').update(serializeUnitFile(file), 'utf8').digest('hex');
 }
 
 /** Values of `section`/`name` in file order. */

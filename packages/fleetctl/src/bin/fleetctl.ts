@@ -1,16 +1,10 @@
 #!/usr/bin/env node
 import { versionLine } from '../commands/version.js';
+import { isBareVersion } from './version-fast-path.js';
 
-// Start-up time is most of what a short fleetctl command costs, so this file imports nothing else
-// up front. `fleetctl version` (and `--version`/`-v` first) prints its line without loading yargs
-// or the API client, when no FLEETCTL_* variable is set: those are parsed, and refused when
-// invalid, by the full command line, which the slow path keeps doing.
+// The unbundled bin (tsc's output; the installed one is the bundle, see bundle-entry.ts). Start-up
+// time is most of what a short fleetctl command costs, so this file imports nothing else up front:
+// `fleetctl version` prints its line without loading yargs or the API client.
 const argv = process.argv.slice(2);
 if (isBareVersion(argv, process.env)) process.stdout.write(`${versionLine}\n`);
 else await (await import('./main.js')).main(argv);
-
-function isBareVersion(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  const first = args[0];
-  const asked = first === '--version' || first === '-v' || (first === 'version' && args.length === 1);
-  return asked && !Object.keys(env).some((name) => name.startsWith('FLEETCTL_'));
-}
