@@ -177,6 +177,46 @@ describe('Agent.pass', () => {
   });
 });
 
+describe('Agent.pass with a unit systemd refuses', () => {
+  /** An [Install] section whose only rule is reset: systemd has nothing to enable, and the load fails for good. */
+  const unenablable = parseUnitFile('[Service]\nExecStart=/bin/sleep 1000\n\n[Install]\nWantedBy=default.target\nWantedBy=\n');
+  const bad = parseUnitName('bad.service');
+
+  it('starts the other units, remembers the failure for that file, does not try it again, and tries a new file', async () => {
+    const t = setUp();
+    t.schedule(bad, unenablable);
+    t.schedule(web, fileV1);
+    await t.agent.pass();
+    expect(t.units.calls).toEqual(['load bad.service', 'enable bad.service', 'load web.service', 'start web.service']);
+    expect(t.agent.failed.get(bad)).toMatchObject({ hash: hashUnitFile(unenablable), message: expect.stringContaining('[Install] section has no rule') });
+    expect(t.agent.reached).toEqual(new Map([[bad, 'loaded'], [web, 'launched']]));
+    expect(t.log.messages('error')).toEqual(['task failed: load-unit bad.service: scheduled; not retried until its unit file changes']);
+
+    t.units.calls.length = 0;
+    await t.agent.pass();
+    await t.agent.pass();
+    expect(t.units.calls).toEqual([]);
+    expect(t.log.messages('error')).toHaveLength(1);
+
+    t.schedule(bad, fileV2);
+    await t.agent.pass();
+    expect(t.units.calls).toEqual(['load bad.service', 'start bad.service']);
+    expect(t.agent.failed.size).toBe(0);
+    expect(t.agent.reached.get(bad)).toBe('launched');
+  });
+
+  it('retries a transient failure at the next pass', async () => {
+    const t = setUp();
+    t.schedule(web, fileV1);
+    t.units.failNext('load'); // transient by default
+    await t.agent.pass();
+    expect(t.agent.failed.size).toBe(0);
+    t.units.calls.length = 0;
+    await t.agent.pass();
+    expect(t.units.calls).toEqual(['load web.service', 'start web.service']);
+  });
+});
+
 describe('Agent.run', () => {
   it('starts a unit as soon as a fenced schedule write names this machine, and the publisher reports it', async () => {
     const t = setUp();

@@ -1,11 +1,11 @@
-import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/core';
+import { InvalidUnitNameError, runLoop, SystemdError, Wakeup, type Clock, type Logger } from '@fleet/core';
 import type { MachineId, TargetState, UnitName } from '@fleet/core/model';
 
 /** What the agent has brought a unit to (see {@link Agent.reached}). */
 export type AgentUnitState = Exclude<TargetState, 'inactive'>;
 import type { ChangeFeed, MachineScheduleReader } from '@fleet/core/registry';
 import { applyAgentTasks } from './apply.js';
-import { describeAgentTask, planAgentTasks, type AgentTask, type DesiredUnit } from './plan.js';
+import { describeAgentTask, planAgentTasks, skipFailed, type AgentFailure, type AgentTask, type DesiredUnit } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 
 export interface AgentOptions {
@@ -31,6 +31,7 @@ export interface AgentOptions {
 export class Agent {
   private readonly started: Set<UnitName>;
   private readonly reachedStates = new Map<UnitName, AgentUnitState>();
+  private readonly failures = new Map<UnitName, AgentFailure>();
   private firstPassDone!: () => void;
   /** Woken after each pass that changed something, so the publisher reports promptly. */
   readonly afterChange = new Wakeup();
@@ -66,6 +67,15 @@ export class Agent {
     return this.reachedStates;
   }
 
+  /**
+   * Units whose load or start systemd refused for good (a terminal `SystemdError`), with the hash
+   * of the file it refused: not tried again until the schedule names another file (or the unit
+   * leaves and comes back); the others go on. Transient failures are retried at the next pass.
+   */
+  get failed(): ReadonlyMap<UnitName, AgentFailure> {
+    return this.failures;
+  }
+
   /** One reconcile pass: read the schedule, plan, apply. Exposed for tests. */
   async pass(): Promise<void> {
     const { registry, units, machineId, log } = this.options;
@@ -84,21 +94,38 @@ export class Agent {
     const loaded = await units.loadedUnits();
     // The desired units too: the planner must know whether systemd still holds an old definition of one not loaded here.
     const states = await units.unitStates([...new Set([...loaded.keys(), ...desired.keys()])]);
-    const tasks = planAgentTasks(desired, { loaded, states, started: this.started });
+    let failuresChanged = false;
+    for (const [name, failure] of this.failures) {
+      if (desired.get(name)?.hash === failure.hash) continue;
+      this.failures.delete(name); // a new file, or no longer here: try it afresh
+      failuresChanged = true;
+    }
+    const tasks = skipFailed(planAgentTasks(desired, { loaded, states, started: this.started }), desired, this.failures);
     const results = tasks.length === 0 ? [] : await applyAgentTasks(tasks, units, this.started);
     for (const result of results) {
-      if (result.ok) log.info(describeAgentTask(result.task));
-      else log.error(`task failed: ${describeAgentTask(result.task)}`, { err: result.error });
+      if (result.ok) {
+        log.info(describeAgentTask(result.task));
+        continue;
+      }
+      const { task, error } = result;
+      const want = task.kind === 'reload-unit-files' ? undefined : desired.get(task.unit);
+      if (task.kind === 'reload-unit-files' || want === undefined || !isTerminal(error) || (task.kind !== 'load-unit' && task.kind !== 'start-unit')) {
+        log.error(`task failed: ${describeAgentTask(task)}`, { err: error });
+        continue;
+      }
+      this.failures.set(task.unit, { hash: want.hash, message: (error as Error).message });
+      failuresChanged = true;
+      log.error(`task failed: ${describeAgentTask(task)}; not retried until its unit file changes`, { err: error });
     }
     const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)));
-    if (tasks.length > 0 || reachedChanged) this.afterChange.notify();
+    if (tasks.length > 0 || reachedChanged || failuresChanged) this.afterChange.notify();
   }
 
   /** Records what each desired unit reached; `true` when that changed. */
   private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>): boolean {
     // A failure stops the run: tasks that failed or never ran leave their unit short of its target.
     // A unit whose start follows an unfinished reload has its own unfinished start.
-    const unfinished = new Set(tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])));
+    const unfinished = new Set([...tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])), ...this.failures.keys()]);
     const next = new Map<UnitName, AgentUnitState>();
     for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);
     const changed = next.size !== this.reachedStates.size || [...next].some(([name, state]) => this.reachedStates.get(name) !== state);
@@ -106,4 +133,9 @@ export class Agent {
     for (const [name, state] of next) this.reachedStates.set(name, state);
     return changed;
   }
+}
+
+/** A failure another attempt with the same file would meet again: systemd refused the unit itself. */
+function isTerminal(error: unknown): boolean {
+  return (error instanceof SystemdError && !error.transient) || error instanceof InvalidUnitNameError;
 }

@@ -43,7 +43,7 @@ describe('applyAgentTasks', () => {
     expect((await units.unitStates([a])).get(a)).toEqual({ loadState: 'loaded', activeState: 'inactive', subState: 'dead' });
   });
 
-  it('halts at the first failure and reports it with its error; later tasks do not run', async () => {
+  it('a failed reload, which concerns every unit, ends the run and is reported with its error; no start follows it', async () => {
     const units = new InMemoryUnitManager();
     const started = new Set<UnitName>();
     const injected = new SystemdError('reload (injected failure)', true);
@@ -56,17 +56,17 @@ describe('applyAgentTasks', () => {
     expect(started).toEqual(new Set());
   });
 
-  it('a failed start leaves the unit out of `started`, and the tasks before it stand', async () => {
+  it("a failed start leaves that unit out of `started`; the other unit's later tasks still run", async () => {
     const units = new InMemoryUnitManager();
     const started = new Set<UnitName>();
-    // b was never loaded: systemd refuses its start (terminal), a's start already happened.
+    // b was never loaded: systemd refuses its start (terminal); a's tasks go on.
     const results = await applyAgentTasks([load(a), reload, start(a), start(b), stop(a)], units, started);
-    expect(outcomes(results)).toEqual([['load-unit a.service', true], ['reload-unit-files', true], ['start-unit a.service', true], ['start-unit b.service', false]]);
+    expect(outcomes(results)).toEqual([['load-unit a.service', true], ['reload-unit-files', true], ['start-unit a.service', true], ['start-unit b.service', false], ['stop-unit a.service', true]]);
     const failed = results[3];
     expect(failed?.ok === false ? failed.error : undefined).toBeInstanceOf(SystemdError);
     expect((failed?.ok === false ? failed.error : undefined) as SystemdError).toMatchObject({ transient: false });
-    expect(started).toEqual(new Set([a]));
-    expect(units.calls).toEqual(['load a.service', 'reload', 'start a.service', 'start b.service']);
+    expect(started).toEqual(new Set());
+    expect(units.calls).toEqual(['load a.service', 'reload', 'start a.service', 'start b.service', 'stop a.service']);
   });
 
   it('an empty task list does nothing', async () => {
@@ -88,17 +88,18 @@ describe('applyAgentTasks', () => {
     expect([...started].sort()).toEqual(names);
   });
 
-  it('reports every task that ran, in plan order, the failed one included, and runs no later kind', async () => {
+  it('a unit whose load fails is not started; every other unit is loaded and started (one unit never holds up the others)', async () => {
     const units = new InMemoryUnitManager();
     units.failNext('load');
     const tasks = [...names.map(load), reload, ...names.map(start)];
-    const results = await applyAgentTasks(tasks, units, new Set());
-    expect(results.filter((r) => !r.ok).map((r) => r.task)).toEqual([tasks[0]]);
-    // Loads beside the failed one finished; none started after it, so fewer than all 40 ran.
-    expect(results.length).toBeLessThan(names.length);
-    expect(results.map((r) => r.task)).toEqual(tasks.filter((t) => results.some((r) => r.task === t)));
-    expect(units.calls.filter((c) => c.startsWith('load ')).length).toBe(results.length);
-    expect(units.calls).not.toContain('reload');
-    expect(units.calls.some((c) => c.startsWith('start '))).toBe(false);
+    const started = new Set<UnitName>();
+    const results = await applyAgentTasks(tasks, units, started);
+    const failedLoad = results.find((r) => !r.ok)?.task;
+    expect(results.filter((r) => !r.ok).map((r) => r.task)).toEqual([failedLoad]);
+    const loser = failedLoad?.kind === 'load-unit' ? failedLoad.unit : undefined;
+    expect(loser).toBeDefined();
+    expect(results.map((r) => r.task)).toEqual(tasks.filter((t) => t.kind !== 'start-unit' || t.unit !== loser));
+    expect(units.calls).toContain('reload');
+    expect([...started].sort()).toEqual(names.filter((n) => n !== loser));
   });
 });

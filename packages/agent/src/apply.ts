@@ -12,50 +12,55 @@ const concurrentKinds: ReadonlySet<AgentTask['kind']> = new Set(['load-unit', 's
 const tasksInFlight = 16;
 
 /**
- * Executes tasks in order and stops at the first failure (the next pass re-plans from the real
- * state). Keeps `started` in step with what was started and stopped.
+ * Executes tasks in order and keeps `started` in step with what was started and stopped. A unit's
+ * failed task skips that unit's later tasks and nothing else: one unit that cannot be loaded or
+ * started never holds up another (the next pass re-plans from the real state). A failed reload,
+ * which concerns every unit, ends the run.
  *
  * The plan's order between kinds (stop, unload, load, reload, start) is kept: a kind starts only
  * when every task before it has finished. Within a run of loads or of starts, which concern one
  * unit each, up to {@link tasksInFlight} run at once, so that systemd gets the links of a batch
- * in one call (see the unit manager) and many starts are not one round trip each. A failure
- * stops the run after the tasks already in flight beside it; the results are those of every task
- * that ran, in plan order, so what succeeded next to a failure is still recorded.
+ * in one call (see the unit manager) and many starts are not one round trip each. The results are
+ * those of every task that ran, in plan order.
  */
 export async function applyAgentTasks(tasks: readonly AgentTask[], units: UnitManager, started: Set<UnitName>): Promise<TaskResult[]> {
   const results: TaskResult[] = [];
+  const failedUnits = new Set<UnitName>();
   for (let i = 0; i < tasks.length; ) {
     const kind = (tasks[i] as AgentTask).kind;
     let end = i + 1;
     if (concurrentKinds.has(kind)) while (end < tasks.length && (tasks[end] as AgentTask).kind === kind) end++;
-    const run = await runConcurrently(tasks.slice(i, end), units, started);
+    const runnable = tasks.slice(i, end).filter((t) => t.kind === 'reload-unit-files' || !failedUnits.has(t.unit));
+    const run = await runConcurrently(runnable, units, started);
     results.push(...run);
-    if (run.some((r) => !r.ok)) break;
+    for (const r of run) {
+      if (r.ok) continue;
+      if (r.task.kind === 'reload-unit-files') return results;
+      failedUnits.add(r.task.unit);
+    }
     i = end;
   }
   return results;
 }
 
-/** Runs `tasks` at most {@link tasksInFlight} at a time, none started after a failure; the results of those that ran, in order. */
+/** Runs `tasks` at most {@link tasksInFlight} at a time; the result of each, in order. */
 async function runConcurrently(tasks: readonly AgentTask[], units: UnitManager, started: Set<UnitName>): Promise<TaskResult[]> {
-  const results: (TaskResult | undefined)[] = new Array<TaskResult | undefined>(tasks.length).fill(undefined);
+  const results: TaskResult[] = new Array<TaskResult>(tasks.length);
   let next = 0;
-  let failed = false;
   const worker = async (): Promise<void> => {
-    while (!failed && next < tasks.length) {
-      const task = tasks[next++] as AgentTask;
-      const index = next - 1;
+    while (next < tasks.length) {
+      const index = next++;
+      const task = tasks[index] as AgentTask;
       try {
         await runTask(task, units, started);
         results[index] = { task, ok: true };
       } catch (error) {
         results[index] = { task, ok: false, error };
-        failed = true;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(tasksInFlight, tasks.length) }, worker));
-  return results.filter((r): r is TaskResult => r !== undefined);
+  return results;
 }
 
 async function runTask(task: AgentTask, units: UnitManager, started: Set<UnitName>): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
-import { planAgentTasks, type CurrentUnits, type DesiredUnit } from './plan.js';
+import { planAgentTasks, skipFailed, type AgentTask, type CurrentUnits, type DesiredUnit } from './plan.js';
 import type { SystemdUnitState } from './unit-manager.js';
 
 const hello = parseUnitName('hello.service');
@@ -140,5 +140,27 @@ describe('planAgentTasks', () => {
     },
   ])('$name', ({ desired, current, tasks }) => {
     expect(planAgentTasks(desired, current)).toEqual(tasks);
+  });
+});
+
+describe('skipFailed', () => {
+  const loadHello: AgentTask = { kind: 'load-unit', unit: hello, file: v1, reason: 'scheduled' };
+  const startHello: AgentTask = { kind: 'start-unit', unit: hello, reason: 'target-launched' };
+  const loadWeb: AgentTask = { kind: 'load-unit', unit: web, file: v1, reason: 'scheduled' };
+  const startWeb: AgentTask = { kind: 'start-unit', unit: web, reason: 'target-launched' };
+  const reload: AgentTask = { kind: 'reload-unit-files', reason: 'files-changed' };
+  const stopHello: AgentTask = { kind: 'stop-unit', unit: hello, reason: 'unscheduled' };
+  const unloadHello: AgentTask = { kind: 'unload-unit', unit: hello, reason: 'unscheduled' };
+  const failedWith = (file: typeof v1) => new Map([[hello, { hash: hashUnitFile(file), message: 'refused' }]]);
+  const desired = new Map([[hello, want('launched')], [web, want('launched')]]);
+
+  it.each([
+    { name: 'drops the load and start of a unit that failed with the file it is scheduled with', tasks: [loadHello, loadWeb, reload, startHello, startWeb], failures: failedWith(v1), kept: [loadWeb, reload, startWeb] },
+    { name: 'drops the reload when no load or unload is left to need it', tasks: [loadHello, reload, startHello, startWeb], failures: failedWith(v1), kept: [startWeb] },
+    { name: 'tries a unit again once its file changed (the failure was for another hash)', tasks: [loadHello, reload, startHello], failures: failedWith(v2), kept: [loadHello, reload, startHello] },
+    { name: 'keeps stops and unloads of a failed unit', tasks: [stopHello, unloadHello, reload], failures: failedWith(v1), kept: [stopHello, unloadHello, reload] },
+    { name: 'changes nothing without failures', tasks: [loadHello, reload, startHello], failures: new Map(), kept: [loadHello, reload, startHello] },
+  ])('$name', ({ tasks, failures, kept }) => {
+    expect(skipFailed(tasks, desired, failures)).toEqual(kept);
   });
 });

@@ -83,6 +83,27 @@ export function planAgentTasks(desired: ReadonlyMap<UnitName, DesiredUnit>, curr
   return tasks.sort((a, b) => order[a.kind] - order[b.kind]);
 }
 
+/** A unit whose load or start failed for good (systemd refused it) with the file of this hash. */
+export interface AgentFailure {
+  readonly hash: string;
+  readonly message: string;
+}
+
+/**
+ * The tasks without the loads and starts of units whose failure is remembered for the file they
+ * are scheduled with, so that such a unit is not tried again at every pass until its file changes;
+ * the reload goes too when no load or unload is left to need it. Stops and unloads stay.
+ */
+export function skipFailed(tasks: readonly AgentTask[], desired: ReadonlyMap<UnitName, DesiredUnit>, failures: ReadonlyMap<UnitName, AgentFailure>): AgentTask[] {
+  const failedNow = (unit: UnitName): boolean => {
+    const failure = failures.get(unit);
+    return failure !== undefined && failure.hash === desired.get(unit)?.hash;
+  };
+  const kept = tasks.filter((t) => t.kind === 'reload-unit-files' || !((t.kind === 'load-unit' || t.kind === 'start-unit') && failedNow(t.unit)));
+  const needsReload = kept.some((t) => t.kind === 'load-unit' || t.kind === 'unload-unit');
+  return needsReload ? kept : kept.filter((t) => t.kind !== 'reload-unit-files');
+}
+
 /** One log line's worth of text. */
 export function describeAgentTask(task: AgentTask): string {
   return task.kind === 'reload-unit-files' ? `${task.kind}: ${task.reason}` : `${task.kind} ${task.unit}: ${task.reason}`;
