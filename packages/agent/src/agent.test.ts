@@ -22,7 +22,7 @@ function setUp() {
   const clock = new FakeClock();
   const log = new RecordingLogger();
   const agent = new Agent({ machineId: machine.id, registry, units, clock, log, reconcileIntervalMs });
-  const publisher = new UnitStatePublisher({ machineId: machine.id, units, sink: registry.stateSink(machine.id), clock, log, intervalMs: 60_000, agentStates: agent.reached });
+  const publisher = new UnitStatePublisher({ machineId: machine.id, units, sink: registry.stateSink(machine.id), clock, log, intervalMs: 60_000, agentStates: agent.reached, agentFailures: agent.failed });
   /** Puts (or replaces) a schedule entry directly, with its file stored as the engine would find it. */
   const schedule = (name: UnitName, file: UnitFile, targetState: ScheduledUnit['targetState'] = 'launched', on = machine): ScheduledUnit => {
     const hash = hashUnitFile(file);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, systemClock, Wakeup } from '@fleet/core';
-import { parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/core/model';
+import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName, type UnitState } from '@fleet/core/model';
 import { aMachine } from '@fleet/core/testing';
 import { InMemoryUnitManager } from './testing/memory-unit-manager.js';
 import type { UnitStateSink } from '@fleet/core/registry';
@@ -102,6 +102,26 @@ describe('UnitStatePublisher', () => {
     reached.set(a, 'launched');
     await publisher.pass();
     expect(writes).toEqual(['put a.service active/running agent:launched']);
+  });
+
+  it("reports the agent's failures, also of a unit whose file is not loaded, and deletes the report once the failure is gone", async () => {
+    const units = new InMemoryUnitManager();
+    await units.load(a, file);
+    const rec = recordingSink();
+    const failures = new Map([[a, { hash: hashUnitFile(file), message: 'start refused' }], [b, { hash: 'b'.repeat(40), message: 'load refused' }]]);
+    const publisher = new UnitStatePublisher({ machineId: machine.id, units, sink: rec.sink, clock: systemClock, log: silentLogger, intervalMs: 60_000, agentFailures: failures });
+    const written: UnitState[] = [];
+    const publish = rec.sink.writeStates;
+    rec.sink.writeStates = async (w) => {
+      written.push(...w.publish);
+      return publish(w);
+    };
+    await publisher.pass();
+    expect(written.map((s) => `${s.name} ${s.loadState} ${s.failure ?? '-'}`).sort()).toEqual(['a.service loaded start refused', 'b.service not-found load refused']);
+    failures.delete(b);
+    rec.writes.length = 0;
+    await publisher.pass();
+    expect(rec.writes).toEqual(['delete b.service']);
   });
 
   it('publishes nothing before the agent has finished its first pass', async () => {

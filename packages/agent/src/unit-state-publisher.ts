@@ -2,6 +2,7 @@ import { runLoop, Wakeup, type Clock, type Logger } from '@fleet/core';
 import type { MachineId, UnitName, UnitState } from '@fleet/core/model';
 import type { UnitStateSink } from '@fleet/core/registry';
 import type { AgentUnitState } from './agent.js';
+import type { AgentFailure } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 
 /**
@@ -28,6 +29,11 @@ export class UnitStatePublisher {
       minGapMs?: number;
       /** What the agent has brought each unit to, reported with its systemd state; absent: `loaded`. */
       agentStates?: ReadonlyMap<UnitName, AgentUnitState>;
+      /**
+       * The units the agent gave up on (see `Agent.failed`): reported with their failure, also when
+       * their file is not in the units directory (a load systemd refused leaves none).
+       */
+      agentFailures?: ReadonlyMap<UnitName, AgentFailure>;
     },
   ) {}
 
@@ -62,7 +68,9 @@ export class UnitStatePublisher {
   /** One pass: read systemd, write what changed. Exposed for tests. */
   async pass(): Promise<void> {
     const { units, sink, machineId } = this.options;
-    const loaded = await units.loadedUnits();
+    const loaded = new Map(await units.loadedUnits());
+    const failures = this.options.agentFailures ?? new Map<UnitName, AgentFailure>();
+    for (const [name, failure] of failures) if (!loaded.has(name)) loaded.set(name, failure.hash);
     const states = await units.unitStates([...loaded.keys()]);
     const publish: UnitState[] = [];
     const fingerprints = new Map<UnitName, string>();
@@ -70,9 +78,11 @@ export class UnitStatePublisher {
       const s = states.get(name);
       if (s === undefined) continue;
       const agentState = this.options.agentStates?.get(name) ?? 'loaded';
-      const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState} ${agentState}`;
+      const failed = failures.get(name);
+      const failure = failed?.hash === hash ? failed.message : undefined;
+      const fingerprint = `${hash} ${s.loadState} ${s.activeState} ${s.subState} ${agentState} ${failure ?? ''}`;
       if (this.published.get(name) === fingerprint) continue;
-      publish.push({ name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState, agentState });
+      publish.push({ name, machineId, hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState, agentState, ...(failure === undefined ? {} : { failure }) });
       fingerprints.set(name, fingerprint);
     }
     const remove = [...this.published.keys()].filter((name) => !loaded.has(name));

@@ -120,6 +120,22 @@ describe('API v1 units', () => {
     it('is loaded for a reported state that does not say what the agent reached (an older agent)', async () => {
       expect((await scheduled()).currentState).toBe('loaded');
     });
+
+    it("shows the agent's failure for the unit's current file as failure and reason, in /units and /state, and not for another file", async () => {
+      const { call, registry } = fresh();
+      await call('PUT', '/units/hello.service', { desiredState: 'launched', options });
+      const hash = hashUnitFile(options as UnitFile);
+      registry.schedule.set(`${machine.id}/hello.service`, { name: parseUnitName('hello.service'), machineId: machine.id, targetState: 'launched', hash });
+      const failure = 'systemd StartUnit failed: Unit hello.service has a bad setting';
+      const report = (h: string) => registry.putState({ name: parseUnitName('hello.service'), machineId: machine.id, hash: h, loadState: 'bad-setting', activeState: 'inactive', subState: 'dead', agentState: 'loaded', failure });
+      report(hash);
+      expect((await call('GET', '/units/hello.service')).body).toMatchObject({ currentState: 'loaded', failure, reason: `systemd on ${machine.id} refused it: ${failure}` });
+      expect(((await call('GET', '/state')).body as { states: unknown[] }).states).toEqual([expect.objectContaining({ name: 'hello.service', failure })]);
+      report('f'.repeat(40)); // the report of a file the unit no longer has
+      const unit = (await call('GET', '/units/hello.service')).body as Record<string, unknown>;
+      expect(unit['failure']).toBeUndefined();
+      expect(unit['reason']).toBeUndefined();
+    });
   });
 
   it('answers 409 when setting the state of a unit that does not exist', async () => {

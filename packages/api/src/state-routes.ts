@@ -27,5 +27,6 @@ function toWire(s: UnitState): WireUnitState {
   return {
     name: s.name, hash: s.hash, machineID: s.machineId,
     systemdLoadState: s.loadState, systemdActiveState: s.activeState, systemdSubState: s.subState,
+    ...(s.failure === undefined ? {} : { failure: s.failure }),
   };
 }

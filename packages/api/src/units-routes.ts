@@ -210,6 +210,9 @@ function toWireUnit(name: UnitName, file: UnitFile, desiredState: string, facts:
   const unit: WireUnit = { name, options: file.map(toWireOption), desiredState };
   if (!global) unit.currentState = currentState(facts);
   if (entry !== undefined && !global) unit.machineID = entry.machineId;
-  if (reason !== undefined) unit.reason = reason;
+  // The agent's failure counts only for the file the unit has now (a new file is tried afresh).
+  const failure = !global && facts.reported?.failure !== undefined && facts.reported.hash === hashUnitFile(file) ? facts.reported.failure : undefined;
+  if (failure !== undefined) unit.failure = failure;
+  if (reason !== undefined || failure !== undefined) unit.reason = reason ?? `systemd on ${facts.reported?.machineId ?? '?'} refused it: ${failure ?? ''}`;
   return unit;
 }

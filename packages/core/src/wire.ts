@@ -29,9 +29,12 @@ export interface WireUnit {
   machineID?: string;
   /**
    * Ours (absent in fleet): why the engine cannot place the unit, with machine counts per rule,
-   * e.g. `3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*`.
+   * e.g. `3 machines: 2 rejected by MachineMetadata rack=r3, 1 by Conflicts=db*`; or, when its
+   * machine's systemd refused the unit for good, that failure.
    */
   reason?: string;
+  /** Ours: why the agent of the unit's machine gave up on its current file (see `UnitState.failure`). */
+  failure?: string;
 }
 
 /** `GET /fleet/v1/units` page. */
@@ -59,6 +62,8 @@ export interface WireUnitState {
   systemdLoadState: string;
   systemdActiveState: string;
   systemdSubState: string;
+  /** Ours (absent in fleet): why the machine's agent gave up on this unit file (see `UnitState.failure`). */
+  failure?: string;
 }
 
 export interface WireUnitStatePage {

@@ -66,7 +66,8 @@ const progressIntervalMs = 2_000;
  * (the desired state for a global unit, whose current state is always empty) is `state`, printing
  * fleet's line as each arrives (`Unit X launched on c31e44e1.../10.10.1.1`, the machine left out
  * when unknown). `attempts` 0 polls forever, N gives up after N polls with the first unit still
- * pending. Resolves the failure, or `undefined`; never rejects (a failed poll is retried).
+ * pending; a unit whose machine's systemd refused it for good (the API's `failure`, ours) ends
+ * the wait at once. Resolves the failure, or `undefined`; never rejects (a failed poll is retried).
  */
 export async function waitForUnitStates(
   ctx: WaitContext,
@@ -95,6 +96,11 @@ export async function waitForUnitStates(
     pending.splice(0, pending.length, ...still);
     const first = pending[0];
     if (first === undefined) break;
+    // Ours: a unit its machine's systemd refused for good will not get there; say so instead of waiting.
+    const refused = state === 'inactive' ? undefined : pending.find((name) => last.get(name)?.unit?.failure !== undefined);
+    if (refused !== undefined) {
+      return { message: `unit ${refused} cannot reach state ${state}: ${last.get(refused)?.unit?.failure ?? ''}`, detail: await describe(ctx, refused, last.get(refused)) };
+    }
     if (attempts > 0 && round >= attempts) {
       return { message: `timed out waiting for unit ${first} to report state ${state}`, detail: await describe(ctx, first, last.get(first)) };
     }

@@ -83,7 +83,7 @@ export class FleetdGeneration {
     if (signal.aborted) return;
     const agent = new Agent({ machineId: machine.id, registry, units, clock, log: log.child({ component: 'agent' }), reconcileIntervalMs: agentReconcileIntervalMs, started });
     const publisher = new UnitStatePublisher({
-      machineId: machine.id, units, sink: this.presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, minGapMs: publishGapMs, agentStates: agent.reached,
+      machineId: machine.id, units, sink: this.presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, minGapMs: publishGapMs, agentStates: agent.reached, agentFailures: agent.failed,
     });
     const components: Promise<void>[] = [agent.run(signal), publisher.run(signal, agent.afterChange, agent.firstPass)];
     if (!config.disableEngine) {

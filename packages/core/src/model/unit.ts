@@ -51,4 +51,9 @@ export interface UnitState {
    * heartbeat: a unit's `currentState` in the API is read from it. Absent: `loaded`.
    */
   readonly agentState?: Exclude<TargetState, 'inactive'>;
+  /**
+   * Ours: why the agent gave up on this file of the unit (systemd refused to load or start it for
+   * good); it tries again once the unit's file changes. Absent: no such failure.
+   */
+  readonly failure?: string;
 }

@@ -93,7 +93,7 @@ export const codec = {
   },
 
   encodeState(state: UnitState): string {
-    return JSON.stringify({ hash: state.hash, loadState: state.loadState, activeState: state.activeState, subState: state.subState, agentState: state.agentState });
+    return JSON.stringify({ hash: state.hash, loadState: state.loadState, activeState: state.activeState, subState: state.subState, agentState: state.agentState, failure: state.failure });
   },
   decodeState(key: string, machine: string, name: string, raw: string): UnitState {
     const v = parseObject(key, raw);
@@ -108,7 +108,9 @@ export const codec = {
       name: name as UnitName, machineId: machine, hash: v['hash'] as string,
       loadState: v['loadState'] as string, activeState: v['activeState'] as string, subState: v['subState'] as string,
     };
-    return agentState === undefined ? state : { ...state, agentState };
+    const failure = v['failure'];
+    if (failure !== undefined && typeof failure !== 'string') throw new CorruptRecordError(key, 'failure must be a string');
+    return { ...state, ...(agentState === undefined ? {} : { agentState }), ...(failure === undefined ? {} : { failure }) };
   },
 };
 

@@ -46,6 +46,13 @@ describe('start', () => {
     expect([...h.api.units.values()].map((u) => `${u.name} ${u.desiredState}`).sort()).toEqual(names.map((n) => `${n} launched`));
   });
 
+  it("exits 1 at once with the agent's failure when systemd refuses the unit for good, instead of waiting", async () => {
+    h.api.refused.set('hello.service', 'systemd EnableUnitFiles hello.service failed: its [Install] section has no rule systemd can apply');
+    const r = await h.fleetctl(['start', path('hello.service')]);
+    const message = 'unit hello.service cannot reach state launched: systemd EnableUnitFiles hello.service failed: its [Install] section has no rule systemd can apply';
+    expect(r).toMatchObject({ code: 1, stdout: 'Unit hello.service inactive\n', stderr: `Error waiting for units: ${message}\nError waiting for unit states, exit status: ${message}\n` });
+  });
+
   it("falls back to a PUT per unit where the API has no POST /units (fleet's answers 405), with the same lines", async () => {
     const names = ['a.service', 'b.service', 'c.service'];
     for (const name of names) await writeFile(path(name), hello);

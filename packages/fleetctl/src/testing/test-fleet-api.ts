@@ -71,6 +71,8 @@ export class TestFleetApi {
   autoConverge = true;
   /** Units that converge to `failed/failed` instead of `active/running`. */
   readonly failing = new Set<string>();
+  /** Units whose machine's systemd refuses them for good, with the agent's failure (reported `loaded`, `not-found`). */
+  readonly refused = new Map<string, string>();
   /** Answer the next request with this error instead of passing it to the API. */
   failNext: CannedError | undefined;
   /** Called before each request is passed on; tests advance the world here. */
@@ -311,6 +313,11 @@ export class TestFleetApi {
 
   /** Publishes a unit state through the machine's state sink, as its agent would. */
   #report(name: UnitName, machineId: MachineId, hash: string, agentState: 'loaded' | 'launched'): void {
+    const failure = this.refused.get(name);
+    if (failure !== undefined) {
+      void this.registry.stateSink(machineId).publishState({ name, machineId, hash, loadState: 'not-found', activeState: 'inactive', subState: 'dead', agentState: 'loaded', failure });
+      return;
+    }
     const [activeState, subState] = agentState !== 'launched' ? ['inactive', 'dead'] : this.failing.has(name) ? ['failed', 'failed'] : ['active', 'running'];
     void this.registry.stateSink(machineId).publishState({ name, machineId, hash, loadState: 'loaded', activeState: activeState as string, subState: subState as string, agentState });
   }

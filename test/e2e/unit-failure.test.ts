@@ -1,0 +1,54 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { api, fleetctl, fleetUnit, pollUntil, systemdState, useTestCluster } from './support.js';
+
+const cluster = useTestCluster({ machines: 1 });
+
+/** A unit systemd refuses for good: its [Install] section's only rule is reset, so there is nothing to enable. */
+function unenablableUnit(dir: string, name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, '[Service]\nExecStart=/bin/sleep 100000\n\n[Install]\nWantedBy=default.target\nWantedBy=\n');
+  return path;
+}
+
+describe("one unit's failure is that unit's alone (real systemd)", () => {
+  it('a unit systemd refuses does not hold up another unit on the same machine; start says why and exits 1; the agent tries it once', async () => {
+    const bad = unenablableUnit(cluster.dir, 'refused.service');
+    const good = fleetUnit(cluster.dir, 'fine.service');
+    const started = Date.now();
+    const result = await fleetctl(cluster.m1, 'start', bad, good);
+    const tookMs = Date.now() - started;
+    console.log(`start of a refused unit beside a good one: exit ${result.code} after ${tookMs} ms`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unit refused.service cannot reach state launched');
+    expect(result.stderr).toContain('[Install] section has no rule systemd can apply');
+    // The good unit was started in the same pass as the refused one's failure.
+    await pollUntil('fine.service to run', async () => ((await systemdState(cluster.m1, 'fine.service')).sub === 'running' ? true : undefined), { timeoutMs: 15_000 });
+
+    const unit = (await api(cluster.m1, 'GET', '/fleet/v1/units/refused.service')).body as { currentState: string; failure?: string; reason?: string };
+    expect(unit.currentState).toBe('loaded');
+    expect(unit.failure).toContain('[Install] section has no rule systemd can apply');
+    expect(unit.reason).toContain('refused it');
+    const status = await fleetctl(cluster.m1, 'status', 'refused.service');
+    expect(status.stdout).toMatch(/Reason: +systemd on [0-9a-f]+ refused it: .*\[Install\] section has no rule/);
+    const shown = await fleetctl(cluster.m1, 'list-unit-files', '--fields', 'unit,reason', '--no-legend');
+    expect(shown.stdout).toMatch(/refused\.service\s+systemd on [0-9a-f]+ refused it: .*\[Install\] section has no rule/);
+
+    // Not retried at every pass: another unit's start makes the agent pass again (and again when
+    // systemd reports it), and the refused one has still been tried once.
+    expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'later.service'))).code).toBe(0);
+    const log = readFileSync(cluster.m1.fleetdLog, 'utf8');
+    const attempts = log.split('\n').filter((l) => l.includes('task failed: load-unit refused.service')).length;
+    const passes = log.split('\n').filter((l) => l.includes('start-unit later.service')).length;
+    console.log(`agent attempts to load refused.service: ${attempts}, after a later unit's start (${passes} pass)`);
+    expect(passes).toBe(1);
+    expect(attempts).toBe(1);
+
+    // A new file is tried afresh, and it runs.
+    writeFileSync(bad, '[Service]\nExecStart=/bin/sleep 100000\n');
+    const replaced = await fleetctl(cluster.m1, 'start', '--replace', bad);
+    expect(replaced.code).toBe(0);
+    expect((await systemdState(cluster.m1, 'refused.service')).sub).toBe('running');
+  }, 60_000);
+});
