@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '@fleet/core';
+import { FleetError, SystemdError, type Clock } from '@fleet/core';
 import { hashUnitFile, parseUnitName, type Unit, type UnitFile } from '@fleet/core/model';
 import type { ClusterViewSource, CreateUnitOutcome } from '@fleet/core/registry';
 import { aMachine, InMemoryRegistry } from '@fleet/core/testing';
 import { discoveryDocument } from './discovery.js';
 import type { ApiDeps, ApiResponse } from './request.js';
-import { handleApiRequest } from './routes.js';
+import { handleApiRequest, statusOf } from './routes.js';
 
 const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }];
 
@@ -275,6 +275,33 @@ describe('POST /units (ours): many units in one request', () => {
     expect(answer.status).toBe(400);
     expect((answer.body as { error: { message: string } }).error.message).toMatch(message);
     expect(registry.units.size).toBe(0);
+  });
+});
+
+describe('the status of an error follows its kind, never "any error is a 400"', () => {
+  it.each([
+    ['INVALID_UNIT_FILE', 400], ['INVALID_REQUEST', 400], ['UNIT_NOT_FOUND', 404], ['UNIT_EXISTS', 409],
+    ['REGISTRY_UNAVAILABLE', 503], ['SYSTEMD_FAILED', 502], ['TIMEOUT', 504], ['CORRUPT_RECORD', undefined],
+  ] as const)('%s is %s', (code, status) => {
+    expect(statusOf(code)).toBe(status);
+  });
+
+  /** A registry whose unit writes throw `error`. */
+  const throwing = (error: Error) => {
+    class Throwing extends InMemoryRegistry {
+      override async createUnit(): Promise<CreateUnitOutcome> {
+        throw error;
+      }
+    }
+    return api(new Throwing());
+  };
+  const put = (call: ReturnType<typeof fresh>['call']) => call('PUT', '/units/x.service', { desiredState: 'launched', options });
+
+  it('answers a systemd failure with 502, a conflict with 409, and lets anything else through to the server (500)', async () => {
+    expect((await put(throwing(new SystemdError('StartUnit', true)).call)).status).toBe(502);
+    expect((await put(throwing(new FleetError('UNIT_EXISTS', 'unit x.service exists')).call)).status).toBe(409);
+    await expect(put(throwing(new FleetError('CORRUPT_RECORD', 'corrupt record at /fleet/units/x.service: not JSON')).call)).rejects.toThrow('corrupt record');
+    await expect(put(throwing(new TypeError('a bug')).call)).rejects.toThrow('a bug');
   });
 });
 

@@ -1,4 +1,4 @@
-import { systemClock, type Clock, FleetError, RegistryUnavailableError } from '@fleet/core';
+import { systemClock, type Clock, FleetError, type FleetErrorCode, RegistryUnavailableError } from '@fleet/core';
 import { discovery } from './discovery.js';
 import { machineUnitItem } from './machine-units-routes.js';
 import { machinesCollection } from './machines-routes.js';
@@ -9,8 +9,9 @@ import { unitItem, unitsCollection } from './units-routes.js';
 /**
  * fleet's API v1 as a pure-ish function of a parsed request: it reads and writes only through the
  * registry roles, so it runs the same over etcd and over the in-memory registry in tests.
- * Registry failures, and a registry slower than `deps.registryTimeoutMs`, are a 503; other
- * {@link FleetError}s (invalid names, options, requests) are a 400 with their message.
+ * A thrown {@link FleetError} is answered by its kind (see {@link statusOf}): registry failures,
+ * and a registry slower than `deps.registryTimeoutMs`, are a 503. Anything else is thrown on, and
+ * the server answers 500.
  */
 export async function handleApiRequest(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   const unavailable = deps.unavailable?.();
@@ -20,8 +21,40 @@ export async function handleApiRequest(req: ApiRequest, deps: ApiDeps): Promise<
     return deps.registryTimeoutMs === undefined ? await work : await withDeadline(work, deps.registryTimeoutMs, deps.clock ?? systemClock);
   } catch (err) {
     if (err instanceof RegistryUnavailableError) return apiError(503, etcdUnavailableMessage);
-    if (err instanceof FleetError && err.code !== 'CORRUPT_RECORD') return apiError(400, err.message);
-    throw err;
+    const status = err instanceof FleetError ? statusOf(err.code) : undefined;
+    if (status === undefined) throw err;
+    return apiError(status, (err as FleetError).message);
+  }
+}
+
+/**
+ * The HTTP status of an error by its kind: the client's input 400, an unknown unit 404, a
+ * conflict 409, systemd failing 502 (a transient one is the same: the request may be retried), a
+ * timeout 504; `undefined` for what is this server's own fault (a corrupt record, a broken
+ * invariant), which is a 500.
+ */
+export function statusOf(code: FleetErrorCode): number | undefined {
+  switch (code) {
+    case 'INVALID_UNIT_NAME':
+    case 'INVALID_UNIT_FILE':
+    case 'INVALID_TARGET_STATE':
+    case 'INVALID_CONFIG':
+    case 'INVALID_REQUEST':
+      return 400;
+    case 'UNIT_NOT_FOUND':
+      return 404;
+    case 'UNIT_EXISTS':
+    case 'NOT_LEADER':
+      return 409;
+    case 'REGISTRY_UNAVAILABLE':
+      return 503;
+    case 'SYSTEMD_FAILED':
+    case 'API_ERROR':
+      return 502;
+    case 'TIMEOUT':
+      return 504;
+    case 'CORRUPT_RECORD':
+      return undefined;
   }
 }
 
