@@ -50,6 +50,7 @@ export class Engine {
   private pendingTimer: { at: number; abort: AbortController } | undefined;
   /** The held machines last logged, so that the log says when the set changes, not every pass. */
   private heldLogged = '';
+  private corruptLogged = '';
 
   constructor(private readonly options: EngineOptions) {
     this.requirements = new RequirementsCache(options.registry);
@@ -119,7 +120,12 @@ export class Engine {
         });
       }
     }
-    const plan = planEngineTasks(snapshot, requirements, unreadable, held);
+    if (snapshot.corruptUnits.size > 0 && [...snapshot.corruptUnits].sort().join(',') !== this.corruptLogged) {
+      this.corruptLogged = [...snapshot.corruptUnits].sort().join(',');
+      log.error('corrupt records in etcd: leaving those units where they are until the records are fixed or the units destroyed', { units: [...snapshot.corruptUnits], keys: snapshot.corrupt });
+    }
+    const frozen = snapshot.corruptUnits.size === 0 ? unreadable : new Set([...unreadable, ...snapshot.corruptUnits]);
+    const plan = planEngineTasks(snapshot, requirements, frozen, held);
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
     if (!outcome.ok) {

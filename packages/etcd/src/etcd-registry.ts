@@ -158,6 +158,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       this.call('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
     ]);
     const corrupt: string[] = [];
+    const corruptUnits = new Set<UnitName>();
     const units = new Map<UnitName, UnitRecord>();
     const schedule: ScheduledUnit[] = [];
     const machines = new Map<MachineId, MachineState>();
@@ -184,6 +185,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         else corrupt.push(key);
       } catch {
         corrupt.push(key);
+        if (c?.kind === 'units' || c?.kind === 'schedule') corruptUnits.add((c.kind === 'units' ? c.parts[0] : c.parts[1]) as UnitName);
       }
     }
     // Effective metadata here, once, so that the engine, the API and fleetctl all see the same.
@@ -192,7 +194,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
       if (m !== undefined) machines.set(id, { ...m, metadata: applyMetadataOverrides(m.metadata, o) });
     }
     const unitFileHashes = fileKeys.flatMap((k) => this.keys.unitFileHashOf(k) ?? []);
-    return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt };
+    return { revision, units, schedule, machines, states, reasons, unitFileHashes, corrupt, corruptUnits };
   }
 
   async patchMachineMetadata(changes: readonly MetadataChange[]): Promise<void> {

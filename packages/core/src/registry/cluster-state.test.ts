@@ -76,6 +76,14 @@ describe('applyWatchEvents', () => {
         expect(s.unit(web.name)).toBeUndefined();
         expect(corrupt).toEqual([keys.unit(web.name), keys.unit(db.name)]);
         expect([...s.corrupt]).toEqual(corrupt);
+        expect(s.planningInput().corruptUnits).toEqual(new Set([web.name, db.name]));
+      },
+    },
+    {
+      name: "a corrupt schedule entry names its unit among the planning input's corrupt units",
+      events: () => [put(keys.schedule(a.id, web.name), '{"targetState":"exploded"}')],
+      expect: (s) => {
+        expect(s.planningInput().corruptUnits).toEqual(new Set([web.name]));
       },
     },
     {
@@ -84,6 +92,7 @@ describe('applyWatchEvents', () => {
       expect: (s) => {
         expect(s.unit(web.name)).toEqual(web);
         expect(s.corrupt.size).toBe(0);
+        expect(s.planningInput().corruptUnits.size).toBe(0);
       },
     },
     {

@@ -34,6 +34,8 @@ export class ClusterState implements ClusterView {
   readonly unitFileHashes = new Set<string>();
   /** Keys whose last value did not decode (skipped). */
   readonly corrupt = new Set<string>();
+  /** Of those, the keys of unit records and schedule entries, with their unit. */
+  readonly corruptUnitKeys = new Map<string, UnitName>();
 
   /** A state holding exactly `snapshot` (its machines already carry their effective metadata). */
   static of(snapshot: ClusterSnapshot): ClusterState {
@@ -46,6 +48,7 @@ export class ClusterState implements ClusterView {
     for (const [name, reason] of snapshot.reasons) s.reasons.set(name, reason);
     for (const h of snapshot.unitFileHashes) s.unitFileHashes.add(h);
     for (const k of snapshot.corrupt) s.corrupt.add(k);
+    for (const name of snapshot.corruptUnits) s.corruptUnitKeys.set(`(snapshot) ${name}`, name);
     return s;
   }
 
@@ -92,6 +95,7 @@ export class ClusterState implements ClusterView {
       reasons: new Map(this.reasons),
       unitFileHashes: [...this.unitFileHashes],
       corrupt: [...this.corrupt],
+      corruptUnits: new Set(this.corruptUnitKeys.values()),
     };
   }
 
@@ -146,6 +150,7 @@ export function applyWatchEvents(state: ClusterState, keys: KeySchema, events: I
     const { key, value } = event;
     // A put replaces the record: drop the old one first, so that a corrupt put leaves none.
     state.corrupt.delete(key);
+    state.corruptUnitKeys.delete(key);
     switch (c.kind) {
       case 'units': state.deleteUnit(a as UnitName); break;
       case 'schedule': state.deleteSchedule(a as MachineId, b as UnitName); break;
@@ -168,6 +173,7 @@ export function applyWatchEvents(state: ClusterState, keys: KeySchema, events: I
       }
     } catch {
       state.corrupt.add(key);
+      if (c.kind === 'units' || c.kind === 'schedule') state.corruptUnitKeys.set(key, (c.kind === 'units' ? a : b) as UnitName);
       corrupt.push(key);
     }
   }

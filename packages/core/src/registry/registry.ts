@@ -21,6 +21,11 @@ export interface PlanningInput {
   readonly unitFileHashes: readonly string[];
   /** Keys whose values did not decode; skipped, reported so they can be logged. */
   readonly corrupt: readonly string[];
+  /**
+   * The units whose record (`units/<name>`) or a schedule entry did not decode: the engine leaves
+   * them where they are, rather than read a record it cannot decode as a unit that was destroyed.
+   */
+  readonly corruptUnits: ReadonlySet<UnitName>;
 }
 
 /** Everything the engine and the API read, taken at ONE etcd revision (no torn reads). */

@@ -34,6 +34,8 @@ export function aSnapshot(parts: {
   unitFileHashes?: string[];
   reasons?: Map<UnitName, string>;
   revision?: string;
+  corruptUnits?: UnitName[];
+  corrupt?: string[];
 }): ClusterSnapshot {
   return {
     revision: parts.revision ?? '10',
@@ -43,7 +45,8 @@ export function aSnapshot(parts: {
     states: [],
     reasons: parts.reasons ?? new Map(),
     unitFileHashes: parts.unitFileHashes ?? (parts.units ?? []).map((u) => u.hash),
-    corrupt: [],
+    corrupt: parts.corrupt ?? [],
+    corruptUnits: new Set(parts.corruptUnits ?? []),
   };
 }
 

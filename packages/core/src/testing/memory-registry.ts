@@ -125,6 +125,7 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSo
       reasons: new Map(this.reasons),
       unitFileHashes: [...this.files.keys()],
       corrupt: [],
+      corruptUnits: new Set(),
     };
   }
 

@@ -341,6 +341,14 @@ describe('planEngineTasks: bookkeeping', () => {
     expect(next.tasks).toEqual([{ change: { kind: 'delete-unit-file', hash: gone.hash, unchangedSince: '43' }, reason: { code: 'unreferenced-file' } }]);
   });
 
+  it('leaves a unit whose record is corrupt where it is (frozen), and collects no file while a record is corrupt', () => {
+    const kept = aUnit('kept.service', 'launched', 'ExecStart=/bin/kept');
+    const loose = aUnit('loose.service', 'inactive', 'ExecStart=/bin/loose');
+    // kept's record did not decode (absent from units); loose's file is referenced by nothing else.
+    const snapshot = aSnapshot({ units: [], machines: [a], schedule: [scheduled(kept, a)], unitFileHashes: [kept.hash, loose.hash], corrupt: ['/fleet/units/kept.service'], corruptUnits: [kept.name] });
+    expect(planEngineTasks(snapshot, new Map(), new Set([kept.name])).tasks).toEqual([]);
+  });
+
   it('updates the target state and hash in place', () => {
     const loaded = aUnit('hello.service', 'loaded');
     const launched = planEngineTasks(aSnapshot({ units: [loaded], machines: [a], schedule: [scheduled(loaded, a, 'launched')] }));

@@ -144,7 +144,8 @@ export function planEngineTasks(
   for (const unit of snapshot.reasons.keys()) {
     if (!reasons.has(unit) && !frozen.has(unit)) tasks.push({ change: { kind: 'clear-reason', name: unit }, reason: { code: 'placeable' } });
   }
-  tasks.push(...collectUnitFiles(snapshot));
+  // A record that did not decode may refer to any file: collect none while there is one.
+  if (snapshot.corrupt.length === 0) tasks.push(...collectUnitFiles(snapshot));
   return { tasks, unplaceable: [...unplaceable].map(([unit, reason]) => ({ unit, reason })) };
 }
 

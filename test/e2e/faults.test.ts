@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { api, fleetctl, fleetUnit, pollUntil, systemdState, useTestCluster } from './support.js';
+import { parseUnitName } from '@fleet/core/model';
+import { KeySchema } from '@fleet/core/registry';
+import { api, fleetctl, fleetUnit, mainPid, pollUntil, systemdState, useTestCluster } from './support.js';
 
 const cluster = useTestCluster({ machines: 1 });
 
@@ -50,5 +52,27 @@ describe("one unit's failure is that unit's alone (real systemd)", () => {
     const replaced = await fleetctl(cluster.m1, 'start', '--replace', bad);
     expect(replaced.code).toBe(0);
     expect((await systemdState(cluster.m1, 'refused.service')).sub).toBe('running');
+  }, 60_000);
+});
+
+describe('a corrupt record hurts nothing (real etcd)', () => {
+  it('a unit whose record in etcd is corrupt keeps running where it is: the engine leaves it alone and says why once', async () => {
+    const keep = fleetUnit(cluster.dir, 'keep.service');
+    expect((await fleetctl(cluster.m1, 'start', keep)).code).toBe(0);
+    const pidBefore = await mainPid(cluster.m1, 'keep.service');
+    const key = new KeySchema('/_coreos.com/fleet/').unit(parseUnitName('keep.service'));
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const put = await fetch(`${cluster.etcd.clientUrl}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64(key), value: b64('{not json') }) });
+    expect(put.status).toBe(200);
+    // The engine has planned with the corrupt record once it logs it.
+    await pollUntil('the engine to report the corrupt record', async () => (readFileSync(cluster.m1.fleetdLog, 'utf8').includes('corrupt records in etcd: leaving those units where they are') ? true : undefined), { timeoutMs: 15_000 });
+    // Another unit's start makes the engine and the agent pass again.
+    expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'after.service'))).code).toBe(0);
+    const log = readFileSync(cluster.m1.fleetdLog, 'utf8');
+    expect(log).not.toMatch(/unschedule keep\.service/);
+    expect(log.split('\n').filter((l) => l.includes('corrupt records in etcd')).length).toBe(1);
+    expect(await systemdState(cluster.m1, 'keep.service')).toMatchObject({ active: 'active', sub: 'running' });
+    expect(await mainPid(cluster.m1, 'keep.service')).toBe(pidBefore);
+    console.log(`keep.service with a corrupt record: still running, MainPID ${pidBefore} unchanged, 0 unschedules`);
   }, 60_000);
 });
