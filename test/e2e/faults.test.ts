@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseUnitName } from '@fleet/core/model';
+import { parseUnitName, type MachineId } from '@fleet/core/model';
 import { KeySchema } from '@fleet/core/registry';
 import { api, fleetctl, fleetUnit, mainPid, pollUntil, systemdState, useTestCluster } from './support.js';
 
@@ -73,6 +73,14 @@ describe('a corrupt record hurts nothing (real etcd)', () => {
     expect(log.split('\n').filter((l) => l.includes('corrupt records in etcd')).length).toBe(1);
     expect(await systemdState(cluster.m1, 'keep.service')).toMatchObject({ active: 'active', sub: 'running' });
     expect(await mainPid(cluster.m1, 'keep.service')).toBe(pidBefore);
-    console.log(`keep.service with a corrupt record: still running, MainPID ${pidBefore} unchanged, 0 unschedules`);
+
+    // Its schedule entry corrupt too: the agent leaves the unit as it is (it used to take it for unscheduled and stop it).
+    const entryKey = new KeySchema('/_coreos.com/fleet/').schedule(cluster.m1.machineId as MachineId, parseUnitName('keep.service'));
+    expect((await fetch(`${cluster.etcd.clientUrl}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64(entryKey), value: b64('{not json') }) })).status).toBe(200);
+    await pollUntil('the agent to report the corrupt entry', async () => (readFileSync(cluster.m1.fleetdLog, 'utf8').includes('corrupt schedule entry: leaving its unit as it is') ? true : undefined), { timeoutMs: 15_000 });
+    expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'later2.service'))).code).toBe(0);
+    expect(readFileSync(cluster.m1.fleetdLog, 'utf8')).not.toMatch(/(stop|unload)-unit keep\.service/);
+    expect(await mainPid(cluster.m1, 'keep.service')).toBe(pidBefore);
+    console.log(`keep.service with a corrupt record and a corrupt schedule entry: still running, MainPID ${pidBefore} unchanged, 0 unschedules, 0 stops`);
   }, 60_000);
 });

@@ -22,6 +22,19 @@ describe('EtcdRegistry on a real etcd', () => {
     const snapshot = await registry.snapshot();
     expect([...snapshot.units.keys()]).toEqual([hello.name]);
     expect([...snapshot.corrupt].sort()).toEqual([`${prefix}units/..%2Fx`, `${prefix}units/bad.service`]);
+    expect(snapshot.corruptUnits).toEqual(new Set([parseUnitName('bad.service'), '..%2Fx']));
+  });
+
+  it("names a machine's corrupt schedule entries, so that its agent leaves their units as they are", async () => {
+    const prefix = fixture.freshPrefix();
+    const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);
+    const keys = new KeySchema(prefix);
+    const a = aMachine('a');
+    await fixture.client.put(keys.schedule(a.id, hello.name)).value('{"targetState":"launched","hash":"' + hello.hash + '"}');
+    await fixture.client.put(keys.schedule(a.id, parseUnitName('bad.service'))).value('{not json');
+    const schedule = await registry.machineSchedule(a.id);
+    expect(schedule.entries.map((e) => e.name)).toEqual([hello.name]);
+    expect(schedule.corrupt).toEqual(['bad.service']);
   });
 
   it('fences schedule writes: a deposed leader cannot write', async () => {
@@ -32,11 +45,11 @@ describe('EtcdRegistry on a real etcd', () => {
     const term = await leadership.campaign(a.id, new AbortController().signal);
     const entry = { name: hello.name, machineId: a.id, targetState: 'launched' as const, hash: hello.hash };
     expect(await registry.applyScheduleChanges([{ kind: 'schedule', entry }], term.fence)).toEqual({ ok: true });
-    expect(await registry.machineSchedule(a.id)).toEqual([entry]);
+    expect((await registry.machineSchedule(a.id)).entries).toEqual([entry]);
     await term.resign();
     expect(term.signal.aborted).toBe(true);
     expect(await registry.applyScheduleChanges([{ kind: 'unschedule', machineId: a.id, name: hello.name }], term.fence)).toEqual({ ok: false, reason: 'not-leader' });
-    expect(await registry.machineSchedule(a.id)).toEqual([entry]);
+    expect((await registry.machineSchedule(a.id)).entries).toEqual([entry]);
   });
 
   it('elects one leader at a time and hands over when it resigns', async () => {

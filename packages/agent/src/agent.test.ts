@@ -153,14 +153,14 @@ describe('Agent.pass', () => {
     expect(t.units.calls).toEqual([]);
   });
 
-  it('skips, with a warning, a scheduled unit whose file is not stored', async () => {
+  it('leaves, with a warning, a scheduled unit whose file is not stored', async () => {
     const t = setUp();
     const entry = t.schedule(web, fileV1);
     t.registry.files.delete(entry.hash);
     await t.agent.pass();
     expect(t.units.calls).toEqual([]);
     expect(t.log.lines.filter((l) => l.level === 'warn')).toEqual([
-      { level: 'warn', msg: 'scheduled unit has no stored file; skipping it this pass', fields: { unit: web, hash: entry.hash } },
+      { level: 'warn', msg: 'scheduled unit has no stored file; leaving it as it is this pass', fields: { unit: web, hash: entry.hash } },
     ]);
   });
 
@@ -174,6 +174,21 @@ describe('Agent.pass', () => {
     await expect(t.agent.pass()).rejects.toBeInstanceOf(RegistryUnavailableError);
     expect(t.units.calls).toEqual([]);
     expect((await t.units.unitStates([web])).get(web)?.activeState).toBe('active');
+  });
+});
+
+describe('Agent.pass with a schedule it cannot fully read', () => {
+  it('leaves a running unit whose stored file is missing as it is: no stop, no unload, still reported launched', async () => {
+    const t = setUp();
+    const entry = t.schedule(web, fileV1);
+    await t.agent.pass();
+    t.units.calls.length = 0;
+    t.registry.files.delete(entry.hash);
+    await t.agent.pass();
+    expect(t.units.calls).toEqual([]);
+    expect((await t.units.unitStates([web])).get(web)?.activeState).toBe('active');
+    expect(t.agent.reached.get(web)).toBe('launched');
+    expect(t.log.messages('warn')).toEqual(['scheduled unit has no stored file; leaving it as it is this pass']);
   });
 });
 

@@ -5,7 +5,7 @@ import type { MachineId, TargetState, UnitName } from '@fleet/core/model';
 export type AgentUnitState = Exclude<TargetState, 'inactive'>;
 import type { ChangeFeed, MachineScheduleReader } from '@fleet/core/registry';
 import { applyAgentTasks } from './apply.js';
-import { describeAgentTask, planAgentTasks, skipFailed, type AgentFailure, type AgentTask, type DesiredUnit } from './plan.js';
+import { describeAgentTask, leaveAlone, planAgentTasks, skipFailed, type AgentFailure, type AgentTask, type DesiredUnit } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 
 export interface AgentOptions {
@@ -81,12 +81,15 @@ export class Agent {
     const { registry, units, machineId, log } = this.options;
     const schedule = await registry.machineSchedule(machineId);
     // Files are immutable and cached by hash: after the first pass these reads cost nothing.
-    const files = await Promise.all(schedule.map((entry) => registry.getUnitFile(entry.hash)));
+    const files = await Promise.all(schedule.entries.map((entry) => registry.getUnitFile(entry.hash)));
     const desired = new Map<UnitName, DesiredUnit>();
-    for (const [i, entry] of schedule.entries()) {
+    // Units whose entry or file cannot be read are left as they are, not taken for unscheduled.
+    const unreadable = new Set<UnitName>(schedule.corrupt);
+    for (const [i, entry] of schedule.entries.entries()) {
       const file = files[i];
       if (file === undefined) {
-        log.warn('scheduled unit has no stored file; skipping it this pass', { unit: entry.name, hash: entry.hash });
+        log.warn('scheduled unit has no stored file; leaving it as it is this pass', { unit: entry.name, hash: entry.hash });
+        unreadable.add(entry.name);
         continue;
       }
       desired.set(entry.name, { targetState: entry.targetState, hash: entry.hash, file });
@@ -100,7 +103,7 @@ export class Agent {
       this.failures.delete(name); // a new file, or no longer here: try it afresh
       failuresChanged = true;
     }
-    const tasks = skipFailed(planAgentTasks(desired, { loaded, states, started: this.started }), desired, this.failures);
+    const tasks = leaveAlone(skipFailed(planAgentTasks(desired, { loaded, states, started: this.started }), desired, this.failures), unreadable);
     const results = tasks.length === 0 ? [] : await applyAgentTasks(tasks, units, this.started);
     for (const result of results) {
       if (result.ok) {
@@ -117,17 +120,22 @@ export class Agent {
       failuresChanged = true;
       log.error(`task failed: ${describeAgentTask(task)}; not retried until its unit file changes`, { err: error });
     }
-    const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)));
+    const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)), unreadable);
     if (tasks.length > 0 || reachedChanged || failuresChanged) this.afterChange.notify();
   }
 
   /** Records what each desired unit reached; `true` when that changed. */
-  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>): boolean {
+  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>, unreadable: ReadonlySet<UnitName>): boolean {
     // A failure stops the run: tasks that failed or never ran leave their unit short of its target.
     // A unit whose start follows an unfinished reload has its own unfinished start.
     const unfinished = new Set([...tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])), ...this.failures.keys()]);
     const next = new Map<UnitName, AgentUnitState>();
     for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);
+    // A unit left as it is keeps what it had reached.
+    for (const name of unreadable) {
+      const before = this.reachedStates.get(name);
+      if (before !== undefined) next.set(name, before);
+    }
     const changed = next.size !== this.reachedStates.size || [...next].some(([name, state]) => this.reachedStates.get(name) !== state);
     this.reachedStates.clear();
     for (const [name, state] of next) this.reachedStates.set(name, state);

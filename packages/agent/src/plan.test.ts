@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashUnitFile, parseUnitFile, parseUnitName, type UnitName } from '@fleet/core/model';
-import { planAgentTasks, skipFailed, type AgentTask, type CurrentUnits, type DesiredUnit } from './plan.js';
+import { leaveAlone, planAgentTasks, skipFailed, type AgentTask, type CurrentUnits, type DesiredUnit } from './plan.js';
 import type { SystemdUnitState } from './unit-manager.js';
 
 const hello = parseUnitName('hello.service');
@@ -162,5 +162,19 @@ describe('skipFailed', () => {
     { name: 'changes nothing without failures', tasks: [loadHello, reload, startHello], failures: new Map(), kept: [loadHello, reload, startHello] },
   ])('$name', ({ tasks, failures, kept }) => {
     expect(skipFailed(tasks, desired, failures)).toEqual(kept);
+  });
+});
+
+describe('leaveAlone', () => {
+  const stopHello: AgentTask = { kind: 'stop-unit', unit: hello, reason: 'unscheduled' };
+  const unloadHello: AgentTask = { kind: 'unload-unit', unit: hello, reason: 'unscheduled' };
+  const loadWeb: AgentTask = { kind: 'load-unit', unit: web, file: v1, reason: 'scheduled' };
+  const reload: AgentTask = { kind: 'reload-unit-files', reason: 'files-changed' };
+
+  it.each([
+    { name: 'drops every task of a unit it cannot read, its stop and unload too, and the reload only they needed', tasks: [stopHello, unloadHello, reload], kept: [] },
+    { name: 'keeps the other units\' tasks and the reload they need', tasks: [stopHello, unloadHello, loadWeb, reload], kept: [loadWeb, reload] },
+  ])('$name', ({ tasks, kept }) => {
+    expect(leaveAlone(tasks, new Set([hello]))).toEqual(kept);
   });
 });

@@ -99,7 +99,20 @@ export function skipFailed(tasks: readonly AgentTask[], desired: ReadonlyMap<Uni
     const failure = failures.get(unit);
     return failure !== undefined && failure.hash === desired.get(unit)?.hash;
   };
-  const kept = tasks.filter((t) => t.kind === 'reload-unit-files' || !((t.kind === 'load-unit' || t.kind === 'start-unit') && failedNow(t.unit)));
+  return dropTasks(tasks, (t) => (t.kind === 'load-unit' || t.kind === 'start-unit') && failedNow(t.unit));
+}
+
+/**
+ * The tasks without any of `units`' (stop and unload included): units whose schedule entry or
+ * file the agent could not read this pass, which it leaves as they are rather than take them for
+ * unscheduled. The reload goes too when no load or unload is left to need it.
+ */
+export function leaveAlone(tasks: readonly AgentTask[], units: ReadonlySet<UnitName>): AgentTask[] {
+  return units.size === 0 ? [...tasks] : dropTasks(tasks, (t) => units.has(t.unit));
+}
+
+function dropTasks(tasks: readonly AgentTask[], drop: (task: Exclude<AgentTask, { kind: 'reload-unit-files' }>) => boolean): AgentTask[] {
+  const kept = tasks.filter((t) => t.kind === 'reload-unit-files' || !drop(t));
   const needsReload = kept.some((t) => t.kind === 'load-unit' || t.kind === 'unload-unit');
   return needsReload ? kept : kept.filter((t) => t.kind !== 'reload-unit-files');
 }

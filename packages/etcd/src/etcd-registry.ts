@@ -2,9 +2,9 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 import { etcdClient, lastWriteRevision, noteWrite, type EtcdConnection } from './etcd-client.js';
 import { FleetError, RegistryUnavailableError, mergeWakeups } from '@fleet/core';
 import type { Logger } from '@fleet/core';
-import { applyMetadataOverrides, patchMetadataOverrides, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
+import { applyMetadataOverrides, patchMetadataOverrides, unitNameProblem, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
 import { codec, type UnitRecord, KeySchema } from '@fleet/core/registry';
-import type { ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '@fleet/core/registry';
+import type { ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineSchedule, MachineScheduleReader, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '@fleet/core/registry';
 import { UnitFileCache } from './unit-file-cache.js';
 import { watchPrefix } from './watch.js';
 
@@ -19,6 +19,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   readonly keys: KeySchema;
   /** Files are immutable per hash: cache them, bounded (least recently used go first). */
   private readonly fileCache: UnitFileCache;
+  /** Corrupt schedule keys already logged, so that an agent pass every few seconds logs each once. */
+  private readonly corruptLogged = new Set<string>();
 
   private readonly client: Etcd3;
   constructor(connection: EtcdConnection, prefix: string, private readonly log: Logger) {
@@ -279,20 +281,23 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     return { ok: true };
   }
 
-  async machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]> {
+  async machineSchedule(machine: MachineId): Promise<MachineSchedule> {
     const prefix = this.keys.machineSchedule(machine);
     const res = await this.call('read schedule', () => this.client.getAll().prefix(prefix).exec());
-    const out: ScheduledUnit[] = [];
+    const entries: ScheduledUnit[] = [];
+    const corrupt: UnitName[] = [];
     for (const kv of res.kvs) {
       const key = kv.key.toString();
+      const at = this.keys.scheduleOf(key);
       try {
-        const at = this.keys.scheduleOf(key);
-        out.push(codec.decodeSchedule(key, at?.machine ?? '', at?.unit ?? '', kv.value.toString()));
+        entries.push(codec.decodeSchedule(key, at?.machine ?? '', at?.unit ?? '', kv.value.toString()));
       } catch (err) {
-        this.log.warn('skipping corrupt schedule entry', { key, err });
+        if (!this.corruptLogged.has(key)) this.log.warn('corrupt schedule entry: leaving its unit as it is', { key, err });
+        this.corruptLogged.add(key);
+        if (at !== undefined && unitNameProblem(at.unit) === undefined) corrupt.push(at.unit as UnitName);
       }
     }
-    return out;
+    return { entries, corrupt };
   }
 
   changes(scope: ChangeScope, signal: AbortSignal): AsyncIterable<void> {

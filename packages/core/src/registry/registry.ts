@@ -116,8 +116,15 @@ export interface ScheduleWriter {
 
 /** What one agent reads: its own schedule only. */
 export interface MachineScheduleReader {
-  machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]>;
+  machineSchedule(machine: MachineId): Promise<MachineSchedule>;
   getUnitFile(hash: string): Promise<UnitFile | undefined>;
+}
+
+/** One machine's schedule, as its agent reads it. */
+export interface MachineSchedule {
+  readonly entries: readonly ScheduledUnit[];
+  /** Units whose entry did not decode: the agent leaves them as they are (logged by the reader). */
+  readonly corrupt: readonly UnitName[];
 }
 
 /** Level-triggered wake-ups: each yield means "something under these keys changed; re-read". */

@@ -8,7 +8,7 @@ import type { UnitRecord } from '../registry/codec.js';
 import { ClusterState } from '../registry/cluster-state.js';
 import type { ClusterView, ClusterViewSource } from '../registry/cluster-view.js';
 import type {
-  ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineScheduleReader, ReplaceUnitOutcome,
+  ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineSchedule, MachineScheduleReader, ReplaceUnitOutcome,
   ScheduleChange, ScheduleWriter, UnitStateSink, UnitStore, WriteOutcome,
 } from '../registry/registry.js';
 
@@ -171,9 +171,10 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSo
     return { ok: true };
   }
 
-  async machineSchedule(machine: MachineId): Promise<readonly ScheduledUnit[]> {
+  async machineSchedule(machine: MachineId): Promise<MachineSchedule> {
     this.check('read schedule');
-    return [...this.schedule.values()].filter((e) => e.machineId === machine).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = [...this.schedule.values()].filter((e) => e.machineId === machine).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { entries, corrupt: [] };
   }
 
   /**

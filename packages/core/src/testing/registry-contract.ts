@@ -190,7 +190,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       const next = await second;
       expect(next.signal.aborted).toBe(false);
       expect(await registry.applyScheduleChanges([{ kind: 'unschedule', machineId: a.id, name: hello.name }], next.fence)).toEqual({ ok: true });
-      expect(await registry.machineSchedule(a.id)).toEqual([]);
+      expect((await registry.machineSchedule(a.id)).entries).toEqual([]);
       await next.resign();
       stop.abort();
     });
@@ -206,7 +206,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
         { kind: 'set-reason' as const, name, reason: 'r' },
       ]);
       expect(await registry.applyScheduleChanges(changes, term.fence)).toEqual({ ok: true });
-      expect((await registry.machineSchedule(machine.id)).map((e) => e.name)).toEqual(names);
+      expect((await registry.machineSchedule(machine.id)).entries.map((e) => e.name)).toEqual(names);
       expect((await registry.snapshot()).reasons.size).toBe(250);
       await term.resign();
     });
@@ -243,9 +243,9 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       const term = await leadership.campaign(a.id, new AbortController().signal);
       const entry = (name: string, machineId: MachineState['id']): ScheduledUnit => ({ name: parseUnitName(name), machineId, targetState: 'launched', hash });
       await registry.applyScheduleChanges([{ kind: 'schedule', entry: entry('y.service', a.id) }, { kind: 'schedule', entry: entry('x.service', a.id) }, { kind: 'schedule', entry: entry('x.service', b.id) }], term.fence);
-      expect(await registry.machineSchedule(a.id)).toEqual([entry('x.service', a.id), entry('y.service', a.id)]);
-      expect(await registry.machineSchedule(b.id)).toEqual([entry('x.service', b.id)]);
-      expect(await registry.machineSchedule(aMachine('c').id)).toEqual([]);
+      expect((await registry.machineSchedule(a.id)).entries).toEqual([entry('x.service', a.id), entry('y.service', a.id)]);
+      expect((await registry.machineSchedule(b.id)).entries).toEqual([entry('x.service', b.id)]);
+      expect((await registry.machineSchedule(aMachine('c').id)).entries).toEqual([]);
       await term.resign();
     });
 
@@ -350,7 +350,7 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       next = wakes.next();
       await registry.applyScheduleChanges([{ kind: 'unschedule', machineId: a.id, name }], term.fence);
       expect((await withDeadline(next, 'a wake-up after unscheduling', deadlineMs)).done).toBe(false);
-      expect(await registry.machineSchedule(a.id)).toEqual([]);
+      expect((await registry.machineSchedule(a.id)).entries).toEqual([]);
       stop.abort();
       await ends(wakes);
       await term.resign();
