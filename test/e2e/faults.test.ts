@@ -66,6 +66,9 @@ describe('a corrupt record hurts nothing (real etcd)', () => {
     expect(put.status).toBe(200);
     // The engine has planned with the corrupt record once it logs it.
     await pollUntil('the engine to report the corrupt record', async () => (readFileSync(cluster.m1.fleetdLog, 'utf8').includes('corrupt records in etcd: leaving those units where they are') ? true : undefined), { timeoutMs: 15_000 });
+    const shown = await api(cluster.m1, 'GET', '/fleet/v1/units/keep.service');
+    expect(shown.status).toBe(500);
+    expect(JSON.stringify(shown.body)).toContain('the record of unit keep.service in etcd is corrupt');
     // Another unit's start makes the engine and the agent pass again.
     expect((await fleetctl(cluster.m1, 'start', fleetUnit(cluster.dir, 'after.service'))).code).toBe(0);
     const log = readFileSync(cluster.m1.fleetdLog, 'utf8');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FleetError, SystemdError, type Clock } from '@fleet/core';
 import { hashUnitFile, parseUnitName, type Unit, type UnitFile } from '@fleet/core/model';
-import type { ClusterViewSource, CreateUnitOutcome } from '@fleet/core/registry';
+import { applyWatchEvents, ClusterState, KeySchema, type ClusterViewSource, type CreateUnitOutcome } from '@fleet/core/registry';
 import { aMachine, InMemoryRegistry } from '@fleet/core/testing';
 import { discoveryDocument } from './discovery.js';
 import type { ApiDeps, ApiResponse } from './request.js';
@@ -302,6 +302,19 @@ describe('the status of an error follows its kind, never "any error is a 400"', 
     expect((await put(throwing(new FleetError('UNIT_EXISTS', 'unit x.service exists')).call)).status).toBe(409);
     await expect(put(throwing(new FleetError('CORRUPT_RECORD', 'corrupt record at /fleet/units/x.service: not JSON')).call)).rejects.toThrow('corrupt record');
     await expect(put(throwing(new TypeError('a bug')).call)).rejects.toThrow('a bug');
+  });
+});
+
+describe('a corrupt record', () => {
+  it("answers a unit whose record does not decode as corrupt (500, naming the key), not as a unit that does not exist", async () => {
+    const keys = new KeySchema('/fleet/');
+    const view = new ClusterState();
+    applyWatchEvents(view, keys, [{ key: keys.unit(parseUnitName('bad.service')), value: '{not json', revision: '2' }]);
+    const { call } = fresh({ cluster: { view: async () => view, unitFiles: async () => new Map() } });
+    const answer = await call('GET', '/units/bad.service');
+    expect(answer.status).toBe(500);
+    expect((answer.body as { error: { message: string } }).error.message).toBe('the record of unit bad.service in etcd is corrupt (/fleet/units/bad.service): the unit is left where it is until the record is fixed or the unit destroyed');
+    expect((await call('GET', '/units/other.service')).status).toBe(404);
   });
 });
 

@@ -37,6 +37,10 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
       const record = view.unit(name);
       const facts = factsOf(view, name);
       const file = record === undefined ? undefined : (await deps.cluster.unitFiles([record.hash])).get(record.hash);
+      if (record === undefined && view.corruptKeysOf(name).length > 0) {
+        // Ours: the unit exists, but its record cannot be read; it stays where it is meanwhile.
+        return apiError(500, `the record of unit ${name} in etcd is corrupt (${view.corruptKeysOf(name).join(', ')}): the unit is left where it is until the record is fixed or the unit destroyed`);
+      }
       if (record === undefined || file === undefined) return apiError(404, `unit ${name} does not exist`);
       return { status: 200, body: toWireUnit(name, file, record.desiredState, facts) };
     }

@@ -85,6 +85,9 @@ export class ClusterState implements ClusterView {
     return this.machineIds.values().flatMap((id) => this.machine(id as MachineId) ?? []);
   }
   reason(name: UnitName): string | undefined { return this.reasons.get(name); }
+  corruptKeysOf(name: UnitName): readonly string[] {
+    return this.corruptUnitKeys.size === 0 ? [] : [...this.corruptUnitKeys].flatMap(([key, unit]) => (unit === name ? [key] : []));
+  }
 
   planningInput(): PlanningInput {
     return {

@@ -32,6 +32,8 @@ export interface ClusterView {
   machines(): readonly MachineState[];
   /** Why the unit is not placed (or which of its rules are ignored), as the engine last wrote it. */
   reason(name: UnitName): string | undefined;
+  /** The keys of the unit's records that did not decode (its `units/` record, its schedule entries); empty when none. */
+  corruptKeysOf(name: UnitName): readonly string[];
   /** A copy of what the engine plans from (O(cluster): the engine's pass is, the API's never). */
   planningInput(): PlanningInput;
 }
