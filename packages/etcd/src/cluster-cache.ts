@@ -2,8 +2,8 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { RegistryUnavailableError, systemClock, Wakeup, type Clock, type Logger } from '@fleet/core';
 import type { UnitFile } from '@fleet/core/model';
 import { ClusterState, applyWatchEvents, type ChangeFeed, type ChangeScope, type ClusterView, type ClusterViewSource, type KeySchema, type WatchEvent } from '@fleet/core/registry';
-import { etcdClient, lastWriteRevision, type EtcdConnection } from './etcd-client.js';
-import { UnitFileCache } from './unit-file-cache.js';
+import { etcdCall, etcdClient, lastWriteRevision, type EtcdConnection } from './etcd-client.js';
+import { readUnitFiles, UnitFileCache } from './unit-file-cache.js';
 
 /** Keys per range request of a fill (all at one revision); keeps each response far below gRPC's 4 MB. */
 const fillPageSize = 1_000;
@@ -14,8 +14,6 @@ const fillPageSize = 1_000;
  * reads fail during an outage as they did when they went to etcd.
  */
 const maxQuietMs = 1_000;
-/** etcd's default cap on operations per transaction is 128. */
-const maxReadsPerTxn = 100;
 
 export interface ClusterCacheOptions {
   /**
@@ -105,7 +103,7 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
       const waitMs = this.options.waitMs ?? 2_000;
       const timeout = new AbortController();
       try {
-        const answered = this.call('check etcd', () => this.client.kv.range({ key: Buffer.from(this.keys.prefix), limit: 1, keys_only: true }));
+        const answered = etcdCall('check etcd', () => this.client.kv.range({ key: Buffer.from(this.keys.prefix), limit: 1, keys_only: true }));
         // Whichever loses the race settles later, unobserved: neither may reject unhandled.
         answered.catch(() => undefined);
         const expired = this.clock.sleep(waitMs, timeout.signal).then(
@@ -122,26 +120,8 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
     return this.probing;
   }
 
-  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
-    const out = new Map<string, UnitFile>();
-    const missing: string[] = [];
-    for (const hash of new Set(hashes)) {
-      const file = this.files.get(hash);
-      if (file !== undefined) out.set(hash, file);
-      else missing.push(hash);
-    }
-    for (let i = 0; i < missing.length; i += maxReadsPerTxn) {
-      const batch = missing.slice(i, i + maxReadsPerTxn);
-      const res = await this.call('read unit files', () => this.client.kv.txn({ success: batch.map((h) => ({ request_range: { key: Buffer.from(this.keys.unitFile(h)) } })) }));
-      for (const [j, op] of res.responses.entries()) {
-        const kv = op.response_range?.kvs[0];
-        const hash = batch[j];
-        if (kv === undefined || hash === undefined) continue;
-        const file = this.files.putStored(kv.key.toString(), hash, kv.value.toString());
-        if (file !== undefined) out.set(hash, file);
-      }
-    }
-    return out;
+  unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    return readUnitFiles(this.client, this.keys, this.files, hashes);
   }
 
   /** Wake-ups for the engine (`cluster`: units, machines, metadata); other scopes are the registry's. */
@@ -185,7 +165,7 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
     let from = Buffer.from(this.keys.prefix);
     let revision: string | undefined;
     for (;;) {
-      const res = await this.call('fill cluster cache', () => this.client.kv.range({ key: from, range_end: end, limit: fillPageSize, ...(revision === undefined ? {} : { revision }) }));
+      const res = await etcdCall('fill cluster cache', () => this.client.kv.range({ key: from, range_end: end, limit: fillPageSize, ...(revision === undefined ? {} : { revision }) }));
       revision ??= res.header.revision;
       this.apply(state, res.kvs.map((kv) => toEvent(kv, kv.value.toString())));
       const last = res.kvs.at(-1);
@@ -199,7 +179,7 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
 
   /** Applies the watch's events until it fails; returns when `signal` aborts. */
   private async follow(state: ClusterState, signal: AbortSignal): Promise<void> {
-    const watcher: Watcher = await this.call('watch cluster', () =>
+    const watcher: Watcher = await etcdCall('watch cluster', () =>
       this.client.watch().prefix(this.keys.prefix).startRevision((BigInt(state.revision) + 1n).toString()).create(),
     );
     try {
@@ -240,14 +220,6 @@ export class EtcdClusterCache implements ClusterViewSource, ChangeFeed {
     this.advanceWaiters = new Set();
     for (const w of waiters) w();
     if (cluster) for (const w of this.clusterWatchers) w.notify();
-  }
-
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new RegistryUnavailableError(operation, { cause: err });
-    }
   }
 }
 

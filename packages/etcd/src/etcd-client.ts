@@ -1,5 +1,5 @@
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
-import { backoffDelay, type BackoffPolicy } from '@fleet/core';
+import { backoffDelay, RegistryUnavailableError, type BackoffPolicy } from '@fleet/core';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 
 /**
@@ -73,4 +73,20 @@ export function noteWrite(client: Etcd3, prefix: string, revision: string): void
 
 export function lastWriteRevision(client: Etcd3, prefix: string): bigint {
   return lastWrites.get(client)?.get(prefix) ?? 0n;
+}
+
+/** `fn`'s result; any failure of it becomes a `RegistryUnavailableError` of `operation` (etcd unreachable or refusing). */
+export async function etcdCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new RegistryUnavailableError(operation, { cause: err });
+  }
+}
+
+/** `items` in consecutive slices of at most `size` (etcd caps the operations of one transaction). */
+export function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
 }

@@ -1,11 +1,11 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { etcdClient, lastWriteRevision, noteWrite, type EtcdConnection } from './etcd-client.js';
-import { FleetError, RegistryUnavailableError, mergeWakeups } from '@fleet/core';
+import { chunksOf, etcdCall, etcdClient, lastWriteRevision, noteWrite, type EtcdConnection } from './etcd-client.js';
+import { FleetError, mergeWakeups } from '@fleet/core';
 import type { Logger } from '@fleet/core';
 import { applyMetadataOverrides, patchMetadataOverrides, unitNameProblem, type MachineId, type MachineState, type MetadataChange, type MetadataOverrides, type ScheduledUnit, type TargetState, type Unit, type UnitFile, type UnitName, type UnitState } from '@fleet/core/model';
 import { codec, type UnitRecord, KeySchema } from '@fleet/core/registry';
 import type { ChangeFeed, ChangeScope, ClusterReader, ClusterSnapshot, CreateUnitOutcome, LeaderFence, MachineMetadataStore, MachineSchedule, MachineScheduleReader, ReplaceUnitOutcome, ScheduleChange, ScheduleWriter, UnitStore, WriteOutcome } from '@fleet/core/registry';
-import { UnitFileCache } from './unit-file-cache.js';
+import { readUnitFiles, UnitFileCache } from './unit-file-cache.js';
 import { watchPrefix } from './watch.js';
 
 /** etcd caps operations per transaction at 128 by default; stay under it. */
@@ -31,7 +31,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
 
   async createUnit(unit: Unit): Promise<CreateUnitOutcome> {
     const key = this.keys.unit(unit.name);
-    const result = await this.call('create unit', () =>
+    const result = await etcdCall('create unit', () =>
       this.client.if(key, 'Create', '==', 0).then(...this.writeUnitOps(unit)).else(this.client.get(key)).commit(),
     );
     if (result.succeeded) return this.wrote(result.header.revision, { kind: 'created' });
@@ -41,10 +41,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   async createUnits(units: readonly Unit[]): Promise<CreateUnitOutcome[]> {
-    const chunks = Array.from({ length: Math.ceil(units.length / unitsPerCreateTransaction) }, (_, i) =>
-      units.slice(i * unitsPerCreateTransaction, (i + 1) * unitsPerCreateTransaction),
-    );
-    const outcomes = await Promise.all(chunks.map(async (chunk): Promise<CreateUnitOutcome[]> => {
+    const outcomes = await Promise.all(chunksOf(units, unitsPerCreateTransaction).map(async (chunk): Promise<CreateUnitOutcome[]> => {
       const [first, ...rest] = chunk;
       if (first === undefined) return [];
       let txn = this.client.if(this.keys.unit(first.name), 'Create', '==', 0);
@@ -55,7 +52,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         ...[...files].map(([hash, file]) => this.client.put(this.keys.unitFile(hash)).value(codec.encodeUnitFile(file))),
         ...chunk.map((u) => this.client.put(this.keys.unit(u.name)).value(codec.encodeUnit({ name: u.name, hash: u.hash, desiredState: u.desiredState }))),
       ];
-      const result = await this.call('create units', () => txn.then(...ops).commit());
+      const result = await etcdCall('create units', () => txn.then(...ops).commit());
       if (result.succeeded) return this.wrote(result.header.revision, chunk.map((): CreateUnitOutcome => ({ kind: 'created' })));
       // One of them exists: each on its own then, as createUnit answers it.
       return Promise.all(chunk.map((u) => this.createUnit(u)));
@@ -65,7 +62,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
 
   async replaceUnit(unit: Unit, revision: string): Promise<ReplaceUnitOutcome> {
     // A missing key has mod revision 0, so a unit destroyed meanwhile is a conflict too.
-    const result = await this.call('replace unit', () =>
+    const result = await etcdCall('replace unit', () =>
       this.client.if(this.keys.unit(unit.name), 'Mod', '==', revision).then(...this.writeUnitOps(unit)).commit(),
     );
     return result.succeeded ? this.wrote(result.header.revision, { kind: 'replaced' }) : { kind: 'conflict' };
@@ -83,12 +80,12 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   async setDesiredState(name: UnitName, state: TargetState): Promise<boolean> {
     const key = this.keys.unit(name);
     for (;;) {
-      const current = await this.call('read unit', () => this.client.get(key).exec());
+      const current = await etcdCall('read unit', () => this.client.get(key).exec());
       const kv = current.kvs[0];
       if (kv === undefined) return false;
       const record = codec.decodeUnit(key, name, kv.value.toString());
       if (record.desiredState === state) return true;
-      const result = await this.call('set desired state', () =>
+      const result = await etcdCall('set desired state', () =>
         this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(codec.encodeUnit({ ...record, desiredState: state }))).commit(),
       );
       if (result.succeeded) return this.wrote(result.header.revision, true);
@@ -96,13 +93,13 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   async destroyUnit(name: UnitName): Promise<boolean> {
-    const result = await this.call('destroy unit', () => this.client.delete().key(this.keys.unit(name)).exec());
+    const result = await etcdCall('destroy unit', () => this.client.delete().key(this.keys.unit(name)).exec());
     return Number(result.deleted) > 0 ? this.wrote(result.header.revision, true) : false;
   }
 
   async getUnit(name: UnitName): Promise<Unit | undefined> {
     const key = this.keys.unit(name);
-    const kv = (await this.call('read unit', () => this.client.get(key).exec())).kvs[0];
+    const kv = (await etcdCall('read unit', () => this.client.get(key).exec())).kvs[0];
     if (kv === undefined) return undefined;
     const record = codec.decodeUnit(key, name, kv.value.toString());
     const file = await this.getUnitFile(record.hash);
@@ -110,54 +107,26 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   async getUnitFile(hash: string): Promise<UnitFile | undefined> {
-    const cached = this.fileCache.get(hash);
-    if (cached !== undefined) return cached;
-    const key = this.keys.unitFile(hash);
-    const kv = (await this.call('read unit file', () => this.client.get(key).exec())).kvs[0];
-    return kv === undefined ? undefined : this.fileCache.putStored(key, hash, kv.value.toString());
+    return (await this.unitFiles([hash])).get(hash);
   }
 
-  async unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
-    // Collected as they are read, not from the cache afterwards: a bounded cache may already have
-    // dropped some of a large batch again.
-    const out = new Map<string, UnitFile>();
-    const missing: string[] = [];
-    for (const hash of new Set(hashes)) {
-      const cached = this.fileCache.get(hash);
-      if (cached !== undefined) out.set(hash, cached);
-      else missing.push(hash);
-    }
-    if (missing.length > 16) {
-      // Cold cache (a new leader): one range read beats thousands of gets.
-      const wanted = new Set(missing);
-      const res = await this.call('read unit files', () => this.client.getAll().prefix(this.keys.unitFiles).exec());
-      for (const kv of res.kvs) {
-        const key = kv.key.toString();
-        const hash = this.keys.unitFileHashOf(key);
-        if (hash === undefined || !wanted.has(hash)) continue;
-        const file = this.fileCache.putStored(key, hash, kv.value.toString());
-        if (file !== undefined) out.set(hash, file);
-      }
-    } else {
-      const read = await Promise.all(missing.map(async (hash) => [hash, await this.getUnitFile(hash)] as const));
-      for (const [hash, file] of read) if (file !== undefined) out.set(hash, file);
-    }
-    return out;
+  unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>> {
+    return readUnitFiles(this.client, this.keys, this.fileCache, hashes);
   }
 
   async snapshot(): Promise<ClusterSnapshot> {
     // The first range fixes the revision; the others read at that same revision.
-    const unitsRes = await this.call('snapshot', () => this.client.getAll().prefix(this.keys.units).exec());
+    const unitsRes = await etcdCall('snapshot', () => this.client.getAll().prefix(this.keys.units).exec());
     const revision = unitsRes.header.revision;
     const kvsAt = (prefix: string): Promise<IKeyValue[]> =>
-      this.call('snapshot', () => this.client.getAll().prefix(prefix).revision(revision).exec().then((r) => r.kvs));
+      etcdCall('snapshot', () => this.client.getAll().prefix(prefix).revision(revision).exec().then((r) => r.kvs));
     const [scheduleKvs, machineKvs, overrideKvs, stateKvs, reasonKvs, fileKeys] = await Promise.all([
       kvsAt(this.keys.schedules),
       kvsAt(this.keys.machines),
       kvsAt(this.keys.machineMetadata),
       kvsAt(this.keys.states),
       kvsAt(this.keys.reasons),
-      this.call('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
+      etcdCall('snapshot', () => this.client.getAll().prefix(this.keys.unitFiles).revision(revision).keys()),
     ]);
     const corrupt: string[] = [];
     const corruptUnits = new Set<UnitName>();
@@ -205,7 +174,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     for (;;) {
       const current = await Promise.all(ids.map(async (id) => {
         const key = this.keys.machineMetadataOf(id);
-        const kv = (await this.call('read machine metadata', () => this.client.get(key).exec())).kvs[0];
+        const kv = (await etcdCall('read machine metadata', () => this.client.get(key).exec())).kvs[0];
         return { id, key, revision: kv?.mod_revision ?? '0', overrides: kv === undefined ? {} : this.decodeOverridesOrNone(key, id, kv.value.toString()) };
       }));
       const next = patchMetadataOverrides(new Map(current.map((c) => [c.id, c.overrides])), changes);
@@ -218,7 +187,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
         const o = next.get(c.id) ?? {};
         return Object.keys(o).length === 0 ? this.client.delete().key(c.key) : this.client.put(c.key).value(codec.encodeMetadataOverrides(o));
       });
-      const result = await this.call('patch machine metadata', () => txn.then(...ops).commit());
+      const result = await etcdCall('patch machine metadata', () => txn.then(...ops).commit());
       if (result.succeeded) return void this.wroteTxn(result);
     }
   }
@@ -234,7 +203,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
   }
 
   async metadataOverrides(): Promise<ReadonlyMap<MachineId, MetadataOverrides>> {
-    const res = await this.call('read machine metadata', () => this.client.getAll().prefix(this.keys.machineMetadata).exec());
+    const res = await etcdCall('read machine metadata', () => this.client.getAll().prefix(this.keys.machineMetadata).exec());
     const out = new Map<MachineId, MetadataOverrides>();
     for (const kv of res.kvs) {
       const key = kv.key.toString();
@@ -250,8 +219,8 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
 
   async applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome> {
     const batched = changes.filter((c): c is Exclude<ScheduleChange, { kind: 'delete-unit-file' }> => c.kind !== 'delete-unit-file');
-    for (let i = 0; i < batched.length; i += maxOpsPerTxn) {
-      const ops = batched.slice(i, i + maxOpsPerTxn).map((c) => {
+    for (const chunk of chunksOf(batched, maxOpsPerTxn)) {
+      const ops = chunk.map((c) => {
         switch (c.kind) {
           case 'schedule':
             return this.client.put(this.keys.schedule(c.entry.machineId, c.entry.name)).value(codec.encodeSchedule(c.entry));
@@ -263,7 +232,7 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
             return this.client.delete().key(this.keys.reason(c.name));
         }
       });
-      const result = await this.call('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
+      const result = await etcdCall('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
       if (!result.succeeded) return { ok: false, reason: 'not-leader' };
       this.wroteTxn(result);
     }
@@ -272,18 +241,18 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
     for (const c of changes) {
       if (c.kind !== 'delete-unit-file') continue;
       const key = this.keys.unitFile(c.hash);
-      const result = await this.call('delete unit file', () =>
+      const result = await etcdCall('delete unit file', () =>
         this.client.if(fence.key, 'Create', '==', fence.createRevision).and(key, 'Mod', '<', (BigInt(c.unchangedSince) + 1n).toString()).then(this.client.delete().key(key)).commit(),
       );
       if (result.succeeded) this.wroteTxn(result);
-      else if (!(await this.call('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
+      else if (!(await etcdCall('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
     }
     return { ok: true };
   }
 
   async machineSchedule(machine: MachineId): Promise<MachineSchedule> {
     const prefix = this.keys.machineSchedule(machine);
-    const res = await this.call('read schedule', () => this.client.getAll().prefix(prefix).exec());
+    const res = await etcdCall('read schedule', () => this.client.getAll().prefix(prefix).exec());
     const entries: ScheduledUnit[] = [];
     const corrupt: UnitName[] = [];
     for (const kv of res.kvs) {
@@ -327,13 +296,5 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
    */
   private wroteTxn(result: { header: { revision: string }; responses: readonly { response_put?: unknown; response_delete_range?: { deleted: string } }[] }): void {
     if (result.responses.some((r) => (r.response_put ?? null) !== null || Number(r.response_delete_range?.deleted ?? 0) > 0)) this.wrote(result.header.revision, undefined);
-  }
-
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new RegistryUnavailableError(operation, { cause: err });
-    }
   }
 }

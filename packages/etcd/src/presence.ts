@@ -1,5 +1,5 @@
 import type { Etcd3, Lease } from 'etcd3';
-import { etcdClient, noteWrite, type EtcdConnection } from './etcd-client.js';
+import { chunksOf, etcdClient, noteWrite, type EtcdConnection } from './etcd-client.js';
 import type { Clock, Logger } from '@fleet/core';
 import { backoffDelay, RegistryUnavailableError } from '@fleet/core';
 import type { MachineId, MachineState, UnitName, UnitState } from '@fleet/core/model';
@@ -87,15 +87,10 @@ export class MachinePresence implements UnitStateSink {
     return () => this.renewedListeners.delete(listener);
   }
 
-  /** Publishes one unit state bound to the presence lease. Throws RegistryUnavailableError. */
+  /** Publishes one unit state bound to the presence lease (see {@link writeStates}). Throws RegistryUnavailableError. */
   async publishState(state: UnitState): Promise<void> {
-    const lease = this.requireLease();
-    try {
-      const res = await lease.put(this.keys.state(this.machine.id, state.name)).value(codec.encodeState(state)).exec();
-      noteWrite(this.client, this.keys.prefix, res.header.revision);
-    } catch (err) {
-      throw new RegistryUnavailableError('publish unit state', { cause: err });
-    }
+    const { failure } = await this.writeStates({ publish: [state], remove: [] });
+    if (failure !== undefined) throw failure;
   }
 
   /**
@@ -110,8 +105,7 @@ export class MachinePresence implements UnitStateSink {
     ];
     const written = new Set<UnitName>();
     let failure: unknown;
-    const batches = Array.from({ length: Math.ceil(ops.length / opsPerTransaction) }, (_, i) => ops.slice(i * opsPerTransaction, (i + 1) * opsPerTransaction));
-    await Promise.all(batches.map(async (batch) => {
+    await Promise.all(chunksOf(ops, opsPerTransaction).map(async (batch) => {
       try {
         const leaseId = this.leaseId;
         if (this.lease === undefined || leaseId === undefined) throw new Error('machine is not registered');
@@ -129,14 +123,10 @@ export class MachinePresence implements UnitStateSink {
     return failure === undefined ? { written } : { written, failure };
   }
 
-  /** Removes one unit state of this machine. */
+  /** Removes one unit state of this machine (see {@link writeStates}). Throws RegistryUnavailableError. */
   async deleteState(name: UnitName): Promise<void> {
-    try {
-      const res = await this.client.delete().key(this.keys.state(this.machine.id, name)).exec();
-      if (Number(res.deleted) > 0) noteWrite(this.client, this.keys.prefix, res.header.revision);
-    } catch (err) {
-      throw new RegistryUnavailableError('delete unit state', { cause: err });
-    }
+    const { failure } = await this.writeStates({ publish: [], remove: [name] });
+    if (failure !== undefined) throw failure;
   }
 
   /**
@@ -152,11 +142,6 @@ export class MachinePresence implements UnitStateSink {
     if (revoke) await lease.revoke().catch((err: unknown) => this.log.warn('cannot revoke presence lease', { err }));
     else lease.release();
     return this.leaseId;
-  }
-
-  private requireLease(): Lease {
-    if (this.lease === undefined) throw new RegistryUnavailableError('publish unit state', { cause: new Error('machine is not registered') });
-    return this.lease;
   }
 
   private async registerUntilDone(stop: () => boolean, signal?: AbortSignal): Promise<boolean> {
