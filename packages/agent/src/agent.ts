@@ -80,13 +80,14 @@ export class Agent {
   async pass(): Promise<void> {
     const { registry, units, machineId, log } = this.options;
     const schedule = await registry.machineSchedule(machineId);
-    // Files are immutable and cached by hash: after the first pass these reads cost nothing.
-    const files = await Promise.all(schedule.entries.map((entry) => registry.getUnitFile(entry.hash)));
+    // Files are immutable and cached by hash: after the first pass this read costs nothing, and
+    // new ones come a hundred per request.
+    const files = await registry.unitFiles(schedule.entries.map((entry) => entry.hash));
     const desired = new Map<UnitName, DesiredUnit>();
     // Units whose entry or file cannot be read are left as they are, not taken for unscheduled.
     const unreadable = new Set<UnitName>(schedule.corrupt);
-    for (const [i, entry] of schedule.entries.entries()) {
-      const file = files[i];
+    for (const entry of schedule.entries) {
+      const file = files.get(entry.hash);
       if (file === undefined) {
         log.warn('scheduled unit has no stored file; leaving it as it is this pass', { unit: entry.name, hash: entry.hash });
         unreadable.add(entry.name);
@@ -126,8 +127,8 @@ export class Agent {
 
   /** Records what each desired unit reached; `true` when that changed. */
   private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>, unreadable: ReadonlySet<UnitName>): boolean {
-    // A failure stops the run: tasks that failed or never ran leave their unit short of its target.
-    // A unit whose start follows an unfinished reload has its own unfinished start.
+    // Tasks that failed or never ran (a failed reload ends the run), and units the agent gave up
+    // on, leave their unit short of its target.
     const unfinished = new Set([...tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])), ...this.failures.keys()]);
     const next = new Map<UnitName, AgentUnitState>();
     for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);

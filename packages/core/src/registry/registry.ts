@@ -117,7 +117,8 @@ export interface ScheduleWriter {
 /** What one agent reads: its own schedule only. */
 export interface MachineScheduleReader {
   machineSchedule(machine: MachineId): Promise<MachineSchedule>;
-  getUnitFile(hash: string): Promise<UnitFile | undefined>;
+  /** The stored files with these hashes (missing ones are absent), in as few reads as the store allows. */
+  unitFiles(hashes: readonly string[]): Promise<ReadonlyMap<string, UnitFile>>;
 }
 
 /** One machine's schedule, as its agent reads it. */
