@@ -50,6 +50,7 @@ export class Engine {
   private pendingTimer: { at: number; abort: AbortController } | undefined;
   /** The held machines last logged, so that the log says when the set changes, not every pass. */
   private heldLogged = '';
+  /** The units with corrupt records last logged, so that the log says when the set changes, not every pass. */
   private corruptLogged = '';
 
   constructor(private readonly options: EngineOptions) {
@@ -120,9 +121,10 @@ export class Engine {
         });
       }
     }
-    if (snapshot.corruptUnits.size > 0 && [...snapshot.corruptUnits].sort().join(',') !== this.corruptLogged) {
-      this.corruptLogged = [...snapshot.corruptUnits].sort().join(',');
-      log.error('corrupt records in etcd: leaving those units where they are until the records are fixed or the units destroyed', { units: [...snapshot.corruptUnits], keys: snapshot.corrupt });
+    const corruptKey = [...snapshot.corruptUnits].sort().join(',');
+    if (corruptKey !== this.corruptLogged) {
+      this.corruptLogged = corruptKey;
+      if (corruptKey !== '') log.error('corrupt records in etcd: leaving those units where they are until the records are fixed or the units destroyed', { units: [...snapshot.corruptUnits], keys: snapshot.corrupt });
     }
     const frozen = snapshot.corruptUnits.size === 0 ? unreadable : new Set([...unreadable, ...snapshot.corruptUnits]);
     const plan = planEngineTasks(snapshot, requirements, frozen, held);

@@ -48,7 +48,11 @@ export class ClusterState implements ClusterView {
     for (const [name, reason] of snapshot.reasons) s.reasons.set(name, reason);
     for (const h of snapshot.unitFileHashes) s.unitFileHashes.add(h);
     for (const k of snapshot.corrupt) s.corrupt.add(k);
-    for (const name of snapshot.corruptUnits) s.corruptUnitKeys.set(`(snapshot) ${name}`, name);
+    // A unit's record and schedule keys end in its name.
+    for (const key of snapshot.corrupt) {
+      const name = [...snapshot.corruptUnits].find((n) => key.endsWith(`/${n}`));
+      if (name !== undefined) s.corruptUnitKeys.set(key, name);
+    }
     return s;
   }
 
