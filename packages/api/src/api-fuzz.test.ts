@@ -60,13 +60,7 @@ describe('the API handler under fuzzing', () => {
       fc.asyncProperty(method, path, query, body, async (m, p, q, b) => {
         const registry = seeded();
         const before = await stored(registry);
-        let searchParams: URLSearchParams;
-        try {
-          searchParams = new URLSearchParams(q);
-        } catch {
-          return; // not a query string any HTTP server would hand over
-        }
-        const response = await handleApiRequest({ method: m, path: p, query: searchParams, body: b }, { units: registry, cluster: registry, machines: registry, tokenLimit: 2 });
+        const response = await handleApiRequest({ method: m, path: p, query: new URLSearchParams(q), body: b }, { units: registry, cluster: registry, machines: registry, tokenLimit: 2 });
         expect(response.status, `${m} ${p}?${q} ${JSON.stringify(b)}`).toBeLessThan(500);
         if (response.status >= 400) {
           refused++;

@@ -62,7 +62,7 @@ export async function unitItem(req: ApiRequest, deps: ApiDeps, rawName: string):
  */
 async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<ApiResponse> {
   const fields = unitFields(req.body, name);
-  if ('status' in fields) return fields;
+  if (typeof fields === 'string') return apiError(400, fields);
   const { wanted, options } = fields;
   if (options === undefined || options === null || (Array.isArray(options) && options.length === 0)) {
     if (wanted === undefined) {
@@ -73,32 +73,32 @@ async function putUnit(req: ApiRequest, deps: ApiDeps, name: UnitName): Promise<
     return apiError(409, `unit ${name} does not exist and options field is empty`);
   }
   const file = storableFile(name, options);
-  if ('status' in file) return file;
+  if (typeof file === 'string') return apiError(400, file);
   return storeUnit(deps, name, file.file, wanted);
 }
 
 /**
  * A unit body's fields, checked as fleet's server checks them (no unknown fields, the URL's name,
- * a valid desired state, none but `inactive` for a template), or the 400 they get.
+ * a valid desired state, none but `inactive` for a template), or what is wrong with them (a 400).
  */
-function unitFields(body: unknown, name: UnitName): { readonly wanted: TargetState | undefined; readonly options: unknown } | ApiResponse {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return apiError(400, 'request body must be a JSON object');
+function unitFields(body: unknown, name: UnitName): { readonly wanted: TargetState | undefined; readonly options: unknown } | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'request body must be a JSON object';
   const { name: bodyName, desiredState, options, ...unknown } = body as Record<string, unknown>;
   const extra = Object.keys(unknown).filter((k) => k !== 'currentState' && k !== 'machineID');
-  if (extra.length > 0) return apiError(400, `unknown field(s) in unit: ${extra.join(', ')}`);
-  if (bodyName !== undefined && bodyName !== '' && bodyName !== name) return apiError(400, `name in body (${JSON.stringify(bodyName)}) does not match the URL (${name})`);
+  if (extra.length > 0) return `unknown field(s) in unit: ${extra.join(', ')}`;
+  if (bodyName !== undefined && bodyName !== '' && bodyName !== name) return `name in body (${JSON.stringify(bodyName)}) does not match the URL (${name})`;
   const wanted = desiredState === undefined || desiredState === '' ? undefined : desiredState;
-  if (wanted !== undefined && !isTargetState(wanted)) return apiError(400, `desiredState must be one of ${targetStates.join(', ')}`);
-  if (isTemplate(name) && wanted !== undefined && wanted !== 'inactive') return apiError(400, `unit ${name} is a template: its desired state can only be inactive`);
+  if (wanted !== undefined && !isTargetState(wanted)) return `desiredState must be one of ${targetStates.join(', ')}`;
+  if (isTemplate(name) && wanted !== undefined && wanted !== 'inactive') return `unit ${name} is a template: its desired state can only be inactive`;
   return { wanted, options };
 }
 
-/** A body's options as the unit file to store, checked as submitted and stored (and hashed) as fleet hands it back; or the 400 they get. */
-function storableFile(name: UnitName, options: unknown): { readonly file: UnitFile } | ApiResponse {
+/** A body's options as the unit file to store, checked as submitted and stored (and hashed) as fleet hands it back; or what is wrong with them (a 400). */
+function storableFile(name: UnitName, options: unknown): { readonly file: UnitFile } | string {
   const file = wireOptionsToUnitFile(options);
-  if (typeof file === 'string') return apiError(400, `invalid unit options: ${file}`);
+  if (typeof file === 'string') return `invalid unit options: ${file}`;
   const problems = requirementsProblems(file);
-  if (problems.length > 0) return apiError(400, `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`);
+  if (problems.length > 0) return `invalid [X-Fleet] section of ${name}: ${problems.join('; ')}`;
   return { file: storedUnitFile(file) };
 }
 
@@ -129,20 +129,14 @@ async function createMany(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> 
     if (seen.has(name)) return apiError(400, `units[${i}]: unit ${name} is given twice`);
     seen.add(name);
     const fields = unitFields(entry, name);
-    if ('status' in fields) return withContext(fields, `units[${i}] (${name})`);
+    if (typeof fields === 'string') return apiError(400, `units[${i}] (${name}): ${fields}`);
     if (!Array.isArray(fields.options) || fields.options.length === 0) return apiError(400, `units[${i}] (${name}): options are required to create a unit`);
     const file = storableFile(name, fields.options);
-    if ('status' in file) return withContext(file, `units[${i}] (${name})`);
+    if (typeof file === 'string') return apiError(400, `units[${i}] (${name}): ${file}`);
     units.push({ name, file: file.file, hash: hashUnitFile(file.file), desiredState: fields.wanted ?? 'inactive' });
   }
   const outcomes = await deps.units.createUnits(units);
   return { status: 200, body: { units: units.map((u, i) => ({ name: u.name, created: outcomes[i]?.kind === 'created' })) } };
-}
-
-/** An error answer whose message starts with `where`. */
-function withContext(answer: ApiResponse, where: string): ApiResponse {
-  const message = (answer.body as { error?: { message?: string } } | undefined)?.error?.message ?? 'invalid unit';
-  return apiError(answer.status, `${where}: ${message}`);
 }
 
 /**
