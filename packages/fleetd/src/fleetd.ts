@@ -9,7 +9,7 @@ import { parseMachineId, type MachineId, type MachineState, type UnitName } from
 import { connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
 import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
-import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager } from '@fleet/agent';
+import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, SystemdWatchdog } from '@fleet/agent';
 import { PresenceLeaseFile } from './presence-file.js';
 
 /** fleetd's version, reported in machine presence and `fleetctl version`. */
@@ -65,7 +65,21 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   // keep it, and only the shutdown below closes it.
   const systemdLog = log.child({ component: 'systemd' });
   const systemd = await SystemdConnection.open({ busAddress, logger: systemdLog });
-  const units = new SystemdUnitManager(systemd, { unitsDirectory: config.unitsDirectory, logger: systemdLog });
+  // Half the TTL: a killed or stopped fleetd's units stop before its lease can expire and the engine
+  // starts them elsewhere (keepalives go every third of the TTL, so the lease outlives the last one by at least two thirds).
+  const watchdogTimeoutMs = (config.agentTtlSeconds * 1000) / 2;
+  const watchdog = await SystemdWatchdog.install(systemd, { unitsDirectory: config.unitsDirectory, timeoutMs: watchdogTimeoutMs, clock, logger: systemdLog })
+    .catch(async (err: unknown) => {
+      await systemd.close();
+      throw err;
+    });
+  const units = new SystemdUnitManager(systemd, { unitsDirectory: config.unitsDirectory, logger: systemdLog, watchdog: watchdog.binding });
+  const bound = await units.bindLoadedUnits();
+  if (bound.length > 0) log.info('bound units loaded without a watchdog to it', { units: bound });
+  /** Units the agents started and have not stopped since (see Agent); systemd stops them all when the watchdog fires. */
+  const started = new Set<UnitName>();
+  const heartbeat = new AbortController();
+  void watchdog.run(heartbeat.signal, () => started.clear());
   // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
   const inspector = new SystemdUnitInspector(systemd, { journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
   const inspection: UnitInspection = {
@@ -106,6 +120,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     log.child({ component: 'api' }),
   ).catch(async (err: unknown) => {
     closeConnection(current);
+    heartbeat.abort();
     await units.close().catch(() => undefined);
     await systemd.close();
     throw err;
@@ -124,7 +139,6 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     }, apiRegistryTimeouts * old.config.etcdRequestTimeoutMs).unref();
   };
   const outages = new RegistryOutages();
-  const started = new Set<UnitName>();
   const leaseFile = new PresenceLeaseFile(join(config.unitsDirectory, '.fleetd-presence.json'), log);
   let machine = machineFor(config);
   let stopping = false;
@@ -180,11 +194,16 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     if (mode === 'purge') {
       // Units first, presence last: until the record is gone nobody reschedules what still runs here.
       await purgeUnits(units, clock, log.child({ component: 'agent' }), purgeTimeoutMs).catch((err: unknown) => log.error('purge failed', { err }));
+      heartbeat.abort();
+      await watchdog.stop().catch((err: unknown) => log.error('cannot stop the watchdog', { err }));
       await active.endPresence({ revoke: true });
       leaseFile.clear();
     } else {
+      heartbeat.abort();
       const lease = await active.endPresence({ revoke: false });
-      log.info('handing over: units keep running; the machine record expires unless a fleetd takes it over first', { leaseId: lease, ttlSeconds: current.config.agentTtlSeconds });
+      log.info('handing over: units keep running; unless a fleetd takes over first, systemd stops them when the watchdog times out, and then the machine record expires', {
+        leaseId: lease, watchdogTimeoutMs, ttlSeconds: current.config.agentTtlSeconds,
+      });
     }
     await api.close();
     await units.close().catch(() => undefined);

@@ -7,11 +7,17 @@ import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
 import { LinkBatcher } from './link-batcher.js';
 import { SystemdConnection } from './systemd-connection.js';
 import { isNoSuchUnitError, type Systemd1 } from './systemd1.js';
+import { hasWatchdogDropIn, removeWatchdogDropIn, writeWatchdogDropIn, type WatchdogBinding } from './systemd-watchdog.js';
 
 export interface SystemdUnitManagerOptions {
   /** Where unit files are written; systemd sees them through runtime links. Must not be a systemd unit directory. */
   readonly unitsDirectory: string;
   readonly logger?: Logger | undefined;
+  /**
+   * Binds every unit it loads to fleetd's watchdog (a drop-in beside the unit's link), so that
+   * systemd stops the units when fleetd stops answering (see `SystemdWatchdog`). Absent: unbound.
+   */
+  readonly watchdog?: WatchdogBinding | undefined;
 }
 
 /** Options of {@link SystemdUnitManager.connect}, which opens a connection of the manager's own. */
@@ -41,6 +47,7 @@ export class SystemdUnitManager implements UnitManager {
   readonly #ownsConnection: boolean;
   readonly #dir: string;
   readonly #log: Logger;
+  readonly #watchdog: WatchdogBinding | undefined;
   readonly #listeners = new Set<() => void>();
   /** What {@link loadedUnits} last read of each file: its stat (inode, size, times) and hash. */
   readonly #fileHashes = new Map<UnitName, { readonly version: string; readonly hash: string }>();
@@ -58,6 +65,7 @@ export class SystemdUnitManager implements UnitManager {
     this.#ownsConnection = ownsConnection;
     this.#dir = resolve(options.unitsDirectory);
     this.#log = options.logger ?? silentLogger;
+    this.#watchdog = options.watchdog;
     this.#stopWaking = connection.onLost(() => this.#wake()); // let the loop re-read now; its next call reconnects
   }
 
@@ -97,6 +105,8 @@ export class SystemdUnitManager implements UnitManager {
       throw new SystemdError(`write unit file ${path}`, false, { cause: err });
     }
     try {
+      // Before the link: systemd must never see the unit without its binding.
+      if (this.#watchdog !== undefined) await writeWatchdogDropIn(this.#watchdog, name);
       await this.#links.linkFile(path);
       if (enable) {
         const { carriesInstallInfo } = await bus.enableUnitFiles([path], true, true);
@@ -111,6 +121,7 @@ export class SystemdUnitManager implements UnitManager {
       // loaded and the agent would never retry. A dangling link from a link that did land is harmless.
       if (enable) await this.#disable(bus, name).catch(() => undefined);
       await rm(path, { force: true }).catch(() => undefined);
+      if (this.#watchdog !== undefined) await removeWatchdogDropIn(this.#watchdog, name).catch(() => undefined);
       throw err;
     }
   }
@@ -124,6 +135,23 @@ export class SystemdUnitManager implements UnitManager {
     } catch (err) {
       throw new SystemdError(`remove unit file ${path}`, false, { cause: err });
     }
+    if (this.#watchdog !== undefined) await removeWatchdogDropIn(this.#watchdog, name);
+  }
+
+  /**
+   * Binds the units already in the units directory to the watchdog (those loaded by a fleetd that
+   * had none, or whose drop-in was removed), reloading systemd once if any was missing. Returns
+   * the units it bound.
+   */
+  async bindLoadedUnits(): Promise<UnitName[]> {
+    const binding = this.#watchdog;
+    if (binding === undefined) return [];
+    const unbound: UnitName[] = [];
+    for (const name of (await this.loadedUnits()).keys()) if (!(await hasWatchdogDropIn(binding, name))) unbound.push(name);
+    if (unbound.length === 0) return [];
+    for (const name of unbound) await writeWatchdogDropIn(binding, name);
+    await this.reloadUnitFiles();
+    return unbound;
   }
 
   async reloadUnitFiles(): Promise<void> {
