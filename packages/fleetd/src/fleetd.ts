@@ -79,7 +79,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   /** Units the agents started and have not stopped since (see Agent); systemd stops them all when the watchdog fires. */
   const started = new Set<UnitName>();
   const heartbeat = new AbortController();
-  void watchdog.run(heartbeat.signal, () => started.clear());
+  void watchdog.run(heartbeat.signal, () => started.clear()).catch((err: unknown) => log.error('the watchdog heartbeat stopped; systemd will stop the units when the watchdog times out', { err }));
   // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
   const inspector = new SystemdUnitInspector(systemd, { journalMatch: busAddress === undefined ? 'unit-name' : 'control-group' });
   const inspection: UnitInspection = {

@@ -1,13 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidUnitNameError, SystemdError, silentLogger, type Logger } from '@fleet/core';
 import { hasInstallSection, parseUnitFile, serializeUnitFile, unitNameProblem, type UnitFile, type UnitName } from '@fleet/core/model';
 import type { SystemdUnitState, UnitManager } from '../unit-manager.js';
+import { writeFileAtomically } from './atomic-file.js';
 import { LinkBatcher } from './link-batcher.js';
 import { SystemdConnection } from './systemd-connection.js';
 import { isNoSuchUnitError, type Systemd1 } from './systemd1.js';
-import { hasWatchdogDropIn, removeWatchdogDropIn, writeWatchdogDropIn, type WatchdogBinding } from './systemd-watchdog.js';
+import { removeWatchdogDropIn, writeWatchdogDropIn, type WatchdogBinding } from './systemd-watchdog.js';
 
 export interface SystemdUnitManagerOptions {
   /** Where unit files are written; systemd sees them through runtime links. Must not be a systemd unit directory. */
@@ -93,15 +94,10 @@ export class SystemdUnitManager implements UnitManager {
     const bus = await this.#ready();
     // A plain link does not remove the `.wants/` links of a replaced file that was enabled.
     if (await wasEnabled(path)) await this.#disable(bus, name);
-    // Write-then-rename so systemd never links or reads a half-written file. The temp name has no
-    // unit suffix, so loadedUnits() never mistakes it for a unit.
-    const temp = join(this.#dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await mkdir(this.#dir, { recursive: true });
-      await writeFile(temp, serializeUnitFile(file), { mode: 0o644 });
-      await rename(temp, path);
+      await writeFileAtomically(path, serializeUnitFile(file));
     } catch (err) {
-      await rm(temp, { force: true }).catch(() => undefined);
       throw new SystemdError(`write unit file ${path}`, false, { cause: err });
     }
     try {
@@ -147,10 +143,8 @@ export class SystemdUnitManager implements UnitManager {
     const binding = this.#watchdog;
     if (binding === undefined) return [];
     const unbound: UnitName[] = [];
-    for (const name of (await this.loadedUnits()).keys()) if (!(await hasWatchdogDropIn(binding, name))) unbound.push(name);
-    if (unbound.length === 0) return [];
-    for (const name of unbound) await writeWatchdogDropIn(binding, name);
-    await this.reloadUnitFiles();
+    for (const name of (await this.loadedUnits()).keys()) if (await writeWatchdogDropIn(binding, name)) unbound.push(name);
+    if (unbound.length > 0) await this.reloadUnitFiles();
     return unbound;
   }
 

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SystemdError, silentLogger, type Clock, type Logger } from '@fleet/core';
 import type { UnitName } from '@fleet/core/model';
+import { writeFileAtomically } from './atomic-file.js';
 import type { SystemdConnection } from './systemd-connection.js';
 
 /** The watchdog's unit name: one per systemd instance, as there is one fleetd per instance. */
@@ -71,10 +72,7 @@ export class SystemdWatchdog {
     const previous = await readFile(path, 'utf8').catch(() => undefined);
     try {
       await mkdir(dir, { recursive: true });
-      if (previous !== text) {
-        await writeFile(`${path}.tmp`, text, { mode: 0o644 });
-        await rename(`${path}.tmp`, path);
-      }
+      if (previous !== text) await writeFileAtomically(path, text);
     } catch (err) {
       throw new SystemdError(`write ${path}`, false, { cause: err });
     }
@@ -175,15 +173,15 @@ function watchdogUnitText(fifo: string, timeoutMs: number): string {
   ].join('\n');
 }
 
-/** Writes the drop-in that binds `unit` to the watchdog. */
-export async function writeWatchdogDropIn(binding: WatchdogBinding, unit: UnitName): Promise<void> {
+/** Writes the drop-in that binds `unit` to the watchdog unless it is there already; `true` when it wrote it. */
+export async function writeWatchdogDropIn(binding: WatchdogBinding, unit: UnitName): Promise<boolean> {
   const dir = join(binding.runtimeDirectory, `${unit}.d`);
   const path = join(dir, dropInName);
   try {
-    if ((await readFile(path, 'utf8').catch(() => undefined)) === dropInText) return;
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === dropInText) return false;
     await mkdir(dir, { recursive: true });
-    await writeFile(`${path}.tmp`, dropInText, { mode: 0o644 });
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomically(path, dropInText);
+    return true;
   } catch (err) {
     throw new SystemdError(`write ${path}`, false, { cause: err });
   }
@@ -198,9 +196,4 @@ export async function removeWatchdogDropIn(binding: WatchdogBinding, unit: UnitN
     throw new SystemdError(`remove ${join(dir, dropInName)}`, false, { cause: err });
   }
   await rmdir(dir).catch(() => undefined); // not empty (the operator's own drop-ins) or already gone
-}
-
-/** Whether `unit` has the drop-in. */
-export async function hasWatchdogDropIn(binding: WatchdogBinding, unit: UnitName): Promise<boolean> {
-  return (await readFile(join(binding.runtimeDirectory, `${unit}.d`, dropInName), 'utf8').catch(() => undefined)) === dropInText;
 }
