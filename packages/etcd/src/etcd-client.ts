@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { backoffDelay, RegistryUnavailableError, type BackoffPolicy } from '@fleet/core';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
@@ -15,10 +16,18 @@ export function etcdClient(connection: EtcdConnection): Etcd3 {
   return connection as Etcd3;
 }
 
-/** Options of {@link connectEtcd}: fleet's `etcd_servers` and `etcd_request_timeout`. */
+/**
+ * Options of {@link connectEtcd}: fleet's `etcd_servers`, `etcd_request_timeout`, the TLS files
+ * (`etcd_cafile`, `etcd_certfile`, `etcd_keyfile`) and etcd's own credentials (`etcd_username`,
+ * `etcd_password`).
+ */
 export interface EtcdConnectionOptions {
   readonly servers: readonly string[];
   readonly requestTimeoutMs: number;
+  /** PEM files, read once at connect. Without `caFile` the members are verified against the system's roots. */
+  readonly tls?: { readonly caFile?: string | undefined; readonly certFile?: string | undefined; readonly keyFile?: string | undefined } | undefined;
+  /** etcd's authentication; etcd3 exchanges them for a token and fetches a new one when etcd says the token expired. */
+  readonly auth?: { readonly username: string; readonly password: string } | undefined;
 }
 
 type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
@@ -50,11 +59,25 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
   return new Etcd3({
     hosts: [...options.servers],
     dialTimeout: options.requestTimeoutMs,
+    ...(options.tls === undefined ? {} : { credentials: credentialsOf(options.tls) }),
+    ...(options.auth === undefined ? {} : { auth: { username: options.auth.username, password: options.auth.password } }),
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(3) }),
       watchBackoff: watchBackoff(watchRetry),
     },
   });
+}
+
+function credentialsOf(tls: NonNullable<EtcdConnectionOptions['tls']>): NonNullable<IOptions['credentials']> {
+  const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
+  const privateKey = read(tls.keyFile);
+  const certChain = read(tls.certFile);
+  return {
+    // etcd3 passes this to gRPC's createSsl, which takes null for "the system's roots"; etcd3's type says Buffer.
+    rootCertificate: read(tls.caFile) ?? (null as unknown as Buffer),
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(certChain === undefined ? {} : { certChain }),
+  };
 }
 
 /**

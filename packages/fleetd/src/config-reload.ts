@@ -9,6 +9,8 @@ const fields: ReadonlyArray<{ readonly field: keyof FleetdConfig; readonly optio
   { field: 'disableEngine', option: 'disable_engine', reloadable: true },
   { field: 'etcdServers', option: 'etcd_servers', reloadable: true },
   { field: 'etcdRequestTimeoutMs', option: 'etcd_request_timeout', reloadable: true },
+  { field: 'etcdTls', option: 'etcd_cafile/etcd_certfile/etcd_keyfile', reloadable: true },
+  { field: 'etcdAuth', option: 'etcd_username/etcd_password', reloadable: true },
   { field: 'tokenLimit', option: 'token_limit', reloadable: true },
   { field: 'verbosity', option: 'verbosity', reloadable: true },
   { field: 'shutdownLeaveUnits', option: 'shutdown_leave_units', reloadable: true },

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 
@@ -32,8 +35,11 @@ describe('loadConfig', () => {
     [{ fileText: 'disable_engine=maybe' }, /disable_engine: "maybe" is not a boolean/],
     [{ flags: { engine_reconcile_interval: '0' } }, /engine_reconcile_interval: "0" is not a positive number/],
     [{ fileText: '[section]\nx=1' }, /sections are not supported/],
-    [{ fileText: 'etcd_cafile=/etc/ssl/etcd-ca.pem' }, /etcd_cafile: TLS to etcd is not supported yet/],
-    [{ env: { FLEET_ETCD_USERNAME: 'root' } }, /etcd_username: etcd authentication is not supported yet/],
+    [{ fileText: 'etcd_cafile=/nonexistent/etcd-ca.pem' }, /etcd_cafile: cannot read \/nonexistent\/etcd-ca.pem: ENOENT/],
+    [{ fileText: 'etcd_certfile=/nonexistent/c.pem' }, /etcd_certfile: needs etcd_keyfile/],
+    [{ fileText: 'etcd_keyfile=/nonexistent/k.pem' }, /etcd_keyfile: needs etcd_certfile/],
+    [{ env: { FLEET_ETCD_USERNAME: 'root' } }, /etcd_username: needs etcd_password/],
+    [{ fileText: 'etcd_password=secret' }, /etcd_password: needs etcd_username/],
     [{ fileText: 'enable_grpc=true' }, /enable_grpc: the gRPC engine-agent transport is not supported/],
     [{ fileText: 'api_listen=127.0.0.1:49153\napi_cert_file=/c.pem' }, /api_key_file: must be set together with api_cert_file/],
     [{ fileText: 'api_listen=127.0.0.1:49153\napi_key_file=/k.pem' }, /api_cert_file: must be set together with api_key_file/],
@@ -52,6 +58,19 @@ describe('loadConfig', () => {
       env: { FLEET_API_CA_FILE: '/etc/fleet/clients-ca.crt' },
     }).apiTls;
     expect(mutual?.caFile).toBe('/etc/fleet/clients-ca.crt');
+  });
+
+  it('reads the etcd TLS files (checked readable) and the etcd credentials', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-config-'));
+    const [ca, cert, key] = ['ca.pem', 'client.pem', 'client-key.pem'].map((f) => join(dir, f)) as [string, string, string];
+    for (const f of [ca, cert, key]) writeFileSync(f, 'PEM');
+    expect(loadConfig({}).etcdTls).toBeUndefined();
+    expect(loadConfig({}).etcdAuth).toBeUndefined();
+    expect(loadConfig({ fileText: `etcd_cafile=${ca}\n` }).etcdTls).toEqual({ caFile: ca, certFile: undefined, keyFile: undefined });
+    const config = loadConfig({ fileText: `etcd_cafile=${ca}\netcd_certfile=${cert}\netcd_keyfile=${key}\netcd_username=fleet\n`, env: { FLEET_ETCD_PASSWORD: ' s3cret ' } });
+    expect(config.etcdTls).toEqual({ caFile: ca, certFile: cert, keyFile: key });
+    expect(config.etcdAuth).toEqual({ username: 'fleet', password: ' s3cret ' });
+    expect(() => loadConfig({ fileText: `etcd_certfile=${cert}\netcd_keyfile=${key}.missing\n` })).toThrow(`etcd_keyfile: cannot read ${key}.missing: ENOENT`);
   });
 
   it('accepts fleet options that do nothing here when they are left empty or off', () => {

@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { parse as parseIni } from 'ini';
 import type { ApiTlsConfig } from '@fleet/api';
 import { InvalidConfigError } from '@fleet/core';
@@ -8,6 +9,10 @@ export interface FleetdConfig {
   readonly etcdServers: readonly string[];
   readonly etcdKeyPrefix: string;
   readonly etcdRequestTimeoutMs: number;
+  /** fleet's `etcd_cafile`, `etcd_certfile`, `etcd_keyfile`: TLS to etcd (paths, checked readable). */
+  readonly etcdTls: EtcdTlsFiles | undefined;
+  /** fleet's `etcd_username` and `etcd_password`: etcd's own authentication. */
+  readonly etcdAuth: { readonly username: string; readonly password: string } | undefined;
   readonly metadata: Metadata;
   /** Empty: detect. */
   readonly publicIp: string;
@@ -39,11 +44,23 @@ export interface FleetdConfig {
   readonly shutdownLeaveUnits: boolean;
 }
 
+/** TLS files for etcd: a CA to verify the members (else the system's roots) and a client certificate with its key. */
+export interface EtcdTlsFiles {
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+}
+
 /** Every option fleetd accepts, with its default (as fleet spells it in `fleet.conf`). */
 export const configDefaults: Readonly<Record<string, string>> = {
   etcd_servers: 'http://127.0.0.1:2379,http://127.0.0.1:4001',
   etcd_key_prefix: '/_coreos.com/fleet/',
   etcd_request_timeout: '1.0',
+  etcd_cafile: '',
+  etcd_certfile: '',
+  etcd_keyfile: '',
+  etcd_username: '',
+  etcd_password: '',
   metadata: '',
   public_ip: '',
   agent_ttl: '30s',
@@ -69,15 +86,10 @@ export const configDefaults: Readonly<Record<string, string>> = {
 const ignoredOptions = new Set(['verify_units', 'authorized_keys_file', 'disable_watches']);
 
 /**
- * Options fleet knows that this project does not implement yet: refused when set, so that a
- * cluster that depends on them (etcd over TLS or with authentication) fails loudly at start.
+ * Options fleet knows that this project does not implement: refused when set, so that a cluster
+ * that depends on them fails loudly at start.
  */
 const unsupportedOptions: Readonly<Record<string, string>> = {
-  etcd_username: 'etcd authentication is not supported yet',
-  etcd_password: 'etcd authentication is not supported yet',
-  etcd_keyfile: 'TLS to etcd is not supported yet',
-  etcd_certfile: 'TLS to etcd is not supported yet',
-  etcd_cafile: 'TLS to etcd is not supported yet',
   enable_grpc: 'the gRPC engine-agent transport is not supported (agents always use etcd)',
 };
 
@@ -138,6 +150,8 @@ function validate(raw: Record<string, string>): FleetdConfig {
     etcdServers,
     etcdKeyPrefix: prefix,
     etcdRequestTimeoutMs: seconds('etcd_request_timeout', get('etcd_request_timeout')) * 1000,
+    etcdTls: etcdTlsFiles(get('etcd_cafile'), get('etcd_certfile'), get('etcd_keyfile')),
+    etcdAuth: etcdAuth(get('etcd_username'), raw['etcd_password'] ?? ''),
     metadata,
     publicIp: get('public_ip'),
     agentTtlSeconds: duration('agent_ttl', get('agent_ttl')),
@@ -167,6 +181,29 @@ function tlsConfig(certFile: string, keyFile: string, caFile: string, apiListen:
   if (keyFile === '') throw new InvalidConfigError('api_key_file', 'must be set together with api_cert_file');
   if (apiListen === '') throw new InvalidConfigError('api_cert_file', 'TLS applies to the TCP listener: set api_listen too');
   return { certFile, keyFile, caFile: caFile === '' ? undefined : caFile };
+}
+
+function etcdTlsFiles(caFile: string, certFile: string, keyFile: string): EtcdTlsFiles | undefined {
+  if (certFile !== '' && keyFile === '') throw new InvalidConfigError('etcd_certfile', 'needs etcd_keyfile (the client certificate\'s private key)');
+  if (keyFile !== '' && certFile === '') throw new InvalidConfigError('etcd_keyfile', 'needs etcd_certfile (the client certificate of that key)');
+  for (const [option, file] of [['etcd_cafile', caFile], ['etcd_certfile', certFile], ['etcd_keyfile', keyFile]] as const) {
+    if (file === '') continue;
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch (err) {
+      throw new InvalidConfigError(option, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (caFile === '' && certFile === '') return undefined;
+  return { caFile: caFile || undefined, certFile: certFile || undefined, keyFile: keyFile || undefined };
+}
+
+/** The password is taken as written (not trimmed): spaces may be part of it. */
+function etcdAuth(username: string, password: string): FleetdConfig['etcdAuth'] {
+  if (username === '' && password === '') return undefined;
+  if (username === '') throw new InvalidConfigError('etcd_password', 'needs etcd_username');
+  if (password === '') throw new InvalidConfigError('etcd_username', 'needs etcd_password');
+  return { username, password };
 }
 
 function seconds(option: string, value: string): number {

@@ -232,7 +232,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
       await active.stopComponents();
       const lease = await active.endPresence({ revoke: false });
       const previous = current;
-      current = plan.changed.some((o) => o === 'etcd_servers' || o === 'etcd_request_timeout') ? connect(plan.config, log) : { ...current, config: plan.config };
+      current = plan.changed.some((o) => o.startsWith('etcd_') && o !== 'etcd_key_prefix') ? connect(plan.config, log) : { ...current, config: plan.config };
       machine = machineFor(current.config);
       active = startGeneration(lease === undefined ? [] : [lease]);
       if (previous.client !== current.client) retire(previous);
@@ -253,7 +253,12 @@ interface Connection {
 }
 
 function connect(config: FleetdConfig, log: Logger): Connection {
-  const client = connectEtcd({ servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs });
+  const client = connectEtcd({
+    servers: config.etcdServers,
+    requestTimeoutMs: config.etcdRequestTimeoutMs,
+    tls: config.etcdTls,
+    auth: config.etcdAuth,
+  });
   const registry = new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' }));
   const cache = new EtcdClusterCache(client, new KeySchema(config.etcdKeyPrefix), log.child({ component: 'cluster-cache' }));
   const stopCache = new AbortController();
