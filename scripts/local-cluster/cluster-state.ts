@@ -58,6 +58,8 @@ export interface ClusterState {
     fleetdBin: string;
     /** PEM files for every fleetd's TCP API (HTTPS; with `caFile`, client certificates required). */
     apiTls?: { certFile: string; keyFile: string; caFile?: string };
+    /** fleet.conf lines that connect every fleetd to another etcd than the cluster's own (`etcd_servers`, TLS, credentials). */
+    fleetdEtcd?: string[];
     /** Absent in state files written before the original fleetd could be run: `ours`. */
     implementation?: FleetdImplementation;
     /** With `implementation: 'reference'`: the absolute folder of the original fleetd and fleetctl. */

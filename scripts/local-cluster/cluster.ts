@@ -66,6 +66,12 @@ export interface LocalClusterOptions {
   referenceDir?: string;
   /** Serve every fleetd's TCP API over HTTPS with these PEM files (with `caFile`: mutual TLS). */
   apiTls?: { certFile: string; keyFile: string; caFile?: string };
+  /**
+   * Connect every fleetd to this etcd instead of the cluster's own one-member etcd (which still
+   * runs): fleet.conf lines naming `etcd_servers` and any TLS files and credentials, e.g. the
+   * `fleetdConfig` of etcd-members.ts's `startEtcdMembers`. Not with the original fleetd.
+   */
+  fleetdEtcd?: readonly string[];
   /** Progress lines ("etcd ready in 0.8 s"). Default: silent. */
   log?: (line: string) => void;
 }
@@ -117,6 +123,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       withFleetd,
       fleetdBin,
       ...(opts.apiTls === undefined ? {} : { apiTls: opts.apiTls }),
+      ...(opts.fleetdEtcd === undefined ? {} : { fleetdEtcd: [...opts.fleetdEtcd] }),
       implementation,
       ...(referenceDir === undefined ? {} : { referenceDir }),
     },
@@ -177,6 +184,7 @@ export function openLocalCluster(dir: string, log: (line: string) => void = () =
 
 function requireReferenceDir(opts: LocalClusterOptions): string {
   if (opts.apiTls !== undefined) throw new LocalClusterError('USAGE', 'apiTls is not available with the original fleetd (implementation: reference)');
+  if (opts.fleetdEtcd !== undefined) throw new LocalClusterError('USAGE', 'fleetdEtcd is not available with the original fleetd (implementation: reference)');
   const found = opts.referenceDir === undefined ? referenceFleetDir() : checkReferenceDir(opts.referenceDir, `referenceDir ${opts.referenceDir}`);
   if (!found.ok) throw new LocalClusterError('UNAVAILABLE', found.why);
   return found.dir;

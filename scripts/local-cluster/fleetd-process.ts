@@ -29,7 +29,7 @@ export function fleetdConfig(state: ClusterState, m: MachineRecord): string {
 function ourFleetdConfig(state: ClusterState, m: MachineRecord): string {
   if (state.etcd === null) throw new Error('etcd must run before fleetd is configured');
   const lines = [
-    `etcd_servers=${state.etcd.clientUrl}`,
+    ...(state.options.fleetdEtcd ?? [`etcd_servers=${state.etcd.clientUrl}`]),
     'etcd_key_prefix=/_coreos.com/fleet/',
     ...(m.metadata === '' ? [] : [`metadata=${m.metadata}`]),
     `public_ip=${m.publicIp}`,

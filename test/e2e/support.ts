@@ -23,12 +23,14 @@ export interface TestCluster extends LocalCluster {
  * limited to ~100 bytes): started before them, stopped and removed after them. Read it only inside
  * tests and hooks.
  */
-export function useTestCluster(opts: Partial<LocalClusterOptions> = {}): TestCluster {
+export function useTestCluster(opts: Partial<LocalClusterOptions> | (() => Partial<LocalClusterOptions>) = {}): TestCluster {
   let dir: string | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
     dir = mkdtempSync('/tmp/fl-');
-    cluster = await startLocalCluster({ agentTtl: '5s', engineReconcileInterval: 1, name: 'test', ...opts, dir });
+    // A function is read when the cluster starts: options that an earlier beforeAll made (an etcd's URLs).
+    const options = typeof opts === 'function' ? opts() : opts;
+    cluster = await startLocalCluster({ agentTtl: '5s', engineReconcileInterval: 1, name: 'test', ...options, dir });
   });
   afterAll(async () => {
     await cluster?.stop();
