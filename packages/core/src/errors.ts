@@ -9,6 +9,7 @@ export type FleetErrorCode =
   | 'UNIT_NOT_FOUND'
   | 'NOT_LEADER'
   | 'REGISTRY_UNAVAILABLE'
+  | 'REGISTRY_REFUSED'
   | 'CORRUPT_RECORD'
   | 'SYSTEMD_FAILED'
   | 'TIMEOUT'

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { backoffDelay, RegistryUnavailableError, type BackoffPolicy } from '@fleet/core';
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCUnauthenticatedError, isRecoverableError, type IOptions } from 'etcd3';
 
 /**
  * An open connection to etcd, opaque outside this package (etcd3's client type stays here). The
@@ -66,6 +66,33 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
       watchBackoff: watchBackoff(watchRetry),
     },
   });
+}
+
+/** Whether etcd accepts this connection's credentials: refused only when etcd answered and said no. */
+export type EtcdAccess = { readonly refused: false } | { readonly refused: true; readonly reason: string };
+
+/**
+ * One read of `key` to learn, at start, whether etcd refuses the credentials (a wrong
+ * `etcd_password`, a user without access to the key prefix). An etcd that does not answer within
+ * `timeoutMs` is not a refusal: fleetd runs and waits for it as through any outage.
+ */
+export async function checkEtcdAccess(connection: EtcdConnection, key: string, timeoutMs: number): Promise<EtcdAccess> {
+  let timer: NodeJS.Timeout | undefined;
+  const read = etcdClient(connection).get(key).exec().then(
+    (): EtcdAccess => ({ refused: false }),
+    (err: unknown): EtcdAccess => {
+      const refusal = err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError || err instanceof GRPCUnauthenticatedError;
+      return refusal ? { refused: true, reason: (err as Error).message } : { refused: false };
+    },
+  );
+  const late = new Promise<EtcdAccess>((resolve) => {
+    timer = setTimeout(() => resolve({ refused: false }), timeoutMs);
+  });
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function credentialsOf(tls: NonNullable<EtcdConnectionOptions['tls']>): NonNullable<IOptions['credentials']> {

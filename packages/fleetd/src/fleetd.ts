@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { InvalidConfigError, systemClock, type Clock, type Logger } from '@fleet/core';
+import { FleetError, InvalidConfigError, systemClock, type Clock, type Logger } from '@fleet/core';
 import { planReload, type ReloadPlan } from './config-reload.js';
 import { type FleetdConfig } from './config.js';
 import { httpForwarder, readApiTls, startApiServer, type ApiDeps, type ApiServer, type UnitInspection } from '@fleet/api';
 import { parseMachineId, type MachineId, type MachineState, type UnitName } from '@fleet/core/model';
-import { connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
+import { checkEtcdAccess, connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
 import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
 import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, SystemdWatchdog } from '@fleet/agent';
@@ -93,6 +93,15 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   };
 
   let current = connect(config, log);
+  // Credentials etcd refuses stay refused: better an exit naming them than a fleetd retrying forever.
+  const access = await checkEtcdAccess(current.client, config.etcdKeyPrefix, 2 * config.etcdRequestTimeoutMs);
+  if (access.refused) {
+    closeConnection(current);
+    await units.close().catch(() => undefined);
+    await systemd.close();
+    const who = config.etcdAuth === undefined ? 'without etcd_username' : `as etcd_username=${config.etcdAuth.username}`;
+    throw new FleetError('REGISTRY_REFUSED', `etcd (${config.etcdServers.join(',')}) refused fleetd ${who}: ${access.reason}`);
+  }
   let refusal: string | undefined;
   // The API outlives reloads: it reads the current registry and options at every request.
   const apiDeps: ApiDeps = {
