@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { backoffDelay, RegistryUnavailableError, type BackoffPolicy } from '@fleet/core';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCUnauthenticatedError, isRecoverableError, type IOptions } from 'etcd3';
@@ -72,27 +74,66 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
 export type EtcdAccess = { readonly refused: false } | { readonly refused: true; readonly reason: string };
 
 /**
- * One read of `key` to learn, at start, whether etcd refuses the credentials (a wrong
- * `etcd_password`, a user without access to the key prefix). An etcd that does not answer within
- * `timeoutMs` is not a refusal: fleetd runs and waits for it as through any outage.
+ * One read of `key` to learn, at start, whether etcd refuses this fleetd: a wrong `etcd_password`
+ * or a user without access to the key prefix, or (over https) a TLS handshake that a member
+ * answers and fails (no or a wrong client certificate, a server certificate the CA does not sign).
+ * An etcd that does not answer within `timeoutMs` is not a refusal: fleetd runs and waits for it
+ * as through any outage.
  */
-export async function checkEtcdAccess(connection: EtcdConnection, key: string, timeoutMs: number): Promise<EtcdAccess> {
+export async function checkEtcdAccess(connection: EtcdConnection, options: EtcdConnectionOptions, key: string): Promise<EtcdAccess> {
+  const timeoutMs = 2 * options.requestTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const read = etcdClient(connection).get(key).exec().then(
     (): EtcdAccess => ({ refused: false }),
-    (err: unknown): EtcdAccess => {
+    async (err: unknown): Promise<EtcdAccess> => {
       const refusal = err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError || err instanceof GRPCUnauthenticatedError;
-      return refusal ? { refused: true, reason: (err as Error).message } : { refused: false };
+      if (refusal) return { refused: true, reason: (err as Error).message };
+      // gRPC reports a failed handshake as "No connection established": ask TLS itself why.
+      const https = options.servers.find((s) => s.startsWith('https:'));
+      const why = https === undefined ? undefined : await tlsHandshakeProblem(https, options.tls, timeoutMs);
+      return why === undefined ? { refused: false } : { refused: true, reason: `TLS handshake with ${https} failed: ${why}` };
     },
   );
   const late = new Promise<EtcdAccess>((resolve) => {
-    timer = setTimeout(() => resolve({ refused: false }), timeoutMs);
+    timer = setTimeout(() => resolve({ refused: false }), 2 * timeoutMs);
   });
   try {
     return await Promise.race([read, late]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Why a TLS connection to `server` with these files fails, if it does; undefined when it holds (or nobody answers). */
+function tlsHandshakeProblem(server: string, tls: EtcdConnectionOptions['tls'], timeoutMs: number): Promise<string | undefined> {
+  const url = new URL(server);
+  const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: url.hostname,
+      port: Number(url.port || 2379),
+      ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}),
+      ALPNProtocols: ['h2'],
+      ...(tls?.caFile === undefined ? {} : { ca: read(tls.caFile) }),
+      ...(tls?.certFile === undefined ? {} : { cert: read(tls.certFile) }),
+      ...(tls?.keyFile === undefined ? {} : { key: read(tls.keyFile) }),
+    });
+    const done = (problem: string | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? undefined : tlsReason(err.message)));
+    // In TLS 1.3 a member that refuses the client certificate says so in an alert after the handshake.
+    socket.once('secureConnect', () => setTimeout(() => done(undefined), 300).unref());
+  });
+}
+
+/** OpenSSL's "...:sslv3 alert bad certificate:..." as what it means for the user. */
+function tlsReason(message: string): string {
+  const alert = /alert ([a-z ]+?)(?::|$)/.exec(message)?.[1];
+  return alert === undefined ? message : `the member answered "${alert}" (does it require a client certificate? check etcd_certfile and etcd_keyfile)`;
 }
 
 function credentialsOf(tls: NonNullable<EtcdConnectionOptions['tls']>): NonNullable<IOptions['credentials']> {

@@ -1,4 +1,4 @@
-export { checkEtcdAccess, connectEtcd, type EtcdAccess, type EtcdConnection } from './etcd-client.js';
+export { checkEtcdAccess, connectEtcd, type EtcdAccess, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 export { EtcdLeadership } from './etcd-leadership.js';
 export { EtcdRegistry } from './etcd-registry.js';
 export { MachinePresence } from './presence.js';

@@ -6,7 +6,7 @@ import { planReload, type ReloadPlan } from './config-reload.js';
 import { type FleetdConfig } from './config.js';
 import { httpForwarder, readApiTls, startApiServer, type ApiDeps, type ApiServer, type UnitInspection } from '@fleet/api';
 import { parseMachineId, type MachineId, type MachineState, type UnitName } from '@fleet/core/model';
-import { checkEtcdAccess, connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection } from '@fleet/etcd';
+import { checkEtcdAccess, connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection, type EtcdConnectionOptions } from '@fleet/etcd';
 import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
 import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, SystemdWatchdog } from '@fleet/agent';
@@ -94,7 +94,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
 
   let current = connect(config, log);
   // Credentials etcd refuses stay refused: better an exit naming them than a fleetd retrying forever.
-  const access = await checkEtcdAccess(current.client, config.etcdKeyPrefix, 2 * config.etcdRequestTimeoutMs);
+  const access = await checkEtcdAccess(current.client, etcdOptions(config), config.etcdKeyPrefix);
   if (access.refused) {
     closeConnection(current);
     await units.close().catch(() => undefined);
@@ -262,18 +262,17 @@ interface Connection {
 }
 
 function connect(config: FleetdConfig, log: Logger): Connection {
-  const client = connectEtcd({
-    servers: config.etcdServers,
-    requestTimeoutMs: config.etcdRequestTimeoutMs,
-    tls: config.etcdTls,
-    auth: config.etcdAuth,
-  });
+  const client = connectEtcd(etcdOptions(config));
   const registry = new EtcdRegistry(client, config.etcdKeyPrefix, log.child({ component: 'registry' }));
   const cache = new EtcdClusterCache(client, new KeySchema(config.etcdKeyPrefix), log.child({ component: 'cluster-cache' }));
   const stopCache = new AbortController();
   // Fills in the background: reads wait for the first fill (or answer 503 while etcd is down).
   void cache.start(stopCache.signal);
   return { config, client, registry, cache, stopCache };
+}
+
+function etcdOptions(config: FleetdConfig): EtcdConnectionOptions {
+  return { servers: config.etcdServers, requestTimeoutMs: config.etcdRequestTimeoutMs, tls: config.etcdTls, auth: config.etcdAuth };
 }
 
 function closeConnection(c: Connection): void {
