@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configDefaults, loadConfig } from './config.js';
 import { planReload } from './config-reload.js';
@@ -38,7 +41,16 @@ describe('planReload', () => {
   });
 
   // A new option must be classified (reloadable or not), or a reload would silently drop it.
-  it.each(Object.keys(configDefaults).filter((o) => !['api_cert_file', 'api_key_file', 'api_ca_file'].includes(o)))('classifies %s', (option) => {
+  it('the etcd TLS files and credentials change and reconnect (grouped like the API TLS files)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-reload-'));
+    const [cert, key] = [join(dir, 'c.pem'), join(dir, 'k.pem')];
+    for (const f of [cert, key]) writeFileSync(f, 'PEM');
+    const plan = planReload(load(''), load(`etcd_certfile=${cert}\netcd_keyfile=${key}\netcd_username=u\netcd_password=p\n`));
+    expect(plan).toMatchObject({ changed: ['etcd_cafile/etcd_certfile/etcd_keyfile', 'etcd_username/etcd_password'], kept: [] });
+    expect(plan.config.etcdAuth).toEqual({ username: 'u', password: 'p' });
+  });
+
+  it.each(Object.keys(configDefaults).filter((o) => !/^(api_(cert|key|ca)_file|etcd_(cafile|certfile|keyfile|username|password))$/.test(o)))('classifies %s', (option) => {
     const plan = planReload(loadConfig({}), loadConfig({ flags: { [option]: alternatives[option] ?? '' } }));
     expect([...plan.changed, ...plan.kept]).toEqual([option]);
   });
