@@ -60,16 +60,29 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   // Unreadable or mismatched TLS files stop fleetd here, before anything starts.
   const tls = config.apiTls === undefined ? undefined : await readApiTls(config.apiTls);
   log = log.child({ machine: machineId.slice(0, 8) });
+  let current = connect(config, log);
+  // Credentials etcd refuses stay refused: better an exit naming them than a fleetd retrying
+  // forever. Checked before systemd is touched, so a refused fleetd changes nothing on the machine.
+  const access = await checkEtcdAccess(current.client, etcdOptions(config), config.etcdKeyPrefix);
+  if (access.refused) {
+    closeConnection(current);
+    const who = config.etcdAuth === undefined ? 'without etcd_username' : `as etcd_username=${config.etcdAuth.username}`;
+    throw new FleetError('REGISTRY_REFUSED', `etcd (${config.etcdServers.join(',')}) refused fleetd ${who}: ${access.reason}`);
+  }
   const busAddress = config.systemdBusAddress ?? (config.systemdUser ? process.env['DBUS_SESSION_BUS_ADDRESS'] : undefined);
   // One D-Bus connection for the whole fleetd: the unit manager and the inspector share it, reloads
   // keep it, and only the shutdown below closes it.
   const systemdLog = log.child({ component: 'systemd' });
-  const systemd = await SystemdConnection.open({ busAddress, logger: systemdLog });
+  const systemd = await SystemdConnection.open({ busAddress, logger: systemdLog }).catch((err: unknown) => {
+    closeConnection(current);
+    throw err;
+  });
   // Half the TTL: a killed or stopped fleetd's units stop before its lease can expire and the engine
   // starts them elsewhere (keepalives go every third of the TTL, so the lease outlives the last one by at least two thirds).
   const watchdogTimeoutMs = (config.agentTtlSeconds * 1000) / 2;
   const watchdog = await SystemdWatchdog.install(systemd, { unitsDirectory: config.unitsDirectory, timeoutMs: watchdogTimeoutMs, clock, logger: systemdLog })
     .catch(async (err: unknown) => {
+      closeConnection(current);
       await systemd.close();
       throw err;
     });
@@ -92,16 +105,6 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
     forward: httpForwarder({ tls }),
   };
 
-  let current = connect(config, log);
-  // Credentials etcd refuses stay refused: better an exit naming them than a fleetd retrying forever.
-  const access = await checkEtcdAccess(current.client, etcdOptions(config), config.etcdKeyPrefix);
-  if (access.refused) {
-    closeConnection(current);
-    await units.close().catch(() => undefined);
-    await systemd.close();
-    const who = config.etcdAuth === undefined ? 'without etcd_username' : `as etcd_username=${config.etcdAuth.username}`;
-    throw new FleetError('REGISTRY_REFUSED', `etcd (${config.etcdServers.join(',')}) refused fleetd ${who}: ${access.reason}`);
-  }
   let refusal: string | undefined;
   // The API outlives reloads: it reads the current registry and options at every request.
   const apiDeps: ApiDeps = {

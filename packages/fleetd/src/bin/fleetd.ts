@@ -63,7 +63,9 @@ async function main(): Promise<number> {
     fleetd = await startFleetd(config, log);
   } catch (err) {
     process.stderr.write(`fleetd: cannot start: ${(err as Error).message}\n`);
-    return err instanceof FleetError && err.code === 'INVALID_CONFIG' ? 2 : 1;
+    // A half-built fleetd may leave a socket or timer behind: a start that failed ends the process
+    // (stderr to a pipe or file is written synchronously, so the message is out).
+    process.exit(err instanceof FleetError && err.code === 'INVALID_CONFIG' ? 2 : 1);
   }
   // SIGHUP: fleet's reload. A file that does not load is reported and changes nothing.
   process.on('SIGHUP', () => {
