@@ -56,11 +56,19 @@ export function watchBackoff(policy: BackoffPolicy, attempt = -1): WatchBackoff 
  * watches off up to 30 s, so after an outage the registry stays unreachable (503s, late wake-ups)
  * for seconds after etcd is back; here both are bounded by about a second. Calls still fail fast
  * while etcd is down (the circuit opens after 3 consecutive failures).
+ *
+ * Every call that is not a stream has fleet's `etcd_request_timeout` as its deadline. Without one,
+ * a request whose member loses its raft leader waits for etcd's own request timeout (7 s with
+ * etcd's default timings) while a new leader is elected in about one; with it, etcd3 gives up and
+ * tries the call on another member (a deadline counts as recoverable). A write retried after it
+ * had landed does not apply twice: fleetd's writes are compare-and-set transactions (the retry
+ * fails its comparison) or idempotent puts and deletes (a retried delete finds nothing left).
  */
 export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
   return new Etcd3({
     hosts: [...options.servers],
     dialTimeout: options.requestTimeoutMs,
+    defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + options.requestTimeoutMs }),
     ...(options.tls === undefined ? {} : { credentials: credentialsOf(options.tls) }),
     ...(options.auth === undefined ? {} : { auth: { username: options.auth.username, password: options.auth.password } }),
     faultHandling: {
