@@ -35,6 +35,8 @@ export interface EtcdMembers {
   readonly fleetdConfig: readonly string[];
   /** PID of member `index` while it runs. */
   pid(index: number): number | undefined;
+  /** Index of the member that raft elected leader, as the running members report it. */
+  leader(): Promise<number>;
   /** Signals member `index` (default SIGKILL) and waits until it has exited. */
   kill(index: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts member `index` again on its URLs with its data; resolves once it is healthy. */
@@ -122,6 +124,13 @@ export async function startEtcdMembers(options: EtcdMembersOptions): Promise<Etc
       ...(options.auth === undefined ? [] : [`etcd_username=${options.auth.username}`, `etcd_password=${options.auth.password}`]),
     ],
     pid: (index) => { const p = member(index).process; return p !== undefined && isAlive(p.pid) ? p.pid : undefined; },
+    leader: async () => {
+      const statuses = await Promise.all(members.map((m) => memberStatus(m.clientUrl, certificates).catch(() => undefined)));
+      const leaderId = statuses.find((s) => s !== undefined && s.leader !== '0')?.leader;
+      const index = statuses.findIndex((s) => s !== undefined && s.memberId === leaderId);
+      if (index < 0) throw new Error(`no etcd member reports itself leader (${JSON.stringify(statuses)})`);
+      return index;
+    },
     kill: async (index, signal = 'SIGKILL') => {
       const m = member(index);
       const pid = m.process?.pid;
@@ -148,6 +157,14 @@ async function memberHealthy(clientUrl: string, certs: EtcdCertificates | undefi
   } catch {
     return false;
   }
+}
+
+/** Maintenance status through etcd's gRPC gateway: this member's ID and the leader's, as decimal strings. */
+async function memberStatus(clientUrl: string, certs: EtcdCertificates | undefined): Promise<{ memberId: string; leader: string }> {
+  const res = certs === undefined ? await plainJson(clientUrl, '/v3/maintenance/status', {}) : await httpsJson(clientUrl, '/v3/maintenance/status', {}, certs);
+  if (res.status !== 200) throw new Error(`etcd ${clientUrl} status answered ${res.status}: ${res.body}`);
+  const status = JSON.parse(res.body) as { header?: { member_id?: string }; leader?: string };
+  return { memberId: status.header?.member_id ?? '', leader: status.leader ?? '0' };
 }
 
 /** Through etcd's gRPC gateway (no etcdctl here): the user, a root role granted to it, then auth on. */
