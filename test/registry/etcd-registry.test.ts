@@ -72,6 +72,19 @@ describe('EtcdRegistry on a real etcd', () => {
     stop.abort();
   });
 
+  it('revokes the lease of a term that ended without a resign, so that none of its keys outlives the term', async () => {
+    const prefix = fixture.freshPrefix();
+    const leadership = new EtcdLeadership(fixture.client, prefix, 5, systemClock, silentLogger);
+    const term = await leadership.campaign(aMachine('a').id, new AbortController().signal);
+    // A witness bound to the term's lease (the lease ID is the candidate key's last segment).
+    const witness = `${prefix}witness`;
+    await fixture.client.put(witness).value('x').lease(term.fence.key.split('/').at(-1)!).exec();
+    await fixture.client.delete().key(term.fence.key).exec();
+    await pollUntil('the term to end', () => (term.signal.aborted ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
+    // Revoked at once, not kept alive (nor left to expire a TTL later).
+    await pollUntil('the lease to be revoked', async () => ((await fixture.client.get(witness).exists()) ? undefined : true), { timeoutMs: 2_000, intervalMs: 20 });
+  });
+
   it('binds machine presence to a lease: revoked presence disappears with its unit states', async () => {
     const prefix = fixture.freshPrefix();
     const registry = new EtcdRegistry(fixture.client, prefix, silentLogger);

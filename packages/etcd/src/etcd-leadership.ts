@@ -18,6 +18,13 @@ const campaignRetry: BackoffPolicy = { initialMs: 1_000, maxMs: 1_000 };
  */
 export class EtcdLeadership implements Leadership {
   private readonly keys: KeySchema;
+  /**
+   * Leases of ended terms and failed campaigns that etcd has not confirmed revoked (it was
+   * unreachable). Each one's candidate key blocks every campaign, this process's own included,
+   * until etcd expires it, and etcd restarts its lease clocks when it starts: after an outage that
+   * is a full TTL after etcd is back. So each campaign attempt first revokes them.
+   */
+  private readonly unrevoked = new Set<Lease>();
 
   private readonly client: Etcd3;
   constructor(
@@ -41,6 +48,7 @@ export class EtcdLeadership implements Leadership {
   }
 
   private async campaignOnce(candidate: MachineId, signal: AbortSignal): Promise<LeaderTerm> {
+    await Promise.all([...this.unrevoked].map((l) => this.revoke(l)));
     const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
     const lost = new AbortController();
     lease.on('lost', (err) => lost.abort(err));
@@ -68,15 +76,30 @@ export class EtcdLeadership implements Leadership {
       if (lost.signal.aborted) throw new Error('leader lease lost during campaign', { cause: lost.signal.reason });
       return this.term(lease, key, createRevision, lost);
     } catch (err) {
-      await lease.revoke().catch(() => lease.release());
+      await this.revoke(lease);
       throw err;
+    }
+  }
+
+  /** Revokes `lease` (its keepalives stop in any case); remembered for the next campaign if etcd does not answer. */
+  private async revoke(lease: Lease): Promise<void> {
+    try {
+      await lease.revoke();
+      this.unrevoked.delete(lease);
+    } catch {
+      this.unrevoked.add(lease);
     }
   }
 
   private term(lease: Lease, key: string, createRevision: string, lost: AbortController): LeaderTerm {
     const ended = new AbortController();
+    let revoked: Promise<void> = Promise.resolve();
+    // However the term ends, its lease goes with it: a key that outlived the term (its lease lost
+    // on our side only, or the key deleted while the lease lives on) would hold up the next leader.
     const end = (reason: unknown): void => {
-      if (!ended.signal.aborted) ended.abort(reason);
+      if (ended.signal.aborted) return;
+      ended.abort(reason);
+      revoked = this.revoke(lease);
     };
     lost.signal.addEventListener('abort', () => end(lost.signal.reason), { once: true });
     // Also end the term if our key disappears (deleted by hand, or lease expired while we were paused).
@@ -91,7 +114,7 @@ export class EtcdLeadership implements Leadership {
       fence: { key, createRevision },
       resign: async () => {
         end(new Error('resigned'));
-        await lease.revoke().catch(() => lease.release());
+        await revoked;
       },
     };
   }
