@@ -41,6 +41,12 @@ export class EtcdHistory {
     return kv === undefined ? undefined : { key: kv.key.toString(), createRevision: BigInt(kv.create_revision), machineId: kv.value.toString() };
   }
 
+  /** The lease each key under `<prefix><kind>/` is bound to (`'0'`: none), by key. */
+  async leasesOf(kind: string): Promise<Map<string, string>> {
+    const res = await this.client.getAll().prefix(`${fleetPrefix}${kind}/`).exec();
+    return new Map(res.kvs.map((kv) => [kv.key.toString(), kv.lease]));
+  }
+
   /**
    * Every write after `fromRevision` (exclusive) up to now, read by a watch that starts in the past.
    * It ends at a marker this call writes outside the fleet prefix, so that no write before the call
