@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { backoffDelay, RegistryUnavailableError, type BackoffPolicy } from '@fleet/core';
-import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCUnauthenticatedError, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCDeadlineExceededError, GRPCUnauthenticatedError, isRecoverableError, type IOptions } from 'etcd3';
 
 /**
  * An open connection to etcd, opaque outside this package (etcd3's client type stays here). The
@@ -72,7 +72,9 @@ export function connectEtcd(options: EtcdConnectionOptions): EtcdConnection {
     ...(options.tls === undefined ? {} : { credentials: credentialsOf(options.tls) }),
     ...(options.auth === undefined ? {} : { auth: { username: options.auth.username, password: options.auth.password } }),
     faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(3) }),
+      // A deadline does not open a host's circuit: a frozen etcd (SIGSTOP, a stalled disk) answers
+      // at once when it resumes, and an open circuit would refuse calls for up to a second more.
+      host: () => circuitBreaker(handleWhen((err) => isRecoverableError(err) && !(err instanceof GRPCDeadlineExceededError)), { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(3) }),
       watchBackoff: watchBackoff(watchRetry),
     },
   });
