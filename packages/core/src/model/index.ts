@@ -2,7 +2,7 @@ export { isRunningState, isStartedState, isTransitionalState } from './active-st
 export { parseBooleanWord } from './boolean-word.js';
 export { globLiteralPrefix, globMatch } from './glob.js';
 export { applyMetadataOverrides, isMachineId, metadataKeyPattern, parseMachineId, parseMetadata, patchMetadataOverrides, shortMachineId, type MachineId, type MachineState, type Metadata, type MetadataChange, type MetadataOverrides } from './machine.js';
-export { noRequirements, parseRequirements, requirementsProblems, unknownRequirementOptions, type Requirements } from './requirements.js';
+export { atMostOnceHoldMs, atMostOnceMarginMs, noRequirements, parseRequirements, requirementsProblems, unknownRequirementOptions, type Requirements } from './requirements.js';
 export { hasInstallSection, hashUnitFile, optionValues, parseUnitFile, serializeUnitFile, storedUnitFile, unitFileProblem, type UnitFile, type UnitOption } from './unit-file.js';
 export { isTemplate, parseUnitName, templateOf, templateSuffixes, unitNameProblem, unitSuffixes, withDefaultSuffix, type UnitName } from './unit-name.js';
 export { isTargetState, targetStates, type ScheduledUnit, type TargetState, type Unit, type UnitState } from './unit.js';

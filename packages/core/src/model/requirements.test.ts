@@ -36,6 +36,11 @@ describe('parseRequirements', () => {
     ['Global=true makes the unit global', ['Global=true'], { global: true }],
     ['ConflictsScope= names a metadata key', ['Conflicts=web*', 'ConflictsScope=rack'], { conflicts: ['web*'], conflictsScope: 'rack' }],
     ['SpreadBy= names a metadata key', ['SpreadBy=zone'], { spreadBy: 'zone' }],
+    ['AtMostOnce=true marks the unit at-most-once', ['AtMostOnce=true'], { atMostOnce: true }],
+    ['AtMostOnce= takes fleet\'s boolean words', ['AtMostOnce=yes'], { atMostOnce: true }],
+    ['AtMostOnce=false is the default', ['AtMostOnce=false'], {}],
+    ['AtMostOnce=: the last value wins', ['AtMostOnce=true', 'AtMostOnce=false'], {}],
+    ['AtMostOnce= combines with placement rules', ['AtMostOnce=1', 'Conflicts=web*'], { atMostOnce: true, conflicts: ['web*'] }],
     ['deprecated X-ConditionMachineID= is MachineID=', ['X-ConditionMachineID=abc123'], { machineId: 'abc123' }],
     ['deprecated X-ConditionMachineOf= is MachineOf=', ['X-ConditionMachineOf=db.service'], { machineOf: ['db.service' as UnitName] }],
     ['deprecated X-ConditionMachineMetadata= is MachineMetadata=', ['X-ConditionMachineMetadata=disk=ssd'], { metadata: metadata({ disk: ['ssd'] }) }],
@@ -144,6 +149,10 @@ describe('requirementsProblems', () => {
     ['a malformed Replaces= glob', ['Replaces=db\\']],
     ['a Global= value that is not a boolean', ['Global=maybe']],
     ['an empty Global= value', ['Global=']],
+    ['AtMostOnce= with every placement rule', ['AtMostOnce=true', 'MachineMetadata=region=us', 'Conflicts=web*', 'SpreadBy=zone']],
+    ['AtMostOnce= on a global unit', ['AtMostOnce=on', 'Global=true']],
+    ['AtMostOnce= on a pinned unit', ['AtMostOnce=true', 'MachineID=abc']],
+    ['an empty AtMostOnce= value (the default)', ['AtMostOnce=']],
   ])('accepts %s', (_, lines) => {
     expect(problems(lines)).toEqual([]);
   });
@@ -165,6 +174,8 @@ describe('requirementsProblems', () => {
     ['a peer matched by Conflicts=', ['MachineOf=db.service', 'Conflicts=d*'], ['unresolvable requirements: MachineOf=db.service is matched by Conflicts=d*']],
     ['a peer matched by Replaces=', ['MachineOf=db.service', 'Replaces=db.service'], ['unresolvable requirements: MachineOf=db.service is matched by Replaces=db.service']],
     ['a peer matched by deprecated spellings', ['X-ConditionMachineOf=db.service', 'X-Conflicts=db*'], ['unresolvable requirements: X-ConditionMachineOf=db.service is matched by X-Conflicts=db*']],
+    ['an AtMostOnce= that is not a boolean', ['AtMostOnce=maybe'], ['AtMostOnce=maybe is not a boolean (use true or false)']],
+    ['an AtMostOnce= that is not a boolean, quoted in the message', ['AtMostOnce=yes please'], ['AtMostOnce="yes please" is not a boolean (use true or false)']],
     ['a SpreadBy= key with "="', ['SpreadBy=zone=a'], ['SpreadBy=zone=a is not a valid metadata key: it may not contain "=", "," or whitespace']],
     ['a SpreadBy= key with ","', ['SpreadBy=a,b'], ['SpreadBy=a,b is not a valid metadata key: it may not contain "=", "," or whitespace']],
     ['a SpreadBy= key with whitespace', ['SpreadBy=a b'], ['SpreadBy="a b" is not a valid metadata key: it may not contain "=", "," or whitespace']],

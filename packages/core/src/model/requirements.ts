@@ -37,6 +37,13 @@ export interface Requirements {
    * then the least-loaded. A preference, never a reason not to run.
    */
   readonly spreadBy: string | undefined;
+  /**
+   * Ours, `AtMostOnce=true`: the unit never runs on two machines, not even for a moment. The agent
+   * stops it before its machine's lease can expire when it cannot renew that lease (an etcd outage
+   * stops it too), and the engine starts it elsewhere only {@link atMostOnceHoldMs} after the
+   * machine disappeared. Without it a unit keeps running through etcd outages and partitions.
+   */
+  readonly atMostOnce: boolean;
 }
 
 /** A unit with no `[X-Fleet]` requirements. */
@@ -49,6 +56,7 @@ export const noRequirements: Requirements = {
   replaces: [],
   global: false,
   spreadBy: undefined,
+  atMostOnce: false,
 };
 
 /** The section fleet reads scheduling options from. */
@@ -64,6 +72,7 @@ const spellings = {
   Global: ['Global'],
   ConflictsScope: ['ConflictsScope'],
   SpreadBy: ['SpreadBy'],
+  AtMostOnce: ['AtMostOnce'],
 } as const;
 type FleetOption = keyof typeof spellings;
 
@@ -211,6 +220,7 @@ function requirementsOf(r: Reading): Requirements {
     replaces: words(r, 'Replaces'),
     global: parseBooleanWord(last(r, 'Global') ?? '') === true,
     spreadBy: last(r, 'SpreadBy'),
+    atMostOnce: parseBooleanWord(last(r, 'AtMostOnce') ?? '') === true,
   };
 }
 
@@ -248,6 +258,7 @@ export function requirementsProblems(file: UnitFile): string[] {
     Global: req.global,
     ConflictsScope: r.values.has('ConflictsScope'),
     SpreadBy: r.values.has('SpreadBy'),
+    AtMostOnce: req.atMostOnce,
   };
   const exclusive: readonly (readonly [FleetOption, FleetOption])[] = [
     // A pinned unit has no choice of machine: every other placement rule is moot or contradictory.
@@ -277,7 +288,31 @@ export function requirementsProblems(file: UnitFile): string[] {
       if (problem !== undefined) problems.push(`${label(option)}${show(key)} is not a valid metadata key: ${problem}`);
     }
   }
+  // Ours, so strict: a misspelt `AtMostOnce=yes please` must not silently mean "may run twice".
+  for (const value of singles(r, 'AtMostOnce')) {
+    if (value !== '' && parseBooleanWord(value) === undefined) problems.push(`${label('AtMostOnce')}${show(value)} is not a boolean (use true or false)`);
+  }
   return [...new Set(problems)];
+}
+
+/**
+ * How much earlier than its lease's expiry an agent stops its at-most-once units when it cannot
+ * renew the lease, and how much longer than a lease TTL the engine waits before it starts them
+ * elsewhere: a quarter of the TTL, at least 1 s (room for a slow keepalive, clock rate drift and
+ * the stop itself).
+ */
+export function atMostOnceMarginMs(ttlMs: number): number {
+  return Math.max(1_000, ttlMs / 4);
+}
+
+/**
+ * How long after the engine sees a machine disappear it waits before starting that machine's
+ * at-most-once units elsewhere: the lease TTL plus {@link atMostOnceMarginMs}. The agent stopped
+ * them a margin before the lease expired; the extra TTL covers a stop that takes time and an
+ * engine that saw the expiry late.
+ */
+export function atMostOnceHoldMs(ttlMs: number): number {
+  return ttlMs + atMostOnceMarginMs(ttlMs);
 }
 
 /** Why `key` cannot name a machine metadata key (fleet's `metadata=k=v,k=v` syntax), or `undefined`. */
