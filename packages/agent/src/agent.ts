@@ -3,9 +3,10 @@ import type { MachineId, TargetState, UnitName } from '@fleet/core/model';
 
 /** What the agent has brought a unit to (see {@link Agent.reached}). */
 export type AgentUnitState = Exclude<TargetState, 'inactive'>;
-import type { ChangeFeed, MachineScheduleReader } from '@fleet/core/registry';
+import type { ChangeFeed, MachineScheduleReader, PresenceLeaseHealth } from '@fleet/core/registry';
 import { applyAgentTasks } from './apply.js';
-import { describeAgentTask, leaveAlone, planAgentTasks, skipFailed, type AgentFailure, type AgentTask, type DesiredUnit } from './plan.js';
+import { AtMostOnceUnits, guardAtMostOnce, leaseVerdict } from './at-most-once.js';
+import { describeAgentTask, holdStarts, leaveAlone, planAgentTasks, skipFailed, type AgentFailure, type AgentTask, type DesiredUnit } from './plan.js';
 import type { UnitManager } from './unit-manager.js';
 
 export interface AgentOptions {
@@ -21,6 +22,14 @@ export interface AgentOptions {
    * after the other (a configuration reload restarts the agent; a unit that exited stays down).
    */
   readonly started?: Set<UnitName>;
+  /**
+   * This machine's presence lease. With it, at-most-once units (`AtMostOnce=true`) start only while
+   * the lease is safe and are stopped when it is not (see `guardAtMostOnce`); without it they are
+   * run like any other.
+   */
+  readonly lease?: PresenceLeaseHealth;
+  /** Which units are at-most-once, shared like {@link started} (a reload must not forget them). */
+  readonly atMostOnce?: AtMostOnceUnits;
 }
 
 /**
@@ -30,6 +39,7 @@ export interface AgentOptions {
  */
 export class Agent {
   private readonly started: Set<UnitName>;
+  private readonly atMostOnce: AtMostOnceUnits;
   private readonly reachedStates = new Map<UnitName, AgentUnitState>();
   private readonly failures = new Map<UnitName, AgentFailure>();
   private firstPassDone!: () => void;
@@ -42,11 +52,15 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.started = options.started ?? new Set();
+    this.atMostOnce = options.atMostOnce ?? new AtMostOnceUnits();
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const { registry, machineId, clock, log } = this.options;
-    await runLoop(
+    const { registry, machineId, clock, log, lease, units } = this.options;
+    const guard = lease === undefined ? Promise.resolve() : guardAtMostOnce({
+      lease, marked: this.atMostOnce, units, started: this.started, clock, log, onStopped: () => this.afterChange.notify(),
+    }, signal);
+    const loop = runLoop(
       { name: 'agent', intervalMs: this.options.reconcileIntervalMs, clock, log, signal, wake: registry.changes({ kind: 'machine-schedule', machine: machineId }, signal) },
       async () => {
         try {
@@ -56,6 +70,7 @@ export class Agent {
         }
       },
     );
+    await Promise.all([loop, guard]);
   }
 
   /**
@@ -104,7 +119,13 @@ export class Agent {
       this.failures.delete(name); // a new file, or no longer here: try it afresh
       failuresChanged = true;
     }
-    const tasks = leaveAlone(skipFailed(planAgentTasks(desired, { loaded, states, started: this.started }), desired, this.failures), unreadable);
+    this.atMostOnce.update(desired, new Set(loaded.keys()));
+    const planned = leaveAlone(skipFailed(planAgentTasks(desired, { loaded, states, started: this.started }), desired, this.failures), unreadable);
+    const { lease, clock } = this.options;
+    const unsafe = lease !== undefined && !leaseVerdict(lease, clock.now()).safe;
+    const tasks = unsafe ? holdStarts(planned, this.atMostOnce.units) : planned;
+    const heldBack = new Set(planned.flatMap((t) => (t.kind === 'start-unit' && !tasks.includes(t) ? [t.unit] : [])));
+    if (heldBack.size > 0) log.warn('presence lease not safe: at-most-once units not started until it is', { units: [...heldBack] });
     const results = tasks.length === 0 ? [] : await applyAgentTasks(tasks, units, this.started);
     for (const result of results) {
       if (result.ok) {
@@ -121,15 +142,15 @@ export class Agent {
       failuresChanged = true;
       log.error(`task failed: ${describeAgentTask(task)}; not retried until its unit file changes`, { err: error });
     }
-    const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)), unreadable);
+    const reachedChanged = this.updateReached(desired, tasks, new Set(results.filter((r) => r.ok).map((r) => r.task)), unreadable, heldBack);
     if (tasks.length > 0 || reachedChanged || failuresChanged) this.afterChange.notify();
   }
 
   /** Records what each desired unit reached; `true` when that changed. */
-  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>, unreadable: ReadonlySet<UnitName>): boolean {
-    // Tasks that failed or never ran (a failed reload ends the run), and units the agent gave up
-    // on, leave their unit short of its target.
-    const unfinished = new Set([...tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])), ...this.failures.keys()]);
+  private updateReached(desired: ReadonlyMap<UnitName, DesiredUnit>, tasks: readonly AgentTask[], succeeded: ReadonlySet<AgentTask>, unreadable: ReadonlySet<UnitName>, heldBack: ReadonlySet<UnitName>): boolean {
+    // Tasks that failed or never ran (a failed reload ends the run), units the agent gave up on,
+    // and starts held back leave their unit short of its target.
+    const unfinished = new Set([...tasks.flatMap((t) => (t.kind === 'reload-unit-files' || succeeded.has(t) ? [] : [t.unit])), ...this.failures.keys(), ...heldBack]);
     const next = new Map<UnitName, AgentUnitState>();
     for (const [name, want] of desired) next.set(name, unfinished.has(name) ? 'loaded' : want.targetState);
     // A unit left as it is keeps what it had reached.

@@ -1,4 +1,5 @@
 export { Agent } from './agent.js';
+export { AtMostOnceUnits } from './at-most-once.js';
 export { formatUnitStatus } from './format-unit-status.js';
 export { purgeUnits } from './purge.js';
 export { SystemdConnection } from './systemd/systemd-connection.js';

@@ -111,6 +111,15 @@ export function leaveAlone(tasks: readonly AgentTask[], units: ReadonlySet<UnitN
   return units.size === 0 ? [...tasks] : dropTasks(tasks, (t) => units.has(t.unit));
 }
 
+/**
+ * The tasks without the starts of `units`: at-most-once units while this machine's lease is not
+ * safe (see `leaseVerdict`), which must not start where they may already run elsewhere soon. Their
+ * loads stay.
+ */
+export function holdStarts(tasks: readonly AgentTask[], units: ReadonlySet<UnitName>): AgentTask[] {
+  return units.size === 0 ? [...tasks] : dropTasks(tasks, (t) => t.kind === 'start-unit' && units.has(t.unit));
+}
+
 function dropTasks(tasks: readonly AgentTask[], drop: (task: Exclude<AgentTask, { kind: 'reload-unit-files' }>) => boolean): AgentTask[] {
   const kept = tasks.filter((t) => t.kind === 'reload-unit-files' || !drop(t));
   const needsReload = kept.some((t) => t.kind === 'load-unit' || t.kind === 'unload-unit');

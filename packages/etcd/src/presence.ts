@@ -4,7 +4,7 @@ import type { Clock, Logger } from '@fleet/core';
 import { backoffDelay, RegistryUnavailableError } from '@fleet/core';
 import type { MachineId, MachineState, UnitName, UnitState } from '@fleet/core/model';
 import { codec, KeySchema } from '@fleet/core/registry';
-import type { RegistryOutages, UnitStateSink, UnitStateWriteOutcome, UnitStateWrites } from '@fleet/core/registry';
+import type { PresenceLeaseHealth, RegistryOutages, UnitStateSink, UnitStateWriteOutcome, UnitStateWrites } from '@fleet/core/registry';
 
 /** Writes per etcd transaction: etcd refuses more than `--max-txn-ops` (128 by default). */
 const opsPerTransaction = 100;
@@ -39,7 +39,7 @@ type Attempt = { readonly kind: 'registered' } | { readonly kind: 'refused'; rea
  * with the same `machine_id`) is never taken over, as fleet refuses it: registration is retried, and
  * succeeds once that machine's lease has expired.
  */
-export class MachinePresence implements UnitStateSink {
+export class MachinePresence implements UnitStateSink, PresenceLeaseHealth {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private readonly renewedListeners = new Set<() => void>();
@@ -47,6 +47,9 @@ export class MachinePresence implements UnitStateSink {
   private readonly keys: KeySchema;
   private readonly own: Set<string>;
   private lastFailureLog = 0;
+  private confirmed: number | undefined;
+  /** When each keepalive not yet answered was sent, oldest first (answers come in order on the stream). */
+  private unanswered: number[] = [];
 
   private readonly client: Etcd3;
   constructor(
@@ -79,6 +82,14 @@ export class MachinePresence implements UnitStateSink {
    */
   async start(signal: AbortSignal): Promise<void> {
     await this.registerUntilDone(() => signal.aborted, signal);
+  }
+
+  get confirmedAt(): number | undefined {
+    return this.lease === undefined ? undefined : this.confirmed;
+  }
+
+  get ttlMs(): number {
+    return this.ttlSeconds * 1000;
   }
 
   /** Called after each re-registration on a new lease. */
@@ -192,6 +203,8 @@ export class MachinePresence implements UnitStateSink {
       return { kind: 'refused', holder: this.decodeHolder(key, existing.value.toString()) };
     }
     const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
+    // etcd starts the lease's clock when it grants it, after this.
+    const grantSentAt = this.clock.now();
     let id: string;
     try {
       id = await lease.grant();
@@ -209,6 +222,19 @@ export class MachinePresence implements UnitStateSink {
     }
     this.leaseId = id;
     this.own.add(id);
+    this.confirmed = grantSentAt;
+    this.unanswered = [];
+    lease.on('keepaliveFired', () => {
+      if (this.lease !== lease) return;
+      this.unanswered.push(this.clock.now());
+      if (this.unanswered.length > 16) this.unanswered.shift();
+    });
+    lease.on('keepaliveSucceeded', () => {
+      if (this.lease !== lease) return;
+      // etcd renewed the lease when it read the request, which was after it was sent.
+      const sentAt = this.unanswered.shift();
+      if (sentAt !== undefined && (this.confirmed === undefined || sentAt > this.confirmed)) this.confirmed = sentAt;
+    });
     lease.on('lost', (err) => {
       if (this.lease !== lease || this.stopped) return;
       this.options.outages?.record(this.clock.now());
@@ -217,6 +243,8 @@ export class MachinePresence implements UnitStateSink {
       void this.reRegister();
     });
     lease.on('keepaliveFailed', () => {
+      // The stream is torn down: requests not answered on it never will be.
+      if (this.lease === lease) this.unanswered = [];
       const now = this.clock.now();
       this.options.outages?.record(now);
       if (now - this.lastFailureLog > 5_000) {

@@ -2,9 +2,9 @@ import { Engine } from '@fleet/engine';
 import { EtcdLeadership, type EtcdClusterCache, type EtcdConnection, MachinePresence, type EtcdRegistry } from '@fleet/etcd';
 import { type Clock, type Logger } from '@fleet/core';
 import { type FleetdConfig } from './config.js';
-import type { MachineState, UnitName } from '@fleet/core/model';
+import { atMostOnceHoldMs, type MachineState, type UnitName } from '@fleet/core/model';
 import { type RegistryOutages } from '@fleet/core/registry';
-import { Agent, UnitStatePublisher } from '@fleet/agent';
+import { Agent, type AtMostOnceUnits, UnitStatePublisher } from '@fleet/agent';
 import type { UnitManager } from '@fleet/agent';
 
 /** The agent's reconcile interval (fleet's is 5 s); watches make it a safety net. */
@@ -28,6 +28,8 @@ export interface GenerationDeps {
   readonly outages: RegistryOutages;
   /** Shared by every generation's agent (see {@link Agent}). */
   readonly started: Set<UnitName>;
+  /** Shared by every generation's agent, like {@link started}. */
+  readonly atMostOnce: AtMostOnceUnits;
   /** Leases of this machine that an earlier process or generation held (taken over, not refused). */
   readonly inheritedLeases: readonly string[];
   readonly onRegistered: (leaseId: string) => void;
@@ -81,7 +83,7 @@ export class FleetdGeneration {
     const signal = this.controller.signal;
     await this.presence.start(signal);
     if (signal.aborted) return;
-    const agent = new Agent({ machineId: machine.id, registry, units, clock, log: log.child({ component: 'agent' }), reconcileIntervalMs: agentReconcileIntervalMs, started });
+    const agent = new Agent({ machineId: machine.id, registry, units, clock, log: log.child({ component: 'agent' }), reconcileIntervalMs: agentReconcileIntervalMs, started, atMostOnce: this.deps.atMostOnce, lease: this.presence });
     const publisher = new UnitStatePublisher({
       machineId: machine.id, units, sink: this.presence, clock, log: log.child({ component: 'publisher' }), intervalMs: agentReconcileIntervalMs, minGapMs: publishGapMs, agentStates: agent.reached, agentFailures: agent.failed,
     });
@@ -100,6 +102,8 @@ export class FleetdGeneration {
         }, clock, log: log.child({ component: 'engine' }), reconcileIntervalMs: config.engineReconcileIntervalMs, minGapMs: engineGapMs,
         // Machines get one agent_ttl after etcd comes back to re-register before their units move.
         outages, outageGraceMs: config.agentTtlSeconds * 1000,
+        // Every machine's lease has this fleetd's agent_ttl (one cluster, one setting).
+        atMostOnceHoldMs: atMostOnceHoldMs(config.agentTtlSeconds * 1000),
       });
       components.push(engine.run(signal));
     }

@@ -9,7 +9,7 @@ import { parseMachineId, type MachineId, type MachineState, type UnitName } from
 import { checkEtcdAccess, connectEtcd, EtcdClusterCache, EtcdRegistry, type EtcdConnection, type EtcdConnectionOptions } from '@fleet/etcd';
 import { KeySchema, RegistryOutages } from '@fleet/core/registry';
 import { FleetdGeneration } from './fleetd-generation.js';
-import { formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, SystemdWatchdog } from '@fleet/agent';
+import { AtMostOnceUnits, formatUnitStatus, purgeUnits, SystemdConnection, SystemdUnitInspector, SystemdUnitManager, SystemdWatchdog } from '@fleet/agent';
 import { PresenceLeaseFile } from './presence-file.js';
 
 /** fleetd's version, reported in machine presence and `fleetctl version`. */
@@ -91,6 +91,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
   if (bound.length > 0) log.info('bound units loaded without a watchdog to it', { units: bound });
   /** Units the agents started and have not stopped since (see Agent); systemd stops them all when the watchdog fires. */
   const started = new Set<UnitName>();
+  const atMostOnce = new AtMostOnceUnits();
   const heartbeat = new AbortController();
   void watchdog.run(heartbeat.signal, () => started.clear()).catch((err: unknown) => log.error('the watchdog heartbeat stopped; systemd will stop the units when the watchdog times out', { err }));
   // A user instance in its own cgroup (the local cluster) is invisible to journalctl -u.
@@ -168,7 +169,7 @@ export async function startFleetd(config: FleetdConfig, log: Logger, clock: Cloc
 
   const startGeneration = (inherited: readonly string[]): FleetdGeneration => {
     const generation: FleetdGeneration = new FleetdGeneration({
-      config: current.config, machine, client: current.client, registry: current.registry, cache: current.cache, units, clock, log, outages, started,
+      config: current.config, machine, client: current.client, registry: current.registry, cache: current.cache, units, clock, log, outages, started, atMostOnce,
       inheritedLeases: [...new Set([...inherited, ...leaseFile.read(machineId)])],
       onRegistered: (leaseId) => {
         refusal = undefined;

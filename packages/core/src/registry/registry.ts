@@ -139,6 +139,21 @@ export type ChangeScope =
   | { readonly kind: 'machine-schedule'; readonly machine: MachineId };
 
 /**
+ * What this machine knows of its own presence lease, for units that must never run twice: how long
+ * etcd is sure to keep the machine registered even if no keepalive reaches it from now on.
+ */
+export interface PresenceLeaseHealth {
+  /**
+   * The local clock's time (ms) just before the latest request etcd confirmed (the grant or a
+   * keepalive) on the machine's current lease: etcd keeps the lease at least until this plus
+   * {@link ttlMs}. Undefined while the machine is not registered (never was, or its lease was lost).
+   */
+  readonly confirmedAt: number | undefined;
+  /** The lease's TTL, in ms. */
+  readonly ttlMs: number;
+}
+
+/**
  * Lease-bound writes of one machine's unit states (its presence): they vanish with the machine.
  * `onRenewed` listeners run after the lease was lost and the machine registered again, so that
  * everything is published anew; the returned function removes the listener.
