@@ -15,8 +15,8 @@ function gate() {
   return { open: () => open(), wait: () => opened };
 }
 
-async function submit(registry: InMemoryRegistry, name: string, desiredState: TargetState = 'launched'): Promise<void> {
-  const file = parseUnitFile('[Service]\nExecStart=/bin/true\n');
+async function submit(registry: InMemoryRegistry, name: string, desiredState: TargetState = 'launched', fleetSection = ''): Promise<void> {
+  const file = parseUnitFile(`[Service]\nExecStart=/bin/true\n${fleetSection === '' ? '' : `[X-Fleet]\n${fleetSection}\n`}`);
   const outcome = await registry.createUnit({ name: parseUnitName(name), file, hash: hashUnitFile(file), desiredState });
   expect(outcome).toEqual({ kind: 'created' });
 }
@@ -26,7 +26,7 @@ function scheduleOf(registry: InMemoryRegistry): ScheduledUnit[] {
 }
 
 /** An engine for machine `a` over a fresh registry, its leadership and a fake clock. */
-function startEngine(options: { stopGraceMs?: number } = {}) {
+function startEngine(options: { stopGraceMs?: number; atMostOnceHoldMs?: number } = {}) {
   const registry = new InMemoryRegistry();
   const leadership = new InMemoryLeadership(registry);
   const clock = new FakeClock(1_000_000);
@@ -61,6 +61,7 @@ function startEngine(options: { stopGraceMs?: number } = {}) {
   const engine = new Engine({
     machineId: a.id, registry: seen, leadership, clock, log, reconcileIntervalMs,
     ...(options.stopGraceMs === undefined ? {} : { stopGraceMs: options.stopGraceMs }),
+    ...(options.atMostOnceHoldMs === undefined ? {} : { atMostOnceHoldMs: options.atMostOnceHoldMs }),
   });
   const done = engine.run(stop.signal);
   return {
@@ -181,6 +182,38 @@ describe('Engine', () => {
     expect(scheduleOf(t.registry)[0]?.targetState).toBe('launched');
     t.clock.advance(1);
     await eventually(() => scheduleOf(t.registry)[0]?.targetState === 'loaded', 'the deferred stop');
+    t.stop.abort();
+    await t.done;
+  });
+
+  it('holds an at-most-once unit of a vanished machine where it is for the hold, then moves it; an ordinary one moves at once', async () => {
+    const holdMs = 6_250;
+    const t = startEngine({ atMostOnceHoldMs: holdMs });
+    t.registry.putMachine(a);
+    t.registry.putMachine(b);
+    // Least-loaded placement puts them on different machines.
+    await submit(t.registry, 'once.service', 'launched', 'AtMostOnce=true');
+    await submit(t.registry, 'plain.service');
+    await eventually(() => t.registry.schedule.size === 2 && t.clock.sleeping > 0, 'both units scheduled');
+    const where = (unit: string) => scheduleOf(t.registry).filter((e) => e.name === unit).map((e) => e.machineId);
+    const [onceAt] = where('once.service');
+    const [plainAt] = where('plain.service');
+    expect(onceAt).not.toBe(plainAt);
+    // The machine running the at-most-once unit vanishes.
+    t.registry.removeMachine(onceAt!);
+    const other = onceAt === a.id ? b.id : a.id;
+    await eventually(() => t.clock.pendingSleeps.includes(holdMs), 'the engine to wait out the hold');
+    expect(where('once.service')).toEqual([onceAt]);
+    t.clock.advance(holdMs - 1);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(where('once.service')).toEqual([onceAt]);
+    t.clock.advance(1);
+    await eventually(() => where('once.service')[0] === other, 'the at-most-once unit moved after the hold');
+    expect(t.log.messages('info')).toContain('at-most-once units of missing machines stay where they are until their hold ends');
+    // The ordinary unit's machine vanishes: it moves at once, with no hold.
+    t.registry.putMachine(onceAt === a.id ? a : b);
+    t.registry.removeMachine(other);
+    await eventually(() => where('plain.service')[0] === onceAt, 'the ordinary unit moved');
     t.stop.abort();
     await t.done;
   });

@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@fleet/core';
 import type { Leadership, ChangeFeed, ClusterViewSource, LeaderFence, RegistryOutages, ScheduleWriter } from '@fleet/core/registry';
 import { RegistryUnavailableError, mergeWakeups, runLoop, Wakeup } from '@fleet/core';
 import type { MachineId, UnitName } from '@fleet/core/model';
+import { holdAtMostOnce } from './reconciler/at-most-once-hold.js';
 import { heldMachines } from './reconciler/grace.js';
 import { describeEngineTask, planEngineTasks } from './reconciler/plan.js';
 import { RequirementsCache } from './reconciler/requirements-cache.js';
@@ -33,6 +34,11 @@ export interface EngineOptions {
    */
   readonly outages?: RegistryOutages;
   readonly outageGraceMs?: number;
+  /**
+   * How long after a machine disappears its at-most-once units stay where they are before they
+   * are started elsewhere (see `holdAtMostOnce`); 0 or absent: they move at once, like any unit.
+   */
+  readonly atMostOnceHoldMs?: number;
 }
 
 /** Long enough for any client to read a unit once after asking for its stop; short next to a stop. */
@@ -45,6 +51,9 @@ export const defaultStopGraceMs = 250;
 export class Engine {
   private readonly requirements: RequirementsCache;
   private stopsSeen: ReadonlyMap<UnitName, number> = new Map();
+  private missingSince: ReadonlyMap<MachineId, number> = new Map();
+  /** The at-most-once units last logged as held. */
+  private atMostOnceLogged = '';
   /** Wakes the loop when a deferred stop falls due. */
   private readonly timer = new Wakeup();
   private pendingTimer: { at: number; abort: AbortController } | undefined;
@@ -87,6 +96,7 @@ export class Engine {
         this.pendingTimer?.abort.abort();
         this.pendingTimer = undefined;
         this.stopsSeen = new Map();
+        this.missingSince = new Map();
         if (signal.aborted) await term.resign();
         else log.warn('lost engine leadership', { reason: String(term.signal.reason) });
       }
@@ -126,7 +136,15 @@ export class Engine {
       this.corruptLogged = corruptKey;
       if (corruptKey !== '') log.error('corrupt records in etcd: leaving those units where they are until the records are fixed or the units destroyed', { units: [...snapshot.corruptUnits], keys: snapshot.corrupt });
     }
-    const frozen = snapshot.corruptUnits.size === 0 ? unreadable : new Set([...unreadable, ...snapshot.corruptUnits]);
+    const hold = holdAtMostOnce(snapshot, requirements, this.missingSince, clock.now(), this.options.atMostOnceHoldMs ?? 0);
+    this.missingSince = hold.missingSince;
+    if (hold.nextDueAt !== undefined) this.wakeAt(hold.nextDueAt, signal);
+    const holdKey = [...hold.units].sort().join(',');
+    if (holdKey !== this.atMostOnceLogged) {
+      this.atMostOnceLogged = holdKey;
+      if (holdKey !== '') log.info('at-most-once units of missing machines stay where they are until their hold ends', { units: [...hold.units], holdEnds: new Date(hold.nextDueAt ?? 0).toISOString() });
+    }
+    const frozen = snapshot.corruptUnits.size === 0 && hold.units.size === 0 ? unreadable : new Set([...unreadable, ...snapshot.corruptUnits, ...hold.units]);
     const plan = planEngineTasks(snapshot, requirements, frozen, held);
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
