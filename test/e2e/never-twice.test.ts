@@ -1,34 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { LocalMachine } from '../../scripts/local-cluster/cluster.js';
-import { fleetctl, fleetctlOk, machinesRunning, pollUntil, systemdState, useTestCluster } from './support.js';
+import { fleetctl, fleetctlOk, lifeLoggingUnit, lifeOn, machinesRunning, pollUntil, systemdState, useTestCluster } from './support.js';
 
 const ttlSeconds = 4;
 const cluster = useTestCluster({ machines: 2, agentTtl: `${ttlSeconds}s` });
-
-/**
- * A unit that appends `start <ns> <cgroup>` when its process starts and `stop <ns> <cgroup>` once it
- * has exited (ExecStopPost) to `log`: systemd forgets a stopped unit's timestamps when it unloads it.
- */
-function loggingUnit(name: string, log: string): string {
-  const path = join(cluster.dir, name);
-  const line = (what: string): string => `/bin/sh -c 'echo "${what} $$(date +%%s%%N) $$(cat /proc/self/cgroup)" >> ${log}'`;
-  writeFileSync(path, `[Service]\nExecStartPre=${line('start')}\nExecStart=/bin/sleep 100000\nExecStopPost=${line('stop')}\n`);
-  return path;
-}
-
-/** The times (ms since the epoch) the unit's process started and stopped on `machine`, from its log. */
-function lifeOn(log: string, machine: LocalMachine): { start?: number; stop?: number } {
-  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-  const out: { start?: number; stop?: number } = {};
-  for (const l of text.trim().split('\n')) {
-    const [what, ns, cgroup] = l.split(' ');
-    if (cgroup === undefined || !cgroup.includes(`-${machine.name}/`)) continue;
-    if (what === 'start' || what === 'stop') out[what] = Number(BigInt(ns ?? '0') / 1_000_000n);
-  }
-  return out;
-}
 
 /**
  * Cuts the fleetd running a fresh unit off with `signal`, waits for the unit to run on the other
@@ -36,7 +13,7 @@ function lifeOn(log: string, machine: LocalMachine): { start?: number; stop?: nu
  */
 async function cutOff(unit: string, signal: 'SIGKILL' | 'SIGSTOP'): Promise<{ host: LocalMachine; other: LocalMachine; oldStoppedMs: number; newStartedMs: number; overlapMs: number }> {
   const log = join(cluster.dir, `${unit}.log`);
-  await fleetctlOk(cluster.m1, 'start', loggingUnit(unit, log));
+  await fleetctlOk(cluster.m1, 'start', lifeLoggingUnit(cluster.dir, unit, log));
   const running = await machinesRunning(cluster, unit);
   const [host] = running;
   if (running.length !== 1 || host === undefined) throw new Error(`${unit} runs on ${running.length} machines after start: ${readFileSync(log, 'utf8')}`);

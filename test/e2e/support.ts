@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
@@ -155,4 +155,29 @@ export function fleetUnit(dir: string, name: string, xfleet: readonly string[] =
   const section = xfleet.length === 0 ? '' : `\n[X-Fleet]\n${xfleet.join('\n')}\n`;
   writeFileSync(path, `[Unit]\nDescription=${name}\n\n[Service]\nExecStart=/bin/sleep 100000\n${section}`);
   return path;
+}
+
+/**
+ * Writes `<dir>/<name>`: a unit that appends `start <ns> <cgroup>` to `log` when its process starts
+ * and `stop <ns> <cgroup>` once it has exited (ExecStopPost), for {@link lifeOn}: systemd forgets a
+ * stopped unit's timestamps when it unloads it. Returns the file's path.
+ */
+export function lifeLoggingUnit(dir: string, name: string, log: string, xfleet: readonly string[] = []): string {
+  const path = join(dir, name);
+  const line = (what: string): string => `/bin/sh -c 'echo "${what} $$(date +%%s%%N) $$(cat /proc/self/cgroup)" >> ${log}'`;
+  const fleet = xfleet.length === 0 ? '' : `[X-Fleet]\n${xfleet.join('\n')}\n`;
+  writeFileSync(path, `[Service]\nExecStartPre=${line('start')}\nExecStart=/bin/sleep 100000\nExecStopPost=${line('stop')}\n${fleet}`);
+  return path;
+}
+
+/** When (ms since the epoch) a {@link lifeLoggingUnit}'s process last started and stopped on `machine`, from its log. */
+export function lifeOn(log: string, machine: LocalMachine): { start?: number; stop?: number } {
+  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  const out: { start?: number; stop?: number } = {};
+  for (const l of text.trim().split('\n')) {
+    const [what, ns, cgroup] = l.split(' ');
+    if (cgroup === undefined || !cgroup.includes(`-${machine.name}/`)) continue;
+    if (what === 'start' || what === 'stop') out[what] = Number(BigInt(ns ?? '0') / 1_000_000n);
+  }
+  return out;
 }
