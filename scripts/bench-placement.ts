@@ -21,21 +21,10 @@ import { planEngineTasks, type EnginePlan } from '@fleet/engine';
 import type { MachineState, Requirements, ScheduledUnit, UnitName } from '@fleet/core/model';
 import type { ClusterSnapshot } from '@fleet/core/registry';
 import { aMachine, aRequirements, aSnapshot, aUnit } from '@fleet/core/testing';
+import { seededRandom } from './seeded-random.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Math.max(1, Number(values.runs));
-
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Workload {
   readonly machines: number;
@@ -48,7 +37,7 @@ interface Workload {
 const pad = (i: number): string => String(i).padStart(5, '0');
 
 function workload(machineCount: number, unitCount: number, seed = 20240601): Workload {
-  const rand = prng(seed ^ (machineCount * 7919) ^ unitCount);
+  const rand = seededRandom(seed ^ (machineCount * 7919) ^ unitCount);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const racks = Array.from({ length: 20 }, (_, i) => `r${i + 1}`);
 

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { readClusterState } from '../../scripts/local-cluster/cluster.js';
 import { startClusterEtcd, stopClusterEtcd } from '../../scripts/local-cluster/cluster-control.js';
-import { api, fleetUnit, machinesRunning, mainPid, pollUntil, useTestCluster } from '../e2e/support.js';
+import { api, fleetUnit, machinesRunning, mainPid, pollUntil, unitMainPids, useTestCluster } from '../e2e/support.js';
 import { startOk } from './daemon-support.js';
 
 const cluster = useTestCluster({ machines: 3, agentTtl: '5s' });
@@ -17,10 +17,7 @@ async function schedule(): Promise<Map<string, string>> {
 it('after an etcd outage longer than agent_ttl nothing that ran is restarted or moved, and new units start', async () => {
   await startOk(cluster.m1, ...units.map((u) => fleetUnit(cluster.dir, u)), fleetUnit(cluster.dir, 'outage-global.service', ['Global=true']));
   await pollUntil('the global unit on every machine', async () => ((await machinesRunning(cluster, 'outage-global.service')).length === 3 ? true : undefined), { timeoutMs: 30_000 });
-  const pids = new Map<string, number>();
-  for (const unit of [...units, 'outage-global.service']) {
-    for (const m of await machinesRunning(cluster, unit)) pids.set(`${unit}@${m.name}`, await mainPid(m, unit));
-  }
+  const pids = await unitMainPids(cluster, [...units, 'outage-global.service']);
   expect(pids.size).toBe(units.length + 3);
   const scheduledBefore = await schedule();
 

@@ -135,6 +135,15 @@ export async function machinesRunning(cluster: LocalCluster, unit: string, among
   return states.filter(({ s }) => s.active === 'active' && s.sub === 'running').map(({ m }) => m);
 }
 
+/** systemd's MainPID of each named unit on each machine that runs it, keyed `${unit}@${machine name}`. */
+export async function unitMainPids(cluster: LocalCluster, units: readonly string[], among = cluster.machines): Promise<Map<string, number>> {
+  const pids = new Map<string, number>();
+  for (const unit of units) {
+    for (const m of await machinesRunning(cluster, unit, among)) pids.set(`${unit}@${m.name}`, await mainPid(m, unit));
+  }
+  return pids;
+}
+
 /** Where each named unit runs (machine name), read from the machines' own systemd. */
 export async function hostsOf(cluster: LocalCluster, units: readonly string[], among = cluster.machines): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();

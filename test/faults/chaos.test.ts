@@ -3,24 +3,14 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { readClusterState, type LocalMachine } from '../../scripts/local-cluster/cluster.js';
 import { startClusterEtcd, stopClusterEtcd } from '../../scripts/local-cluster/cluster-control.js';
+import { seededRandom } from '../../scripts/seeded-random.js';
 import { clusterLogs, fleetctl, fleetUnit, useTestCluster } from '../e2e/support.js';
 
 const exec = promisify(execFile);
 const racks = ['r1', 'r2', 'r3'];
 const cluster = useTestCluster({ machines: 3, metadata: racks.map((r) => `rack=${r}`), agentTtl: '5s' });
 
-/** mulberry32: small, seeded, so a failing run replays with FLEET_CHAOS_SEED. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** Seeded, so a failing run replays with FLEET_CHAOS_SEED. */
 const seed = Number(process.env['FLEET_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readClusterState } from '../../scripts/local-cluster/cluster.js';
 import { startClusterEtcd, stopClusterEtcd } from '../../scripts/local-cluster/cluster-control.js';
-import { api, clusterLogs, fleetctl, fleetctlOk, fleetUnit, hostsOf, machinesRunning, mainPid, pollUntil, useTestCluster } from '../e2e/support.js';
+import { api, clusterLogs, fleetctl, fleetctlOk, fleetUnit, hostsOf, machinesRunning, mainPid, pollUntil, unitMainPids, useTestCluster } from '../e2e/support.js';
 import { EtcdHistory, fleetPrefix } from './etcd-history.js';
 
 const agentTtlS = 5;
@@ -56,10 +56,7 @@ async function presenceAndLeadership(old: ReadonlySet<string>): Promise<true | u
 it('a 60 s etcd outage stops, restarts and moves nothing; a unit started 2 s after it runs within 2 s more', async () => {
   await fleetctlOk(cluster.m1, 'start', ...units.map((u) => fleetUnit(cluster.dir, u)), fleetUnit(cluster.dir, 'outage-global.service', ['Global=true']));
   await pollUntil('the global unit on every machine', async () => ((await machinesRunning(cluster, 'outage-global.service')).length === 3 ? true : undefined), { timeoutMs: 30_000 });
-  const pids = new Map<string, number>();
-  for (const unit of [...units, 'outage-global.service']) {
-    for (const m of await machinesRunning(cluster, unit)) pids.set(`${unit}@${m.name}`, await mainPid(m, unit));
-  }
+  const pids = await unitMainPids(cluster, [...units, 'outage-global.service']);
   expect(pids.size).toBe(units.length + 3);
   const scheduledBefore = await schedule();
   const hostsBefore = await hostsOf(cluster, units);

@@ -114,19 +114,23 @@ export async function checkEtcdAccess(connection: EtcdConnection, options: EtcdC
   }
 }
 
+/** The contents of `file`, or undefined when no file is named (an unset TLS option). */
+function readIfNamed(file: string | undefined): Buffer | undefined {
+  return file === undefined ? undefined : readFileSync(file);
+}
+
 /** Why a TLS connection to `server` with these files fails, if it does; undefined when it holds (or nobody answers). */
 function tlsHandshakeProblem(server: string, tls: EtcdConnectionOptions['tls'], timeoutMs: number): Promise<string | undefined> {
   const url = new URL(server);
-  const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host: url.hostname,
       port: Number(url.port || 2379),
       ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}),
       ALPNProtocols: ['h2'],
-      ...(tls?.caFile === undefined ? {} : { ca: read(tls.caFile) }),
-      ...(tls?.certFile === undefined ? {} : { cert: read(tls.certFile) }),
-      ...(tls?.keyFile === undefined ? {} : { key: read(tls.keyFile) }),
+      ...(tls?.caFile === undefined ? {} : { ca: readIfNamed(tls.caFile) }),
+      ...(tls?.certFile === undefined ? {} : { cert: readIfNamed(tls.certFile) }),
+      ...(tls?.keyFile === undefined ? {} : { key: readIfNamed(tls.keyFile) }),
     });
     const done = (problem: string | undefined): void => {
       clearTimeout(timer);
@@ -147,12 +151,11 @@ function tlsReason(message: string): string {
 }
 
 function credentialsOf(tls: NonNullable<EtcdConnectionOptions['tls']>): NonNullable<IOptions['credentials']> {
-  const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
-  const privateKey = read(tls.keyFile);
-  const certChain = read(tls.certFile);
+  const privateKey = readIfNamed(tls.keyFile);
+  const certChain = readIfNamed(tls.certFile);
   return {
     // etcd3 passes this to gRPC's createSsl, which takes null for "the system's roots"; etcd3's type says Buffer.
-    rootCertificate: read(tls.caFile) ?? (null as unknown as Buffer),
+    rootCertificate: readIfNamed(tls.caFile) ?? (null as unknown as Buffer),
     ...(privateKey === undefined ? {} : { privateKey }),
     ...(certChain === undefined ? {} : { certChain }),
   };
