@@ -218,6 +218,28 @@ describe('Engine', () => {
     await t.done;
   });
 
+  it('a move planned while a machine was gone is refused if it came back before the write; the next pass keeps its units there', async () => {
+    const t = startEngine();
+    t.registry.putMachine(a);
+    t.registry.putMachine(b);
+    await submit(t.registry, 'db.service', 'launched');
+    await submit(t.registry, 'web.service', 'launched');
+    await eventually(() => t.registry.schedule.size === 2 && t.clock.sleeping > 0, 'both units scheduled');
+    const onB = scheduleOf(t.registry).filter((e) => e.machineId === b.id);
+    expect(onB).toHaveLength(1);
+    const gate = t.holdNextSnapshot();
+    const passes = t.snapshotsRead;
+    t.registry.removeMachine(b.id);
+    await eventually(() => t.snapshotsRead > passes, 'a pass that read the view without b');
+    t.registry.putMachine(b); // b registers again before that pass writes
+    gate.open();
+    await eventually(() => t.log.messages('info').includes('schedule write refused: a machine came back meanwhile; planning again'), 'the stale write refused');
+    await eventually(() => t.snapshotsRead > passes + 1 && t.clock.sleeping > 0, 'the pass after it');
+    expect(scheduleOf(t.registry).filter((e) => e.machineId === b.id)).toEqual(onB);
+    t.stop.abort();
+    await t.done;
+  });
+
   it('a stop withdrawn within the grace never happens', async () => {
     const t = startEngine({ stopGraceMs: 500 });
     t.registry.putMachine(a);

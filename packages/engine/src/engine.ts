@@ -148,6 +148,12 @@ export class Engine {
     const plan = planEngineTasks(snapshot, requirements, frozen, held);
     if (plan.tasks.length === 0) return;
     const outcome = await registry.applyScheduleChanges(plan.tasks.map((t) => t.change), fence);
+    if (!outcome.ok && outcome.reason === 'stale') {
+      // A machine whose units it was moving came back: plan again from a view that has it.
+      log.info('schedule write refused: a machine came back meanwhile; planning again', { tasks: plan.tasks.length });
+      this.timer.notify();
+      return;
+    }
     if (!outcome.ok) {
       log.warn('schedule write rejected: no longer the leader', { tasks: plan.tasks.length });
       return;

@@ -232,8 +232,16 @@ export class EtcdRegistry implements UnitStore, ClusterReader, ScheduleWriter, M
             return this.client.delete().key(this.keys.reason(c.name));
         }
       });
-      const result = await etcdCall('schedule', () => this.client.if(fence.key, 'Create', '==', fence.createRevision).then(...ops).commit());
-      if (!result.succeeded) return { ok: false, reason: 'not-leader' };
+      const absent = [...new Set(chunk.flatMap((c) => (c.kind === 'unschedule' && c.ifMachineAbsent === true ? [c.machineId] : [])))];
+      const result = await etcdCall('schedule', () => {
+        let txn = this.client.if(fence.key, 'Create', '==', fence.createRevision);
+        for (const machine of absent) txn = txn.and(this.keys.machine(machine), 'Version', '==', 0);
+        return txn.then(...ops).commit();
+      });
+      if (!result.succeeded) {
+        if (absent.length === 0 || !(await etcdCall('check leader', () => this.client.get(fence.key).exists()))) return { ok: false, reason: 'not-leader' };
+        return { ok: false, reason: 'stale' };
+      }
       this.wroteTxn(result);
     }
     // Garbage collection is rare: one transaction per file, so a file re-written since the snapshot

@@ -100,16 +100,26 @@ export interface LeaderFence {
 /** One change to the schedule. */
 export type ScheduleChange =
   | { readonly kind: 'schedule'; readonly entry: ScheduledUnit }
-  | { readonly kind: 'unschedule'; readonly machineId: MachineId; readonly name: UnitName }
+  /**
+   * With `ifMachineAbsent`, only while the machine has no record: the engine moves the units of a
+   * machine it saw gone, and one that registered again meanwhile keeps them (its agent may already
+   * have read its schedule and started them). The whole transaction is then refused (`stale`).
+   */
+  | { readonly kind: 'unschedule'; readonly machineId: MachineId; readonly name: UnitName; readonly ifMachineAbsent?: boolean }
   | { readonly kind: 'set-reason'; readonly name: UnitName; readonly reason: string }
   | { readonly kind: 'clear-reason'; readonly name: UnitName }
   /** Deleted only if the file was not written again after `unchangedSince` (a new unit may reuse it). */
   | { readonly kind: 'delete-unit-file'; readonly hash: string; readonly unchangedSince: string };
 
 /** Outcome of a fenced write: losing the fence is an expected outcome, not an error. */
-export type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'not-leader' };
+export type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'not-leader' | 'stale' };
 
-/** The leader's writes. Each batch is one etcd transaction guarded by the fence. */
+/**
+ * The leader's writes. Each batch is one etcd transaction guarded by the fence (and by the absence
+ * of the machines its `ifMachineAbsent` unschedules name); the batches are applied in order and the
+ * first refused one ends the write: `not-leader` when the fence is gone, `stale` when a machine
+ * came back (plan again from a newer view).
+ */
 export interface ScheduleWriter {
   applyScheduleChanges(changes: readonly ScheduleChange[], fence: LeaderFence): Promise<WriteOutcome>;
 }

@@ -154,6 +154,7 @@ export class InMemoryRegistry implements UnitStore, ClusterReader, ClusterViewSo
     this.check('schedule');
     if (changes.length === 0) return { ok: true }; // as etcd: nothing to write, no transaction
     if (this.leaderFence?.key !== fence.key || this.leaderFence.createRevision !== fence.createRevision) return { ok: false, reason: 'not-leader' };
+    if (changes.some((c) => c.kind === 'unschedule' && c.ifMachineAbsent === true && this.machines.has(c.machineId))) return { ok: false, reason: 'stale' };
     this.nextRevision();
     for (const c of changes) {
       if (c.kind === 'schedule') {

@@ -195,6 +195,27 @@ export function registryContract(name: string, make: () => Promise<RegistryUnder
       stop.abort();
     });
 
+    it('refuses a batch that moves a machine\'s units away if the machine is back (stale), and applies it once it is gone', async () => {
+      const { registry, leadership, join } = await make();
+      const [a, b] = [aMachine('back'), aMachine('other')];
+      const joined = await join(a);
+      const hello = unitOf('hello.service', fileOf('/bin/true'));
+      await registry.createUnit(hello);
+      const term = await leadership.campaign(b.id, new AbortController().signal);
+      const onA: ScheduledUnit = { name: hello.name, machineId: a.id, targetState: 'launched', hash: hello.hash };
+      expect(await registry.applyScheduleChanges([{ kind: 'schedule', entry: onA }], term.fence)).toEqual({ ok: true });
+      const move = [
+        { kind: 'unschedule', machineId: a.id, name: hello.name, ifMachineAbsent: true },
+        { kind: 'schedule', entry: { ...onA, machineId: b.id } },
+      ] as const;
+      expect(await registry.applyScheduleChanges(move, term.fence)).toEqual({ ok: false, reason: 'stale' });
+      expect((await registry.snapshot()).schedule).toEqual([onA]);
+      await joined.leave();
+      expect(await registry.applyScheduleChanges(move, term.fence)).toEqual({ ok: true });
+      expect((await registry.snapshot()).schedule).toEqual([{ ...onA, machineId: b.id }]);
+      await term.resign();
+    });
+
     it('applies a batch larger than one transaction holds, in full', async () => {
       const { registry, leadership } = await make();
       const machine = aMachine('big');

@@ -378,3 +378,14 @@ describe('planEngineTasks: bookkeeping', () => {
     expect(frozen.tasks).toEqual([]);
   });
 });
+
+describe('planEngineTasks: moving a gone machine\'s units', () => {
+  it('unschedules from a gone machine only if it is still absent when the write lands; other unschedules are unconditional', () => {
+    const gone = plan({ units: [[db], [web, aRequirements({ machineId: 'feedfeed' })]], machines: [b, c], schedule: [[db, a], [web, b]] });
+    const unschedules = gone.tasks.flatMap((t) => (t.change.kind === 'unschedule' ? [t.change] : []));
+    expect(unschedules).toEqual([
+      { kind: 'unschedule', machineId: a.id, name: db.name, ifMachineAbsent: true },
+      { kind: 'unschedule', machineId: b.id, name: web.name },
+    ]);
+  });
+});

@@ -207,7 +207,9 @@ function diffSchedule(
       : unit.desiredState === 'inactive' ? { code: 'target-inactive' }
       : !snapshot.machines.has(entry.machineId) ? { code: 'machine-gone' }
       : why.get(key) ?? { code: 'duplicate' };
-    tasks.push({ change: { kind: 'unschedule', machineId: entry.machineId, name: entry.name }, reason });
+    // Moving a machine's units away is right only while it is gone: should it register again before
+    // the write lands, its agent may have read its schedule and started them already.
+    tasks.push({ change: { kind: 'unschedule', machineId: entry.machineId, name: entry.name, ...(reason.code === 'machine-gone' ? { ifMachineAbsent: true } : {}) }, reason });
   }
   const add = (unit: UnitName, machine: MachineId, reason: EngineReason): void => {
     if (stored.has(`${unit} ${machine}`)) return;
