@@ -1,4 +1,4 @@
-import { InvalidUnitNameError, runLoop, SystemdError, Wakeup, type Clock, type Logger } from '@fleet/core';
+import { InvalidUnitNameError, mergeWakeups, runLoop, SystemdError, Wakeup, type Clock, type Logger } from '@fleet/core';
 import type { MachineId, TargetState, UnitName } from '@fleet/core/model';
 
 /** What the agent has brought a unit to (see {@link Agent.reached}). */
@@ -40,6 +40,8 @@ export interface AgentOptions {
 export class Agent {
   private readonly started: Set<UnitName>;
   private readonly atMostOnce: AtMostOnceUnits;
+  /** Woken when the lease is safe again, so that held-back starts happen at once. */
+  private readonly leaseSafeAgain = new Wakeup();
   private readonly reachedStates = new Map<UnitName, AgentUnitState>();
   private readonly failures = new Map<UnitName, AgentFailure>();
   private firstPassDone!: () => void;
@@ -58,10 +60,11 @@ export class Agent {
   async run(signal: AbortSignal): Promise<void> {
     const { registry, machineId, clock, log, lease, units } = this.options;
     const guard = lease === undefined ? Promise.resolve() : guardAtMostOnce({
-      lease, marked: this.atMostOnce, units, started: this.started, clock, log, onStopped: () => this.afterChange.notify(),
+      lease, marked: this.atMostOnce, units, started: this.started, clock, log,
+      onStopped: () => this.afterChange.notify(), onSafeAgain: () => this.leaseSafeAgain.notify(),
     }, signal);
     const loop = runLoop(
-      { name: 'agent', intervalMs: this.options.reconcileIntervalMs, clock, log, signal, wake: registry.changes({ kind: 'machine-schedule', machine: machineId }, signal) },
+      { name: 'agent', intervalMs: this.options.reconcileIntervalMs, clock, log, signal, wake: mergeWakeups([registry.changes({ kind: 'machine-schedule', machine: machineId }, signal), this.leaseSafeAgain.stream(signal)], signal) },
       async () => {
         try {
           await this.pass();

@@ -69,6 +69,13 @@ describe('Agent: at-most-once units', () => {
     expect(await t.running(once)).toBe(false);
     expect(await t.running(plain)).toBe(true);
     expect(t.log.messages('warn')).toContain('presence lease not confirmed in time: stopped at-most-once units before it can expire');
+    // etcd answers again and the lease is confirmed: the guard wakes a pass, which starts the unit again.
+    t.registry.unavailable = false;
+    t.lease.confirmedAt = t.clock.now();
+    await eventually(() => t.clock.pendingSleeps.includes(250), 'the guard to poll the unsafe lease');
+    t.clock.advance(250);
+    await eventually(() => t.units.calls.filter((c) => c === 'start once.service').length === 2, 'the unit started again without waiting for the interval');
+    expect(t.log.messages('info')).toContain('presence lease confirmed again: at-most-once units may run');
     stop.abort();
     await done;
   });

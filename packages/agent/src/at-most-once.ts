@@ -63,6 +63,8 @@ export interface AtMostOnceGuardOptions {
   readonly log: Logger;
   /** Called after the guard stopped units (the publisher reports them). */
   readonly onStopped: () => void;
+  /** Called when the lease is safe again after it was not (a pass may start the units again). */
+  readonly onSafeAgain: () => void;
 }
 
 /**
@@ -77,7 +79,10 @@ export async function guardAtMostOnce(options: AtMostOnceGuardOptions, signal: A
   while (!signal.aborted) {
     const verdict = leaseVerdict(lease, clock.now());
     if (verdict.safe) {
-      if (!wasSafe) log.info('presence lease confirmed again: at-most-once units may run');
+      if (!wasSafe) {
+        log.info('presence lease confirmed again: at-most-once units may run');
+        options.onSafeAgain();
+      }
       wasSafe = true;
       // A confirmed keepalive moves `until` on: look again then.
       await clock.sleep(Math.max(1, verdict.until - clock.now()), signal).catch(() => undefined);
