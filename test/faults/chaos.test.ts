@@ -24,13 +24,14 @@ interface Rules {
   readonly conflicts?: string;
   readonly machineOf?: string;
   readonly global?: boolean;
+  readonly atMostOnce?: boolean;
 }
 
-/** 200 units: plain, rack-bound, conflicting pairs, MachineOf followers and one global unit. */
+/** 200 units: plain (ten of them at-most-once), rack-bound, conflicting pairs, MachineOf followers and one global unit. */
 function planUnits(): Map<string, Rules> {
   const units = new Map<string, Rules>();
   const n = (i: number): string => String(i).padStart(3, '0');
-  for (let i = 0; i < 150; i++) units.set(`chaos-p${n(i)}.service`, {});
+  for (let i = 0; i < 150; i++) units.set(`chaos-p${n(i)}.service`, i >= 140 ? { atMostOnce: true } : {});
   for (let i = 0; i < 30; i++) units.set(`chaos-r${n(i)}.service`, { rack: pick(racks) });
   for (let i = 0; i < 8; i++) {
     units.set(`chaos-ca${n(i)}.service`, { conflicts: `chaos-cb${n(i)}.service` });
@@ -47,6 +48,7 @@ function xfleetOf(rules: Rules): string[] {
   if (rules.conflicts !== undefined) lines.push(`Conflicts=${rules.conflicts}`);
   if (rules.machineOf !== undefined) lines.push(`MachineOf=${rules.machineOf}`);
   if (rules.global === true) lines.push('Global=true');
+  if (rules.atMostOnce === true) lines.push('AtMostOnce=true');
   return lines;
 }
 
