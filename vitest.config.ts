@@ -10,7 +10,7 @@ import { workspacePackages } from './scripts/workspace-packages.js';
  * one line that it did not run and why; `npm run test:compat` (FLEET_COMPAT_REQUIRED=1) runs it
  * anyway, so that it fails with that reason.
  */
-const compatFiles = ['test/compat/**/*.test.ts', 'scripts/local-cluster/reference-fleet.test.ts'];
+const compatFiles = ['test/compat/**/*.test.ts', 'scripts/local-cluster/reference-fleet.test.ts', 'scripts/bench/bench-fleet-smoke.test.ts'];
 const reference = referenceFleetDir(process.env);
 const compatRuns = reference.ok || process.env['FLEET_COMPAT_REQUIRED'] === '1';
 if (!compatRuns) process.stdout.write(`compatibility suite did not run: ${reference.ok ? '' : reference.why}\n`);
