@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollUntil } from '../local-cluster/processes.js';
-import { destroyAndSettle, sleepBody, type Measurement } from './measurements.js';
+import { sleepBody, type Measurement } from './measurements.js';
 import type { BenchSubject } from './subject.js';
 
 const wait = { timeoutMs: 120_000, intervalMs: 20 };
@@ -22,7 +22,7 @@ async function revive(subject: BenchSubject, index: number): Promise<void> {
 export const leaderKill: Measurement = {
   name: 'leader SIGKILL -> a new unit running',
   unit: 'ms',
-  definition: 'SIGKILL the engine leader\'s fleetd, at once `fleetctl start --no-block` a new unit through another machine, until the API reports it active/running',
+  definition: 'SIGKILL the engine leader\'s fleetd, at once `fleetctl start --no-block` a new unit through another machine, until the API reports it active/running; then the fleetd is started again and the unit kept',
   async measure(subject, run, ctx) {
     const index = await leader(subject);
     const via = index === 0 ? 1 : 0;
@@ -35,7 +35,7 @@ export const leaderKill: Measurement = {
     await pollUntil(`${subject.label}: ${name} running`, async () => ((await subject.runningPerApi([name], via)).size === 1 ? true : undefined), wait);
     const value = performance.now() - t0;
     await revive(subject, index);
-    await destroyAndSettle(subject, [name], `${subject.label}-lk*`);
+    ctx.keep(subject, [name]);
     return { value, detail: { killed: index } };
   },
 };
@@ -48,7 +48,7 @@ export function machineKill(unitsPerRun: number): Measurement {
   return {
     name: 'non-leader SIGKILL -> its units running elsewhere',
     unit: 'ms',
-    definition: `with ${unitsPerRun} /bin/sleep units running, SIGKILL the fleetd of the machine that is not the leader and runs the most of them, until the API reports every one of its units active/running on another machine; the detail counts its units that its own systemd still runs at that moment`,
+    definition: `with ${unitsPerRun} /bin/sleep units running, SIGKILL the fleetd of the machine that is not the leader and runs the most of them, until the API reports every one of its units active/running on another machine; the next row counts those of its units that its own systemd still runs at that moment; then the fleetd is started again and the units kept`,
     async measure(subject, run, ctx) {
       const names = Array.from({ length: unitsPerRun }, (_, i) => `${subject.label}-mk${run}-${i}.service`);
       const files = names.map((n) => {
@@ -73,7 +73,7 @@ export function machineKill(unitsPerRun: number): Measurement {
       const value = performance.now() - t0;
       const stillThere = (await subject.activeOn(victim.m, `${subject.label}-mk${run}-*`)).length;
       await revive(subject, victim.i);
-      await destroyAndSettle(subject, names, `${subject.label}-mk${run}-*`);
+      ctx.keep(subject, names);
       return { value, detail: { moved: victim.units.length }, also: [{ measurement: stillRunningRow, unit: 'count', value: stillThere }] };
     },
   };
