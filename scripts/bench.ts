@@ -1,7 +1,7 @@
 /**
  * Benchmark: ours and the ORIGINAL fleet side by side, on the same machine in the same run.
  *
- *   npm run bench [-- --runs 20 --heavy-runs 3 --max-units 1000 --out bench-results.jsonl --only <text> --smoke]
+ *   npm run bench [-- --runs 20 --heavy-runs 2 --max-units 1000 --out bench-results.jsonl --only <text> --smoke]
  *   (flock /tmp/realstack.lock: it starts two 3-machine local clusters)
  *
  * Starts a local cluster of ours and, when `FLEET_REFERENCE_DIR` names the original fleet's
@@ -26,7 +26,7 @@ import { BenchSubject } from './bench/subject.js';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
-    'heavy-runs': { type: 'string', default: '3' },
+    'heavy-runs': { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench-results.jsonl' },
     only: { type: 'string' },
     'max-units': { type: 'string', default: '1000' },
@@ -58,7 +58,7 @@ const plan: Step[] = [
   { measurement: idleEtcdLoad('0 units', sizes.idleMs), runs: 1 },
   { measurement: startOneCli, runs },
   { measurement: startOneApi, runs },
-  { measurement: startOneBlocking, runs: smoke ? 1 : Math.max(5, Math.ceil(runs / 2)) },
+  { measurement: startOneBlocking, runs: smoke ? 1 : Math.max(5, Math.ceil(runs / 4)) },
   { measurement: destroyMany(sizes.destroy), runs: heavyRuns },
   { measurement: dockerMany(sizes.docker), runs: heavyRuns },
   { measurement: leaderKill, runs: heavyRuns },

@@ -4,7 +4,8 @@ import { pollUntil } from '../local-cluster/processes.js';
 import { sleepBody, type Measurement } from './measurements.js';
 import type { BenchSubject } from './subject.js';
 
-const wait = { timeoutMs: 120_000, intervalMs: 20 };
+// The original fleet can take minutes to start units right after one of its fleetds came back.
+const wait = { timeoutMs: 300_000, intervalMs: 20 };
 
 async function leader(subject: BenchSubject): Promise<number> {
   return pollUntil(`${subject.label}: an engine leader`, () => subject.leaderIndex(), { timeoutMs: 60_000, intervalMs: 100 });
