@@ -60,7 +60,7 @@ const columns: [string, number, (r: CellResult) => string][] = [
   ['placed s', 8, (r) => f(r.placedS)],
   ['running s', 9, (r) => f(r.runningS)],
   ['etcd RPCs', 9, (r) => String(r.rpcs)],
-  ['MB in/out', 11, (r) => `${f(r.mbIn, 0)}/${f(r.mbOut, 0)}`],
+  ['MB in/out', 11, (r) => `${f(r.mbIn)}/${f(r.mbOut)}`],
   ['µs/decision', 11, (r) => f(r.decisionUs)],
   ['steady µs/unit', 14, (r) => f(r.steadyUsPerUnit, 2)],
   ['MB/machine', 10, (r) => f(r.mbPerMachine, 2)],
