@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@fleet/core';
+import { RegistryUnavailableError, silentLogger } from '@fleet/core';
 import { startApiServer } from '@fleet/api';
 import type { MachineId, UnitName } from '@fleet/core/model';
-import { KeySchema } from '@fleet/core/registry';
+import { KeySchema, type ClusterView } from '@fleet/core/registry';
 import { connectEtcd, EtcdClusterCache, EtcdRegistry } from '@fleet/etcd';
 import { startEtcd } from '../local-cluster/etcd.js';
 import { httpRequest } from '../local-cluster/http.js';
@@ -58,6 +58,20 @@ const prefix = '/fleet-scale/';
 const tokenLimit = 100;
 const postBatch = 1_000;
 const mb = (bytes: number): number => bytes / 1024 / 1024;
+
+/**
+ * The API cache's view, or undefined while it lags more than its wait (2 s) behind this process's
+ * own writes (the API would answer 503 then); each such miss is a sample.
+ */
+async function viewOf(cache: EtcdClusterCache, o: CellOptions, t0: number): Promise<ClusterView | undefined> {
+  try {
+    return await cache.view();
+  } catch (err) {
+    if (!(err instanceof RegistryUnavailableError)) throw err;
+    o.sample({ kind: 'view-lag', cell: `${o.machines}x${o.units}`, t: (performance.now() - t0) / 1000, message: err.message });
+    return undefined;
+  }
+}
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; resolves with the seconds taken, or undefined. */
 async function timeUntil(t0: number, timeoutMs: number, everyMs: number, check: () => Promise<boolean> | boolean): Promise<number | undefined> {
@@ -132,7 +146,9 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     let placedS: number | undefined;
     let last = { placed: 0, unplaceable: 0, running: 0, expectedRunning: 0 };
     const runningS = await timeUntil(t0, o.timeoutSeconds * 1000, 250, async () => {
-      last = progress(await cache.view(), names, load.globals);
+      const view = await viewOf(cache, o, t0);
+      if (view === undefined) return false;
+      last = progress(view, names, load.globals);
       const at = (performance.now() - t0) / 1000;
       o.sample({ kind: 'progress', cell, t: at, ...last });
       const settled = last.placed + last.unplaceable === names.length;
@@ -224,7 +240,9 @@ async function killTenth(o: CellOptions, workers: readonly Worker[], groups: rea
   let placedS: number | undefined;
   let unplaceable = 0;
   const movedS = await timeUntil(t0, (o.ttlSeconds + o.timeoutSeconds) * 1000, 250, async () => {
-    const p = runningElsewhere(await cache.view(), names, victims);
+    const view = await viewOf(cache, o, t0);
+    if (view === undefined) return false;
+    const p = runningElsewhere(view, names, victims);
     const at = (performance.now() - t0) / 1000;
     o.sample({ kind: 'moving', cell: `${o.machines}x${o.units}`, t: at, total: names.length, ...p });
     if (placedS === undefined && p.placed + p.unplaceable === names.length) placedS = at;
