@@ -158,21 +158,28 @@ export async function runCell(o: CellOptions): Promise<CellResult> {
     const after = await etcdCounters(etcd.clientUrl);
     o.say(`  submitted in ${submitS.toFixed(1)} s; placed ${last.placed}/${names.length} (${last.unplaceable} unplaceable), running ${last.running}/${last.expectedRunning}${runningS === undefined ? ` (timed out after ${o.timeoutSeconds} s)` : ''}`);
 
-    const memories = await Promise.all(workers.map(async (w) => ({ label: w.label, memory: (await w.call({ kind: 'memory' }, 'memory')).memory })));
+    // A worker busy in a long engine pass answers late (its event loop is blocked): a minute, then without it.
+    const memories = (await Promise.all(workers.map(async (w) => {
+      const reply = await w.call({ kind: 'memory' }, 'memory', 60_000).catch((err: unknown) => o.say(`  no memory report: ${(err as Error).message}`));
+      return reply === undefined ? undefined : { label: w.label, memory: reply.memory };
+    }))).filter((m) => m !== undefined);
     for (const m of memories) o.sample({ kind: 'memory', cell, process: m.label, ...m.memory });
-    const engineReports = await Promise.all(workers.slice(0, engines).map(async (w) => (await w.call({ kind: 'engine' }, 'engine')).engine));
-    const leader = engineReports.find((r) => r.passes.length > 0);
+    const engineReports = await Promise.all(workers.slice(0, engines).map(async (w) => (await w.call({ kind: 'engine' }, 'engine', 120_000).catch((err: unknown) => {
+      o.say(`  no engine report: ${(err as Error).message}`);
+    }))?.engine));
+    const leader = engineReports.find((r) => r !== undefined && r.passes.length > 0);
     for (const p of leader?.passes ?? []) o.sample({ kind: 'engine-pass', cell, ...p });
     if (leader?.steady !== undefined) o.sample({ kind: 'engine-steady', cell, ...leader.steady });
 
     const { pageMs, allS } = await statePages(socketPath, names.length);
-    const moved = await killTenth(o, workers.slice(engines), groups, cache, load.globals);
+    // Killing machines of a cluster that has not converged measures nothing: skipped then.
+    const moved = runningS === undefined ? { killed: 0, movedUnits: 0, movedS: undefined } : await killTenth(o, workers.slice(engines), groups, cache, load.globals);
     const problems = memories.flatMap((m) => m.memory.firstProblems.map((p) => `${m.label}: ${p}`));
     return {
       machines: o.machines, units: o.units, submitS, placedS, runningS,
       rpcs: after.rpcs - before.rpcs, mbIn: mb(after.bytesIn - before.bytesIn), mbOut: mb(after.bytesOut - before.bytesOut),
       decisionUs: decisionUs(leader), steadyUsPerUnit: leader?.steady === undefined ? undefined : (1000 * (leader.steady.inputMs + leader.steady.planMs)) / leader.steady.units,
-      mbPerMachine: perMachine(memories.slice(engines).map((m) => m.memory)), engineMb: mb(memories[0]?.memory.rss ?? 0),
+      mbPerMachine: perMachine(memories.filter((m) => m.label.startsWith('machines-')).map((m) => m.memory)), engineMb: mb(memories.find((m) => m.label === 'engine-0')?.memory.rss ?? NaN),
       statePageMs: pageMs, stateAllS: allS, ...moved, problems,
     };
   } finally {
