@@ -30,6 +30,7 @@ import { aMachine } from '@fleet/core/testing';
 import { connectEtcd, EtcdClusterCache, EtcdLeadership, EtcdRegistry, MachinePresence } from '@fleet/etcd';
 import { startEtcd } from './local-cluster/etcd.js';
 import { httpRequest } from './local-cluster/http.js';
+import { etcdCounters } from './bench-scale/observe.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, sizes: { type: 'string', default: '100,10000' } } });
 const requests = Math.max(1, Number(values.requests));
@@ -37,12 +38,7 @@ const sizes = values.sizes.split(',').map(Number);
 const tokenLimit = 100;
 
 /** Sum of etcd's `grpc_server_started_total` over every method: the RPCs etcd has begun. */
-async function etcdRpcs(clientUrl: string): Promise<number> {
-  const text = (await httpRequest({ url: `${clientUrl}/metrics` })).body;
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith('grpc_server_started_total{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
-}
+const etcdRpcs = async (clientUrl: string): Promise<number> => (await etcdCounters(clientUrl)).rpcs;
 
 /** Runs `fn` over `items`, at most `width` at a time. */
 async function parallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
