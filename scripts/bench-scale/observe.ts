@@ -4,7 +4,7 @@
  */
 import type { ClusterView } from '@fleet/core/registry';
 import type { MachineId, UnitName, UnitState } from '@fleet/core/model';
-import { httpRequest } from '../local-cluster/http.js';
+import { readEtcdCounters } from '../etcd-metrics.js';
 
 export interface Progress {
   /** Units with at least one schedule entry. */
@@ -57,17 +57,8 @@ export function runningElsewhere(view: ClusterView, names: readonly UnitName[], 
   return { placed, unplaceable, running };
 }
 
-/** etcd's counters: RPCs begun (`grpc_server_started_total`), and bytes received and sent on the client gRPC port. */
+/** etcd's RPC and byte counters (see `scripts/etcd-metrics.ts`). */
 export async function etcdCounters(clientUrl: string): Promise<{ rpcs: number; bytesIn: number; bytesOut: number }> {
-  const text = (await httpRequest({ url: `${clientUrl}/metrics` })).body;
-  const sum = (prefix: string): number => {
-    let total = 0;
-    for (const line of text.split('\n')) if (line.startsWith(prefix)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    return total;
-  };
-  return {
-    rpcs: sum('grpc_server_started_total{'),
-    bytesIn: sum('etcd_network_client_grpc_received_bytes_total'),
-    bytesOut: sum('etcd_network_client_grpc_sent_bytes_total'),
-  };
+  const { rpcs, bytesIn, bytesOut } = await readEtcdCounters(clientUrl);
+  return { rpcs, bytesIn, bytesOut };
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseUnitFile } from '@fleet/core/model';
+import { parseEtcdCounters } from '../etcd-metrics.js';
 import type { LocalCluster, LocalMachine } from '../local-cluster/cluster.js';
 import { httpRequest } from '../local-cluster/http.js';
 import { fleetctlArgs } from '../local-cluster/paths.js';
@@ -101,18 +102,10 @@ export class BenchSubject {
   }
 }
 
-/**
- * The total of etcd's request counters in a Prometheus text page: `grpc_server_started_total`
- * (every v3 call and stream) and `etcd_http_received_total` (every v2 request).
- */
+/** The total of etcd's request counters in a Prometheus text page: v3 calls and streams, and v2 requests. */
 export function requestCount(metrics: string): number {
-  let total = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith('grpc_server_started_total{') && !line.startsWith('etcd_http_received_total{')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) total += value;
-  }
-  return total;
+  const { rpcs, v2Requests } = parseEtcdCounters(metrics);
+  return rpcs + v2Requests;
 }
 
 /** A unit file's options in the API's form (sections and repeated keys kept, in order). */
